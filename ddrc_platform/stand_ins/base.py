@@ -1,0 +1,200 @@
+"""A small threaded HTTP server on 127.0.0.1 that stand-ins for the real services build on.
+
+Tests, benchmarks and local demos need servers that speak the real protocols (ArcGIS
+REST, the Malibu permit server, Airtable, Slack, Fivetran). Each stand-in subclasses
+`StandIn` and implements `handle`; faults (HTTP errors, error bodies, malformed
+JSON, slow answers) are queued per path so a test can say "fail this page twice,
+then answer" without touching the stand-in's logic.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+
+@dataclass
+class Request:
+    """What a stand-in sees of one request."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body or b"null")
+
+    def form(self) -> dict[str, str]:
+        return dict(parse_qsl(self.body.decode()))
+
+
+@dataclass
+class Response:
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds to wait before answering (to provoke client timeouts)
+
+    @classmethod
+    def json(cls, payload: Any, status: int = 200, **headers: str) -> Response:
+        return cls(
+            status,
+            json.dumps(payload, separators=(",", ":")).encode(),
+            {"Content-Type": "application/json", **headers},
+        )
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One planned misbehaviour, served instead of the real answer to a matching request."""
+
+    response: Response
+    then_answer: bool = False  # with a delay: answer normally after waiting
+
+    @classmethod
+    def status(cls, status: int, body: str = "", **headers: str) -> Fault:
+        return cls(Response(status, body.encode(), {"Content-Type": "text/plain", **headers}))
+
+    @classmethod
+    def arcgis_error(cls, code: int = 500, message: str = "Error performing query operation") -> Fault:
+        """ArcGIS's way of failing: HTTP 200 with an error object in the body."""
+        return cls(Response.json({"error": {"code": code, "message": message, "details": []}}))
+
+    @classmethod
+    def malformed_json(cls) -> Fault:
+        return cls(Response(200, b'{"features": [{"attributes": ', {"Content-Type": "application/json"}))
+
+    @classmethod
+    def slow(cls, seconds: float) -> Fault:
+        return cls(Response(delay=seconds), then_answer=True)
+
+
+class StandIn:
+    """Base of the stand-ins: start(), stop(), url, faults, and a log of requests."""
+
+    def __init__(self) -> None:
+        self._faults: dict[str, deque[Fault]] = defaultdict(deque)
+        self._always: dict[str, Fault] = {}
+        self._lock = threading.Lock()
+        self.requests: list[Request] = []
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -------------------------------------------------------------------
+    def start(self, port: int = 0) -> StandIn:
+        stand_in = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _serve(self) -> None:
+                stand_in._dispatch(self)
+
+            do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve
+
+            def log_message(self, *args: Any) -> None:  # keep test output quiet
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> StandIn:
+        return self if self._server else self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "stand-in not started"
+        return self._server.server_address[1]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    # -- faults ----------------------------------------------------------------------
+    def fail_next(self, path: str, *faults: Fault) -> None:
+        """Serve these faults, in order, to the next requests whose path starts with `path`."""
+        with self._lock:
+            self._faults[path].extend(faults)
+
+    def fail_always(self, path: str, fault: Fault) -> None:
+        with self._lock:
+            self._always[path] = fault
+
+    def heal(self) -> None:
+        with self._lock:
+            self._faults.clear()
+            self._always.clear()
+
+    def requests_to(self, path: str) -> list[Request]:
+        return [r for r in self.requests if r.path.startswith(path)]
+
+    def _take_fault(self, path: str) -> Fault | None:
+        with self._lock:
+            for prefix, queue in self._faults.items():
+                if queue and path.startswith(prefix):
+                    return queue.popleft()
+            for prefix, fault in self._always.items():
+                if path.startswith(prefix):
+                    return fault
+        return None
+
+    # -- dispatch --------------------------------------------------------------------
+    def handle(self, request: Request) -> Response:
+        raise NotImplementedError
+
+    def _dispatch(self, handler: BaseHTTPRequestHandler) -> None:
+        parts = urlsplit(handler.path)
+        length = int(handler.headers.get("Content-Length") or 0)
+        body = handler.rfile.read(length) if length else b""
+        request = Request(
+            method=handler.command,
+            path=parts.path,
+            query=dict(parse_qsl(parts.query, keep_blank_values=True)),
+            headers={k.lower(): v for k, v in handler.headers.items()},
+            body=body,
+        )
+        if request.method == "POST" and "form" in request.headers.get("content-type", ""):
+            request.query = {**request.query, **request.form()}
+        with self._lock:
+            self.requests.append(request)
+        fault = self._take_fault(request.path)
+        if fault is not None and not fault.then_answer:
+            response = fault.response
+        else:
+            if fault is not None:
+                time.sleep(fault.response.delay)
+            try:
+                response = self.handle(request)
+            except Exception as exc:  # a stand-in bug should look like a server error
+                response = Response(500, f"stand-in error: {exc!r}".encode())
+        if response.delay:
+            time.sleep(response.delay)
+        try:
+            handler.send_response(response.status)
+            for name, value in response.headers.items():
+                handler.send_header(name, value)
+            handler.send_header("Content-Length", str(len(response.body)))
+            handler.end_headers()
+            handler.wfile.write(response.body)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout test)
+            pass

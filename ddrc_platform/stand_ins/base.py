@@ -10,6 +10,7 @@ then answer" without touching the stand-in's logic.
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 from collections import defaultdict, deque
@@ -64,13 +65,17 @@ class Fault:
         return cls(Response(status, body.encode(), {"Content-Type": "text/plain", **headers}))
 
     @classmethod
-    def arcgis_error(cls, code: int = 500, message: str = "Error performing query operation") -> Fault:
+    def arcgis_error(
+        cls, code: int = 500, message: str = "Error performing query operation"
+    ) -> Fault:
         """ArcGIS's way of failing: HTTP 200 with an error object in the body."""
         return cls(Response.json({"error": {"code": code, "message": message, "details": []}}))
 
     @classmethod
     def malformed_json(cls) -> Fault:
-        return cls(Response(200, b'{"features": [{"attributes": ', {"Content-Type": "application/json"}))
+        return cls(
+            Response(200, b'{"features": [{"attributes": ', {"Content-Type": "application/json"})
+        )
 
     @classmethod
     def slow(cls, seconds: float) -> Fault:
@@ -87,9 +92,10 @@ class StandIn:
         self.requests: list[Request] = []
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._scheme = "http"
 
     # -- lifecycle -------------------------------------------------------------------
-    def start(self, port: int = 0) -> StandIn:
+    def start(self, port: int = 0, tls: ssl.SSLContext | None = None) -> StandIn:
         stand_in = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -105,6 +111,9 @@ class StandIn:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
+        if tls is not None:  # a source whose certificate the system does not trust
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
+        self._scheme = "https" if tls is not None else "http"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         return self
@@ -128,7 +137,7 @@ class StandIn:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self._scheme}://127.0.0.1:{self.port}"
 
     # -- faults ----------------------------------------------------------------------
     def fail_next(self, path: str, *faults: Fault) -> None:

@@ -1,0 +1,35 @@
+"""The one Definitions of the DDRC platform: assembles what the modules export."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from ddrc_platform.automation import build_automation
+from ddrc_platform.deployment import Deployment, Settings, load_settings
+from ddrc_platform.publish import build_publish_asset
+from ddrc_platform.raw_assets import build_raw_assets
+from ddrc_platform.resources import build_resources
+from ddrc_platform.transform import build_dbt_assets, summary_relation
+
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    resources = build_resources(settings)
+    warehouse_kind = resources["warehouse"].kind
+    dbt_assets = build_dbt_assets(settings, warehouse_kind)
+    assets = [
+        *build_raw_assets(settings, warehouse_kind),
+        dbt_assets,
+        build_publish_asset(summary_relation(dbt_assets), resources["publisher"].kind),
+    ]
+    return dg.Definitions(
+        assets=assets,
+        resources=resources,
+        **build_automation(settings),
+        # DuckDB allows one writer process: run the steps of a local run in one process
+        executor=dg.in_process_executor if settings.deployment is Deployment.LOCAL else None,
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions(load_settings())

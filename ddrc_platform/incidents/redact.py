@@ -1,0 +1,78 @@
+"""Keep secrets out of everything an incident carries out of the process.
+
+Error text is the riskiest part of an incident: connection strings, request URLs with
+SAS signatures and tokens end up in exception messages. Two nets catch them: the exact
+values of the deployment's secrets (the settings layer passes every secret variable),
+and patterns for credentials whose value we were never given.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from urllib.parse import quote, quote_plus
+
+REDACTED = "[REDACTED]"
+
+# (pattern, replacement): the replacement keeps the key name so the text stays readable.
+_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(
+            r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)",
+            re.DOTALL,
+        ),
+        REDACTED,
+    ),
+    (re.compile(r"https://hooks\.slack\.com/services/[^\s\"'<>|]+"), REDACTED),
+    (re.compile(r"\bxox[abposr]-[A-Za-z0-9-]+"), REDACTED),
+    (re.compile(r"\bxapp-[A-Za-z0-9-]+"), REDACTED),
+    (re.compile(r"\bpat[A-Za-z0-9]{10,}\.[A-Za-z0-9]{20,}"), REDACTED),  # Airtable token
+    (re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]+"), rf"\1 {REDACTED}"),
+    (re.compile(r"(?i)\b(AccountKey|SharedAccessSignature)=[^;\s\"']+"), rf"\1={REDACTED}"),
+    (re.compile(r"(?i)([?&]sig=)[^&\s\"']+"), rf"\1{REDACTED}"),
+    (
+        re.compile(r"(?i)\b(password|passwd|pwd|passphrase|secret|api_key|apikey)(\s*[=:]\s*)"
+                   r"(?![\[])[\"']?[^\s;&,\"']+[\"']?"),
+        rf"\1\2{REDACTED}",
+    ),
+)
+
+_MIN_SECRET_LENGTH = 4  # shorter values would redact ordinary words and digits
+
+
+class Redactor:
+    """Replaces known secret values and credential-shaped text with "[REDACTED]"."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        forms: set[str] = set()
+        for secret in secrets:
+            if not secret or len(secret) < _MIN_SECRET_LENGTH:
+                continue
+            # as written, as repr() escapes it, and as it appears inside URLs
+            forms |= {
+                secret,
+                secret.encode("unicode_escape").decode(),
+                quote(secret, safe=""),
+                quote_plus(secret),
+            }
+        self._secrets = sorted(forms, key=len, reverse=True)  # longest first: no partial leftovers
+
+    def __call__(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, REDACTED)
+        for pattern, replacement in _PATTERNS:
+            text = pattern.sub(replacement, text)
+        return text
+
+
+def excerpt(text: str, limit: int = 1500) -> str:
+    """Shorten error text, keeping its head (what failed) and its tail (the final exception).
+
+    Call it on redacted text only: cutting first could leave a secret's unmatched half.
+    """
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    head = limit // 3
+    tail = limit - head - 5
+    return f"{text[:head]}\n…\n{text[-tail:]}"

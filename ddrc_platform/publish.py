@@ -1,0 +1,127 @@
+"""The asset `publish/ddrc_metrics_json`, and the rollback command for responders.
+
+uv run python -m ddrc_platform.publish rollback            # to the previous version
+uv run python -m ddrc_platform.publish rollback --to NAME  # to a named history version
+uv run python -m ddrc_platform.publish versions
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import dagster as dg
+
+from ddrc_platform import publication
+from ddrc_platform.publishers import Publisher
+from ddrc_platform.raw_assets import OWNERS
+from ddrc_platform.transform import SUMMARY_KEY
+from ddrc_platform.warehouse import Warehouse
+
+PUBLISH_KEY = dg.AssetKey(["publish", "ddrc_metrics_json"])
+PUBLISH_GROUP = "publish"
+WEBSITE_URL = "https://recovery.lafires.ca.gov"
+
+
+def read_summary(warehouse: Warehouse, relation: str) -> list[publication.Metric]:
+    rows = warehouse.query(f"select * from {relation}").to_pylist()
+    return publication.metrics_from_rows(rows)
+
+
+def build_publish_asset(
+    summary_relation: str,
+    publisher_kind: str,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=PUBLISH_KEY,
+        deps=[SUMMARY_KEY],
+        group_name=PUBLISH_GROUP,
+        kinds={"json", publisher_kind},
+        owners=OWNERS,
+        description=(
+            "**The public contract**: `ddrc-metrics.json`, read by the DDRC website. Built from "
+            "the metrics summary, validated against `ddrc_platform/schemas/"
+            "ddrc-metrics.schema.json`, written atomically, every version kept in `history/`; "
+            "unchanged content is not republished. Roll back with "
+            "`uv run python -m ddrc_platform.publish rollback`."
+        ),
+        metadata={"website": dg.MetadataValue.url(WEBSITE_URL), "summary": summary_relation},
+        tags={"ddrc/layer": "publish"},
+    )
+    def ddrc_metrics_json(
+        context: dg.AssetExecutionContext,
+        warehouse: dg.ResourceParam[Warehouse],
+        publisher: dg.ResourceParam[Publisher],
+    ) -> dg.MaterializeResult:
+        metrics = read_summary(warehouse, summary_relation)
+        content = publication.render(metrics)
+        publication.validate(content)  # before anything is written
+        previous = publisher.current()
+        changes = publication.diff(previous, content)
+        digest = publication.content_hash(content)
+        metadata: dict[str, dg.RawMetadataValue] = {
+            "metric_count": len(metrics),
+            "content_hash": digest,
+            "diff": dg.MetadataValue.md(publication.diff_markdown(changes)),
+            "added": sum(c.kind == "added" for c in changes),
+            "removed": sum(c.kind == "removed" for c in changes),
+            "changed": sum(c.kind == "changed" for c in changes),
+        }
+        if previous is not None and publication.content_hash(previous) == digest:
+            context.log.info("ddrc-metrics.json unchanged; not republished")
+            return dg.MaterializeResult(metadata={**metadata, "status": "unchanged"})
+        published = publisher.publish(content, clock())
+        context.log.info(f"published {len(metrics)} metrics to {published.location}")
+        return dg.MaterializeResult(
+            metadata={
+                **metadata,
+                "status": "published",
+                "location": published.location,
+                "version": published.version,
+            }
+        )
+
+    return ddrc_metrics_json
+
+
+def rollback(publisher: Publisher, to: str | None, at: datetime) -> str:
+    """Make an earlier version live again (itself recorded as a new history version)."""
+    versions = publisher.versions()
+    current = publisher.current()
+    if to is None:
+        live = publication.content_hash(current)[:12] if current else None
+        earlier = [v for v in versions if not v.endswith(f"-{live}.json")]
+        if not earlier:
+            raise SystemExit("no earlier version to roll back to")
+        to = earlier[-1]
+    elif to not in versions:
+        raise SystemExit(f"no version {to!r}; see `versions`")
+    content = publisher.version(to)
+    publication.validate(content)
+    publisher.publish(content, at)
+    return to
+
+
+def main(argv: list[str] | None = None) -> None:
+    from ddrc_platform.deployment import load_settings
+    from ddrc_platform.resources import build_publisher
+
+    parser = argparse.ArgumentParser(prog="python -m ddrc_platform.publish")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("versions", help="list published versions, oldest first")
+    back = commands.add_parser("rollback", help="make an earlier version live again")
+    back.add_argument("--to", help="history version name (default: the one before the live one)")
+    args = parser.parse_args(argv)
+    publisher = build_publisher(load_settings())
+    if args.command == "versions":
+        print("\n".join(publisher.versions()) or "(none)")
+    else:
+        restored = rollback(publisher, args.to, datetime.now(UTC))
+        print(f"rolled back: {restored} is live again")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

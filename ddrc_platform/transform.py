@@ -1,0 +1,142 @@
+"""The dbt project as Dagster assets: keys, groups, owners and kinds from one translator."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    DbtProject,
+    dbt_assets,
+)
+
+from ddrc_platform.deployment import Settings
+from ddrc_platform.project import ddrc_dbt_project
+from ddrc_platform.raw_assets import OWNERS
+
+SUMMARY_KEY = dg.AssetKey(["summary", "ddrc_metrics_summary"])
+TRANSFORM_GROUP = "transform"
+
+
+def _project_files_newer_than(project: DbtProject, moment: float) -> bool:
+    for folder in ("models", "macros", "seeds", "tests", "snapshots"):
+        for path in (Path(project.project_dir) / folder).rglob("*"):
+            if path.is_file() and path.stat().st_mtime > moment:
+                return True
+    return any(
+        (Path(project.project_dir) / name).stat().st_mtime > moment
+        for name in ("dbt_project.yml", "profiles.yml")
+    )
+
+
+def prepare_manifest(project: DbtProject = ddrc_dbt_project) -> Path:
+    """Parse the project once, when there is no manifest or a project file is newer.
+
+    Not `prepare_if_dev()`: that re-parses in every process that loads the code
+    (each step of a multiprocess run), which multiplied a tiny run's time by four.
+    """
+    manifest = Path(project.manifest_path)
+    if not manifest.exists() or _project_files_newer_than(project, manifest.stat().st_mtime):
+        project.preparer.prepare(project)
+    return manifest
+
+
+class DdrcDbtTranslator(DagsterDbtTranslator):
+    """Keys by layer (`staging/…`, `marts/…`, `summary/ddrc_metrics_summary`), groups by domain."""
+
+    def __init__(self, warehouse_kind: str) -> None:
+        super().__init__(DagsterDbtTranslatorSettings(enable_asset_checks=True))
+        self.warehouse_kind = warehouse_kind
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return super().get_asset_key(dbt_resource_props)  # meta.dagster.asset_key: the loader
+        name = dbt_resource_props["name"]
+        if name == SUMMARY_KEY.path[-1]:
+            return SUMMARY_KEY
+        fqn = dbt_resource_props.get("fqn") or []
+        layer = (
+            fqn[1]
+            if dbt_resource_props["resource_type"] == "model" and len(fqn) > 2
+            else (dbt_resource_props["resource_type"] + "s")
+        )
+        return dg.AssetKey([layer, name])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        domain = (dbt_resource_props.get("meta") or {}).get("domain") or (
+            dbt_resource_props.get("config", {}).get("meta") or {}
+        ).get("domain")
+        return domain or TRANSFORM_GROUP
+
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
+        return OWNERS
+
+    def get_description(self, dbt_resource_props: Mapping[str, Any]) -> str:
+        description = dbt_resource_props.get("description") or ""
+        path = dbt_resource_props.get("original_file_path", "")
+        return f"{description}\n\nDefined in `ddrc_dbt/{path}`.".strip()
+
+    def get_asset_spec(
+        self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
+    ) -> dg.AssetSpec:
+        # the manifest names the adapter it was parsed for; the deployment decides
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        return spec.replace_attributes(kinds={"dbt", self.warehouse_kind})
+
+
+@contextmanager
+def dbt_environment(settings: Settings) -> Iterator[None]:
+    """dbt runs as a subprocess and reads DDRC_HOME from its environment (profiles.yml)."""
+    previous = os.environ.get("DDRC_HOME")
+    os.environ["DDRC_HOME"] = str(settings.home)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("DDRC_HOME", None)
+        else:
+            os.environ["DDRC_HOME"] = previous
+
+
+def build_dbt_assets(settings: Settings, warehouse_kind: str) -> dg.AssetsDefinition:
+    manifest = prepare_manifest()
+
+    @dbt_assets(
+        manifest=manifest,
+        project=ddrc_dbt_project,
+        dagster_dbt_translator=DdrcDbtTranslator(warehouse_kind),
+        name="ddrc_dbt",
+    )
+    def ddrc_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+        with dbt_environment(settings):
+            invocation = dbt.cli(["build"], context=context)
+        yield from invocation.stream().fetch_row_counts()
+
+    return ddrc_dbt
+
+
+def build_dbt_resource(settings: Settings) -> DbtCliResource:
+    return DbtCliResource(
+        project_dir=ddrc_dbt_project,
+        target=settings.deployment.value,
+        dbt_executable=str(Path(sys.executable).parent / "dbt"),
+    )
+
+
+def summary_relation(dbt_assets_def: dg.AssetsDefinition) -> str:
+    """The summary's relation as dbt names it for the target the manifest was parsed for."""
+    manifest = dbt_assets_def.metadata_by_key[SUMMARY_KEY]["dagster_dbt/manifest"].manifest
+    node = next(
+        n
+        for n in manifest["nodes"].values()
+        if n["resource_type"] == "model" and n["name"] == SUMMARY_KEY.path[-1]
+    )
+    return node["relation_name"]

@@ -1,0 +1,76 @@
+"""Shared fixtures: settings for a temporary DDRC_HOME, patient-but-fast HTTP, TLS material."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import ssl
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from ddrc_platform.deployment import HttpSettings, Settings, load_settings
+
+# Retries that take milliseconds, so failure tests stay fast.
+FAST_HTTP = HttpSettings(timeout=2.0, tries=3, malibu_tries=4, backoff=0.01, max_backoff=0.05)
+
+
+@pytest.fixture
+def ddrc_home(tmp_path: Path) -> Path:
+    return tmp_path / "ddrc"
+
+
+@pytest.fixture
+def make_settings(ddrc_home: Path):
+    """Settings as load_settings() makes them from an environment, with fast HTTP."""
+
+    def make(**env: str) -> Settings:
+        settings = load_settings({"DDRC_HOME": str(ddrc_home), **env})
+        return Settings(**{**settings.__dict__, "http": FAST_HTTP})
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1: a source the system trust store rejects."""
+    folder = tmp_path_factory.mktemp("tls")
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ddrc test source")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=2))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+@pytest.fixture
+def tls_context(tls_files: tuple[Path, Path]) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*tls_files)
+    return context

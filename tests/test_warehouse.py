@@ -1,0 +1,114 @@
+"""Dated snapshots and current state in DuckDB: atomic, idempotent, drift-tolerant."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pyarrow as pa
+import pytest
+
+from ddrc_platform import catalog
+from ddrc_platform.contracts import SchemaContractError, check_columns, enforce
+from ddrc_platform.warehouse import DuckDBWarehouse, table_hash
+
+DAY1, DAY2 = dt.date(2025, 3, 1), dt.date(2025, 3, 2)
+TABLE = catalog.MALIBU_PALISADES_PERMITS_ISSUED
+
+
+def snapshot(day: dt.date, counts: dict[str, int], **extra: list) -> pa.Table:
+    n = len(counts)
+    return pa.table(
+        {
+            "PERMITTYPE": list(counts),
+            "PALISADESPERMITS": list(counts.values()),
+            **extra,
+            "_LOAD_DATE": pa.array([day] * n, pa.date32()),
+            "_LOADED_AT": pa.array([dt.datetime(2025, 3, 1, 12)] * n, pa.timestamp("us")),
+        }
+    )
+
+
+def write(wh: DuckDBWarehouse, data: pa.Table, day: dt.date):
+    return wh.write_snapshot(TABLE, data, day, table_hash(data))
+
+
+def rows(wh: DuckDBWarehouse) -> list[tuple]:
+    return [
+        tuple(r.values())
+        for r in wh.query(
+            'select "_LOAD_DATE", "PERMITTYPE", "PALISADESPERMITS" from "MALIBU"."PALISADES_PERMITS_ISSUED" '
+            "order by 1, 2"
+        ).to_pylist()
+    ]
+
+
+@pytest.fixture
+def wh(tmp_path) -> DuckDBWarehouse:
+    return DuckDBWarehouse(path=str(tmp_path / "warehouse.duckdb"))
+
+
+def test_same_day_reload_replaces_the_days_rows(wh):
+    write(wh, snapshot(DAY1, {"SFR": 10, "ADU": 2}), DAY1)
+    result = write(wh, snapshot(DAY1, {"SFR": 11, "ADU": 3}), DAY1)
+    assert result.replaced_rows == 2
+    assert rows(wh) == [(DAY1, "ADU", 3), (DAY1, "SFR", 11)]
+
+
+def test_identical_reload_changes_nothing(wh):
+    data = snapshot(DAY1, {"SFR": 10})
+    write(wh, data, DAY1)
+    again = write(wh, data, DAY1)
+    assert again.unchanged and again.replaced_rows == 0
+    assert rows(wh) == [(DAY1, "SFR", 10)]
+
+
+def test_two_days_of_history_are_kept(wh):
+    write(wh, snapshot(DAY1, {"SFR": 10}), DAY1)
+    write(wh, snapshot(DAY2, {"SFR": 12}), DAY2)
+    write(wh, snapshot(DAY2, {"SFR": 13}), DAY2)
+    assert rows(wh) == [(DAY1, "SFR", 10), (DAY2, "SFR", 13)]
+
+
+def test_new_column_is_added_and_old_days_read_null(wh):
+    write(wh, snapshot(DAY1, {"SFR": 10}), DAY1)
+    result = write(wh, snapshot(DAY2, {"SFR": 12}, NEWFIELD=["x"]), DAY2)
+    assert result.added_columns == ("NEWFIELD",)
+    got = wh.query('select "_LOAD_DATE", "NEWFIELD" from "MALIBU"."PALISADES_PERMITS_ISSUED" order by 1')
+    assert got.to_pylist() == [
+        {"_LOAD_DATE": DAY1, "NEWFIELD": None},
+        {"_LOAD_DATE": DAY2, "NEWFIELD": "x"},
+    ]
+
+
+def test_failure_half_way_leaves_the_previous_snapshot_intact(wh):
+    write(wh, snapshot(DAY1, {"SFR": 10, "ADU": 2}), DAY1)
+    # the delete of the day's rows succeeds, then the insert fails on a value that cannot be cast
+    bad = snapshot(DAY1, {"SFR": 10, "ADU": 2}).set_column(
+        1, "PALISADESPERMITS", pa.array(["11", "not a number"])
+    )
+    with pytest.raises(Exception, match="not a number"):
+        write(wh, bad, DAY1)
+    assert rows(wh) == [(DAY1, "ADU", 2), (DAY1, "SFR", 10)]
+    # and a retry with good data goes through
+    write(wh, snapshot(DAY1, {"SFR": 11}), DAY1)
+    assert rows(wh) == [(DAY1, "SFR", 11)]
+
+
+def test_current_state_is_replaced_atomically_and_keys_must_be_unique(wh):
+    table = catalog.PAGE_FEEDBACK
+    data = pa.table({"FEEDBACK_KEY": ["a", "b"], "IS_HELPFUL": [True, False]})
+    wh.write_current_state(table, data)
+    with pytest.raises(ValueError, match="FEEDBACK_KEY must identify each record once"):
+        wh.write_current_state(table, pa.table({"FEEDBACK_KEY": ["a", "a"], "IS_HELPFUL": [1, 0]}))
+    assert wh.query('select count(*) as n from "FEEDBACK"."PAGE_FEEDBACK"').to_pylist() == [{"n": 2}]
+
+
+def test_contract_missing_columns_fail_and_new_ones_are_reported():
+    documented = list(catalog.USACE.columns)
+    lower = [c.lower() for c in documented]  # field-name case changed between deliveries
+    report = check_columns(catalog.USACE, [*lower, "NEW_FIELD"])
+    assert report.missing == () and report.undocumented == ("NEW_FIELD",)
+    broken = check_columns(catalog.USACE, [c for c in documented if c != "ROE_STATUS"])
+    with pytest.raises(SchemaContractError) as error:
+        enforce(broken)
+    assert "ROE_STATUS" in str(error.value) and "USACE.PARCEL_DEBRIS_REMOVAL" in str(error.value)

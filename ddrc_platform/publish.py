@@ -5,8 +5,6 @@ uv run python -m ddrc_platform.publish rollback --to NAME  # to a named history 
 uv run python -m ddrc_platform.publish versions
 """
 
-from __future__ import annotations
-
 import argparse
 import sys
 from collections.abc import Callable

@@ -1,7 +1,5 @@
 """The raw layer as Dagster assets: one asset per raw table, same key in every deployment."""
 
-from __future__ import annotations
-
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime

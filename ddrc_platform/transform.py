@@ -1,16 +1,15 @@
 """The dbt project as Dagster assets: keys, groups, owners and kinds from one translator."""
 
-from __future__ import annotations
-
 import os
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import (
+    DagsterDbtCliRuntimeError,
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
     DbtCliResource,
@@ -21,6 +20,7 @@ from dagster_dbt import (
 from ddrc_platform.deployment import Settings
 from ddrc_platform.project import ddrc_dbt_project
 from ddrc_platform.raw_assets import OWNERS
+from ddrc_platform.warehouse import Warehouse
 
 SUMMARY_KEY = dg.AssetKey(["summary", "ddrc_metrics_summary"])
 TRANSFORM_GROUP = "transform"
@@ -92,6 +92,26 @@ class DdrcDbtTranslator(DagsterDbtTranslator):
         return spec.replace_attributes(kinds={"dbt", self.warehouse_kind})
 
 
+def with_row_counts(
+    events: Iterable[Any], manifest: Mapping[str, Any], warehouse: Warehouse
+) -> Iterator[Any]:
+    """Add `dagster/row_count` to each built model, counted through our own warehouse.
+
+    Not dagster-dbt's `fetch_row_counts()`: it opens the dbt adapter in this process, and
+    dbt-duckdb keeps that DuckDB file open process-wide, locking out the next dbt run.
+    """
+    nodes = manifest["nodes"]
+    for event in events:
+        if isinstance(event, dg.Output | dg.AssetMaterialization):
+            unique_id = event.metadata.get("unique_id")
+            node = nodes.get(unique_id.value) if unique_id else None
+            if node and node["resource_type"] in ("model", "seed"):
+                counted = warehouse.query(f"select count(*) as n from {node['relation_name']}")
+                metadata = {**event.metadata, "dagster/row_count": counted.column("n")[0].as_py()}
+                event = event.with_metadata(metadata)
+        yield event
+
+
 @contextmanager
 def dbt_environment(settings: Settings) -> Iterator[None]:
     """dbt runs as a subprocess and reads DDRC_HOME from its environment (profiles.yml)."""
@@ -115,10 +135,22 @@ def build_dbt_assets(settings: Settings, warehouse_kind: str) -> dg.AssetsDefini
         dagster_dbt_translator=DdrcDbtTranslator(warehouse_kind),
         name="ddrc_dbt",
     )
-    def ddrc_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+    def ddrc_dbt(
+        context: dg.AssetExecutionContext,
+        dbt: DbtCliResource,
+        warehouse: dg.ResourceParam[Warehouse],
+    ) -> Iterator[Any]:
         with dbt_environment(settings):
             invocation = dbt.cli(["build"], context=context)
-        yield from invocation.stream().fetch_row_counts()
+        # dbt holds the DuckDB file while it runs: count rows once it has finished, and
+        # report what did build even when a test failed (its check result included)
+        events: list[Any] = []
+        try:
+            events.extend(invocation.stream())
+        except DagsterDbtCliRuntimeError:
+            yield from with_row_counts(events, invocation.manifest, warehouse)
+            raise
+        yield from with_row_counts(events, invocation.manifest, warehouse)
 
     return ddrc_dbt
 

@@ -74,13 +74,17 @@ class DuckDBWarehouse(dg.ConfigurableResource):
         return "duckdb"
 
     @contextmanager
-    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        """Open the file for one operation: dbt runs in another process and needs the lock."""
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Open the file for one operation: dbt runs in another process and needs the lock.
+
+        Always read-write: DuckDB refuses a second in-process connection to one file with
+        another configuration (dagster-dbt's row counts keep one open in this process).
+        """
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + self.lock_wait_seconds
         while True:
             try:
-                con = duckdb.connect(self.path, read_only=read_only and Path(self.path).exists())
+                con = duckdb.connect(self.path)
                 break
             except duckdb.IOException as exc:  # another process (dbt, a dashboard) holds it
                 if "lock" not in str(exc).lower() or time.monotonic() > deadline:
@@ -169,7 +173,7 @@ class DuckDBWarehouse(dg.ConfigurableResource):
         return WriteResult(rows=data.num_rows, replaced_rows=replaced, added_columns=added)
 
     def query(self, sql: str, params: list | None = None) -> pa.Table:
-        with self.connect(read_only=True) as con:
+        with self.connect() as con:
             return con.sql(sql, params=params).to_arrow_table()
 
     @staticmethod
@@ -182,5 +186,5 @@ class DuckDBWarehouse(dg.ConfigurableResource):
         return [r[0] for r in rows]
 
     def table_columns(self, schema: str, table: str) -> list[str]:
-        with self.connect(read_only=True) as con:
+        with self.connect() as con:
             return self._columns(con, schema, table)

@@ -73,7 +73,9 @@ def test_new_column_is_added_and_old_days_read_null(wh):
     write(wh, snapshot(DAY1, {"SFR": 10}), DAY1)
     result = write(wh, snapshot(DAY2, {"SFR": 12}, NEWFIELD=["x"]), DAY2)
     assert result.added_columns == ("NEWFIELD",)
-    got = wh.query('select "_LOAD_DATE", "NEWFIELD" from "MALIBU"."PALISADES_PERMITS_ISSUED" order by 1')
+    got = wh.query(
+        'select "_LOAD_DATE", "NEWFIELD" from "MALIBU"."PALISADES_PERMITS_ISSUED" order by 1'
+    )
     assert got.to_pylist() == [
         {"_LOAD_DATE": DAY1, "NEWFIELD": None},
         {"_LOAD_DATE": DAY2, "NEWFIELD": "x"},
@@ -100,7 +102,9 @@ def test_current_state_is_replaced_atomically_and_keys_must_be_unique(wh):
     wh.write_current_state(table, data)
     with pytest.raises(ValueError, match="FEEDBACK_KEY must identify each record once"):
         wh.write_current_state(table, pa.table({"FEEDBACK_KEY": ["a", "a"], "IS_HELPFUL": [1, 0]}))
-    assert wh.query('select count(*) as n from "FEEDBACK"."PAGE_FEEDBACK"').to_pylist() == [{"n": 2}]
+    assert wh.query('select count(*) as n from "FEEDBACK"."PAGE_FEEDBACK"').to_pylist() == [
+        {"n": 2}
+    ]
 
 
 def test_contract_missing_columns_fail_and_new_ones_are_reported():

@@ -14,6 +14,8 @@ from urllib.parse import quote, quote_plus
 
 REDACTED = "[REDACTED]"
 
+_KEYS = r"(?:password|passwd|pwd|passphrase|secret|api[_-]?key|token)"
+
 # (pattern, replacement): the replacement keeps the key name so the text stays readable.
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (
@@ -30,11 +32,12 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]+"), rf"\1 {REDACTED}"),
     (re.compile(r"(?i)\b(AccountKey|SharedAccessSignature)=[^;\s\"']+"), rf"\1={REDACTED}"),
     (re.compile(r"(?i)([?&]sig=)[^&\s\"']+"), rf"\1{REDACTED}"),
-    (
-        re.compile(r"(?i)\b(password|passwd|pwd|passphrase|secret|api_key|apikey)(\s*[=:]\s*)"
-                   r"(?![\[])[\"']?[^\s;&,\"']+[\"']?"),
-        rf"\1\2{REDACTED}",
-    ),
+    # key=value (URLs, connection strings, env dumps), any credential-like key name
+    (re.compile(rf"(?i)\b([\w-]*{_KEYS})=[^\s;&,\"']+"), rf"\1={REDACTED}"),
+    # "key": "value" (JSON, dict reprs)
+    (re.compile(rf"(?i)([\w-]*{_KEYS}[\"']?\s*:\s*)([\"'])[^\"']*\2"), rf"\1\2{REDACTED}\2"),
+    # password: value (YAML, log lines); not "token: ..." which is ordinary error prose
+    (re.compile(r"(?i)\b((?:password|passwd|passphrase)\s*:\s*)[^\s;&,\"']+"), rf"\1{REDACTED}"),
 )
 
 _MIN_SECRET_LENGTH = 4  # shorter values would redact ordinary words and digits

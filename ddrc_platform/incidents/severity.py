@@ -21,3 +21,10 @@ def severity_of(kind: FailureKind) -> Severity:
     file that stays old for too long raises PUBLISHED_FILE_STALE on its own.
     """
     return Severity.HIGH if kind in _PUBLIC_FILE_WRONG else Severity.LOW
+
+
+def public_view(severity: Severity) -> str:
+    """What the public sees, in the words the Slack message and the issue use."""
+    if severity is Severity.HIGH:
+        return "the public file is wrong or stale"
+    return "the site still shows the last good data"

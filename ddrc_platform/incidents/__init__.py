@@ -1,0 +1,55 @@
+"""Incidents: every failure reaches the right person once, with what broke, what it
+affects, how bad it is and what to do next. Pure domain logic; the sensors call it."""
+
+from ddrc_platform.incidents.desk import IncidentDesk, build_desk
+from ddrc_platform.incidents.lineage import (
+    PUBLISH_ASSET,
+    SUMMARY_ASSET,
+    MetricLineage,
+    affected_metrics,
+)
+from ddrc_platform.incidents.model import FailureKind, Incident, Person, Recovery, Severity
+from ddrc_platform.incidents.redact import Redactor
+from ddrc_platform.incidents.routing import OnCallConfig, Router, load_oncall
+from ddrc_platform.incidents.severity import severity_of
+from ddrc_platform.incidents.slack import (
+    ConsoleNotifier,
+    DeliveryReport,
+    SlackNotifier,
+    WebhookNotifier,
+    deliver_pending,
+    make_notifier,
+    render,
+)
+from ddrc_platform.incidents.store import DeliveryState, IncidentRow, IncidentStore
+from ddrc_platform.incidents.triage import Triage
+
+__all__ = [
+    "PUBLISH_ASSET",
+    "SUMMARY_ASSET",
+    "ConsoleNotifier",
+    "DeliveryReport",
+    "DeliveryState",
+    "FailureKind",
+    "Incident",
+    "IncidentDesk",
+    "IncidentRow",
+    "IncidentStore",
+    "MetricLineage",
+    "OnCallConfig",
+    "Person",
+    "Recovery",
+    "Redactor",
+    "Router",
+    "Severity",
+    "SlackNotifier",
+    "Triage",
+    "WebhookNotifier",
+    "affected_metrics",
+    "build_desk",
+    "deliver_pending",
+    "load_oncall",
+    "make_notifier",
+    "render",
+    "severity_of",
+]

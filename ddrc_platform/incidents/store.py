@@ -1,0 +1,308 @@
+"""The durable incident store: one ongoing incident per failure, and what Slack has seen.
+
+SQLite (stdlib, one file, safe across processes with WAL and immediate transactions)
+because sensor ticks run concurrently and in separate processes. Every Slack step is
+recorded as it succeeds, so a delivery that fails half-way resumes where it stopped:
+nothing is lost while Slack is down and nothing is posted twice when it comes back.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+
+from ddrc_platform.incidents.lineage import AssetRef, as_key
+from ddrc_platform.incidents.model import FailureKind, Incident, Recovery
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"  # the parent message or an occurrence update is not yet in Slack
+    DELIVERED = "delivered"
+    RESOLVED_PENDING = "resolved_pending"  # resolved; the resolution is not yet in Slack
+    RESOLVED_DELIVERED = "resolved_delivered"
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS incidents (
+    key INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    title TEXT NOT NULL,
+    asset_keys TEXT NOT NULL,
+    affected_metrics TEXT NOT NULL,
+    check_name TEXT,
+    opened_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    resolved_at TEXT,
+    occurrences INTEGER NOT NULL DEFAULT 1,
+    delivered_occurrences INTEGER NOT NULL DEFAULT 0,
+    resolution_delivered INTEGER NOT NULL DEFAULT 0,
+    slack_channel TEXT,
+    slack_ts TEXT,
+    payload TEXT NOT NULL,
+    delivery_state TEXT NOT NULL,
+    claimed_until TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS incidents_one_open ON incidents(id) WHERE resolved_at IS NULL;
+CREATE INDEX IF NOT EXISTS incidents_delivery ON incidents(delivery_state);
+"""
+
+# Recomputed on every write, so the state always agrees with the counters it summarises.
+_STATE = """delivery_state = CASE
+    WHEN resolved_at IS NULL THEN
+        CASE WHEN delivered_occurrences >= occurrences THEN 'delivered' ELSE 'pending' END
+    ELSE
+        CASE WHEN resolution_delivered THEN 'resolved_delivered' ELSE 'resolved_pending' END
+END"""
+
+_OPEN_STATES = (DeliveryState.PENDING.value, DeliveryState.RESOLVED_PENDING.value)
+
+
+@dataclass(frozen=True)
+class IncidentRow:
+    """One incident as stored: the latest triage of it plus its life and delivery counters."""
+
+    key: int  # row number: a recurrence after resolution is a new row with the same id
+    incident: Incident  # the latest occurrence's triage, with the first opened_at
+    occurrences: int
+    opened_at: datetime
+    updated_at: datetime
+    resolved_at: datetime | None
+    delivered_occurrences: int  # 0: the parent message is not posted yet
+    resolution_delivered: bool
+    slack_channel: str | None
+    slack_ts: str | None
+    delivery_state: DeliveryState
+
+    @property
+    def id(self) -> str:
+        return self.incident.id
+
+    @property
+    def posted(self) -> bool:
+        return self.delivered_occurrences > 0
+
+    @property
+    def duration(self) -> timedelta | None:
+        return self.resolved_at - self.opened_at if self.resolved_at else None
+
+
+def _ts(at: datetime) -> str:
+    if at.tzinfo is None:
+        raise ValueError("the incident store keeps aware datetimes only")
+    return at.astimezone(UTC).isoformat()
+
+
+def _dt(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def _row(r: sqlite3.Row) -> IncidentRow:
+    return IncidentRow(
+        key=r["key"],
+        incident=Incident.from_json(json.loads(r["payload"])),
+        occurrences=r["occurrences"],
+        opened_at=datetime.fromisoformat(r["opened_at"]),
+        updated_at=datetime.fromisoformat(r["updated_at"]),
+        resolved_at=_dt(r["resolved_at"]),
+        delivered_occurrences=r["delivered_occurrences"],
+        resolution_delivered=bool(r["resolution_delivered"]),
+        slack_channel=r["slack_channel"],
+        slack_ts=r["slack_ts"],
+        delivery_state=DeliveryState(r["delivery_state"]),
+    )
+
+
+class IncidentStore:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._tx() as db:
+            db.executescript(_SCHEMA)
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One immediate (write-locking) transaction on a fresh connection.
+
+        A connection per call keeps the store usable from any thread; taking the write
+        lock up front makes read-then-write sequences atomic across processes.
+        """
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        finally:
+            db.close()
+
+    def _get(self, db: sqlite3.Connection, key: int) -> IncidentRow:
+        return _row(db.execute("SELECT * FROM incidents WHERE key = ?", (key,)).fetchone())
+
+    # -- failures and recoveries -----------------------------------------------------
+    def record_failure(self, incident: Incident) -> tuple[IncidentRow, bool]:
+        """Open the incident, or count one more occurrence of the ongoing one with its id.
+
+        Returns (row, is_new). A repeat keeps the first opened_at and takes the latest
+        triage (run link, error, routing), which the Slack parent is updated to show.
+        """
+        with self._tx() as db:
+            open_row = db.execute(
+                "SELECT key, opened_at FROM incidents WHERE id = ? AND resolved_at IS NULL",
+                (incident.id,),
+            ).fetchone()
+            now = _ts(incident.opened_at)
+            if open_row is not None:
+                kept = replace(incident, opened_at=datetime.fromisoformat(open_row["opened_at"]))
+                db.execute(
+                    """UPDATE incidents SET occurrences = occurrences + 1, updated_at = ?,
+                        payload = ?, title = ?, affected_metrics = ? WHERE key = ?;""",
+                    (
+                        now,
+                        json.dumps(kept.to_json()),
+                        incident.title,
+                        json.dumps(incident.affected_metrics),
+                        open_row["key"],
+                    ),
+                )
+                db.execute(f"UPDATE incidents SET {_STATE} WHERE key = ?", (open_row["key"],))
+                return self._get(db, open_row["key"]), False
+            cursor = db.execute(
+                """INSERT INTO incidents (id, kind, severity, title, asset_keys,
+                    affected_metrics, check_name, opened_at, updated_at, payload, delivery_state)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (
+                    incident.id,
+                    incident.kind.value,
+                    incident.severity.value,
+                    incident.title,
+                    json.dumps(incident.asset_keys),
+                    json.dumps(incident.affected_metrics),
+                    incident.check_name,
+                    now,
+                    now,
+                    json.dumps(incident.to_json()),
+                    DeliveryState.PENDING.value,
+                ),
+            )
+            return self._get(db, cursor.lastrowid), True
+
+    def record_recovery(
+        self,
+        asset_key_or_id: AssetRef,
+        at: datetime,
+        *,
+        by: Recovery | None = None,
+        check_name: str | None = None,
+    ) -> list[IncidentRow]:
+        """Resolve the ongoing incidents with this id, or involving this asset.
+
+        `by` limits it to the kinds that such an event proves over (a materialization does
+        not prove a failing check passes); `check_name` to that check's incidents.
+        """
+        ref = asset_key_or_id
+        text = ref.to_user_string() if not isinstance(ref, str) else ref
+        asset = as_key(ref).to_user_string()
+        with self._tx() as db:
+            rows = db.execute(
+                """SELECT key, kind, check_name FROM incidents
+                   WHERE resolved_at IS NULL AND (id = ? OR EXISTS (
+                       SELECT 1 FROM json_each(incidents.asset_keys) WHERE value = ?))""",
+                (text, asset),
+            ).fetchall()
+            keys = [
+                r["key"]
+                for r in rows
+                if (by is None or by in FailureKind(r["kind"]).recovered_by)
+                and (check_name is None or r["check_name"] == check_name)
+            ]
+            for key in keys:
+                db.execute(
+                    "UPDATE incidents SET resolved_at = ?, updated_at = ? WHERE key = ?",
+                    (_ts(at), _ts(at), key),
+                )
+                db.execute(f"UPDATE incidents SET {_STATE} WHERE key = ?", (key,))
+            return [self._get(db, key) for key in keys]
+
+    # -- delivery --------------------------------------------------------------------
+    def pending_deliveries(self) -> list[IncidentRow]:
+        """Incidents with something Slack has not seen yet, oldest first."""
+        with self._tx() as db:
+            rows = db.execute(
+                "SELECT * FROM incidents WHERE delivery_state IN (?, ?) ORDER BY key",
+                _OPEN_STATES,
+            ).fetchall()
+        return [_row(r) for r in rows]
+
+    def claim_pending(self, now: datetime, lease: timedelta) -> list[IncidentRow]:
+        """Take the pending incidents no other deliverer holds, for `lease`.
+
+        Two sensor ticks delivering at once would otherwise both post the same message.
+        A deliverer that dies mid-way loses its claim when the lease runs out.
+        """
+        with self._tx() as db:
+            rows = db.execute(
+                """SELECT * FROM incidents WHERE delivery_state IN (?, ?)
+                   AND (claimed_until IS NULL OR claimed_until < ?) ORDER BY key""",
+                (*_OPEN_STATES, _ts(now)),
+            ).fetchall()
+            db.executemany(
+                "UPDATE incidents SET claimed_until = ? WHERE key = ?",
+                [(_ts(now + lease), r["key"]) for r in rows],
+            )
+        return [_row(r) for r in rows]
+
+    def release(self, key: int) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE incidents SET claimed_until = NULL WHERE key = ?", (key,))
+
+    def mark_delivered(
+        self,
+        key: int,
+        *,
+        occurrences: int,
+        channel: str | None = None,
+        ts: str | None = None,
+        resolution: bool = False,
+    ) -> IncidentRow:
+        """Record a Slack step that succeeded: Slack has now seen `occurrences` occurrences
+        (and the resolution). Keeps the claim; `release` ends it."""
+        with self._tx() as db:
+            db.execute(
+                """UPDATE incidents SET
+                       slack_channel = COALESCE(?, slack_channel),
+                       slack_ts = COALESCE(?, slack_ts),
+                       delivered_occurrences = MAX(delivered_occurrences, ?),
+                       resolution_delivered = resolution_delivered OR ?
+                   WHERE key = ?""",
+                (channel, ts, occurrences, resolution, key),
+            )
+            db.execute(f"UPDATE incidents SET {_STATE} WHERE key = ?", (key,))
+            return self._get(db, key)
+
+    # -- reading ---------------------------------------------------------------------
+    def open_incident(self, incident_id: str) -> IncidentRow | None:
+        with self._tx() as db:
+            r = db.execute(
+                "SELECT * FROM incidents WHERE id = ? AND resolved_at IS NULL", (incident_id,)
+            ).fetchone()
+        return _row(r) if r else None
+
+    def list_incidents(self, open_only: bool = False) -> list[IncidentRow]:
+        """Newest first, for a dashboard."""
+        where = "WHERE resolved_at IS NULL" if open_only else ""
+        with self._tx() as db:
+            rows = db.execute(f"SELECT * FROM incidents {where} ORDER BY key DESC").fetchall()
+        return [_row(r) for r in rows]

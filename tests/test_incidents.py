@@ -1,0 +1,354 @@
+"""Incident triage: severity, affected metrics (lineage), runbooks, issue links, redaction."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import parse_qs, quote, urlsplit
+
+import dagster as dg
+import pytest
+
+from ddrc_platform import catalog
+from ddrc_platform.incidents import (
+    FailureKind,
+    Incident,
+    MetricLineage,
+    Redactor,
+    Router,
+    Severity,
+    Triage,
+    affected_metrics,
+    load_oncall,
+    severity_of,
+)
+from ddrc_platform.incidents.redact import REDACTED, excerpt
+from ddrc_platform.incidents.runbooks import ROLLBACK_COMMAND
+
+ONCALL = Path(__file__).parents[1] / "config" / "oncall.yaml"
+EPA = "raw/epa/public_status_assessment"
+USACE = "raw/usace/parcel_debris_removal"
+MALIBU = "raw/malibu/fire_rebuild_points"
+PASADENA = "raw/pasadena/eaton_fire_rebuild_permits"
+AIRTABLE = "raw/airtable/metrics"
+FEEDBACK = "raw/feedback/page_feedback"
+SUMMARY = "summary/ddrc_metrics_summary"
+PUBLISH = "publish/ddrc_metrics_json"
+
+METRIC_SOURCES = {
+    "cleanup_phase1_complete": {EPA},
+    "phase2_roes_accepted": {USACE},
+    "phase2_parcels_in_queue": {USACE},
+    "phase2_parcels_completed": {USACE},
+    "malibu_rebuild_applications_received": {MALIBU},
+    "malibu_rebuild_applications_in_review": {MALIBU},
+    "malibu_building_permits_issued": {MALIBU},
+    "pasadena_rebuild_applications_received": {PASADENA},
+    "pasadena_rebuild_applications_in_review": {PASADENA},
+    "pasadena_building_permits_issued": {PASADENA},
+    "people_helped_drc": {AIRTABLE},
+    "people_helped_fema_funds": {AIRTABLE},
+}
+ALL_METRICS = list(METRIC_SOURCES)
+PHASE2 = ["phase2_roes_accepted", "phase2_parcels_in_queue", "phase2_parcels_completed"]
+MANUAL = ["people_helped_drc", "people_helped_fema_funds"]
+
+
+def _spec(key: str, *deps: str) -> dg.AssetSpec:
+    return dg.AssetSpec(
+        dg.AssetKey.from_user_string(key), deps=[dg.AssetKey.from_user_string(d) for d in deps]
+    )
+
+
+def ddrc_like_definitions() -> dg.Definitions:
+    """The real graph's shape: raw → staging → marts → summary → publish, plus side branches."""
+    staging = {
+        EPA: "staging/stg_epa",
+        USACE: "staging/stg_usace",
+        MALIBU: "staging/stg_malibu_points",
+        PASADENA: "staging/stg_pasadena",
+        AIRTABLE: "staging/stg_airtable_metrics",
+        FEEDBACK: "staging/stg_page_feedback",
+    }
+    specs = [_spec(t.asset_key.to_user_string()) for t in catalog.RAW_TABLES]
+    specs += [_spec(stg, raw) for raw, stg in staging.items()]
+    specs += [
+        _spec(
+            "marts/pipeline_metrics",
+            "staging/stg_epa",
+            "staging/stg_usace",
+            "staging/stg_malibu_points",
+            "staging/stg_pasadena",
+        ),
+        _spec("marts/manual_metrics", "staging/stg_airtable_metrics"),
+        _spec("seeds/metric_catalog"),
+        _spec(SUMMARY, "marts/pipeline_metrics", "marts/manual_metrics", "seeds/metric_catalog"),
+        _spec(PUBLISH, SUMMARY),
+        _spec("dashboards/metric_history", SUMMARY),  # downstream of the summary, not published
+        _spec("dashboards/page_feedback", "staging/stg_page_feedback"),
+    ]
+    return dg.Definitions(assets=specs)
+
+
+@pytest.fixture(scope="module")
+def lineage() -> MetricLineage:
+    return MetricLineage(METRIC_SOURCES, ddrc_like_definitions())
+
+
+@pytest.fixture
+def triage(lineage: MetricLineage) -> Triage:
+    at = datetime(2026, 4, 1, 17, 0, tzinfo=UTC)  # Wednesday 10:00 Pacific
+    return Triage(
+        Router(load_oncall(ONCALL), clock=lambda: at),
+        lineage,
+        redactor=Redactor(["hunter2-db-password"]),
+        deployment="prd",
+        webserver_url="https://dagster.example.org/",
+    )
+
+
+# -- lineage ---------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("keys", "expected"),
+    [
+        ([EPA], ["cleanup_phase1_complete"]),
+        ([USACE], PHASE2),
+        (["staging/stg_usace"], PHASE2),
+        ([MALIBU, PASADENA], ALL_METRICS[4:10]),
+        ([AIRTABLE], MANUAL),
+        (["marts/manual_metrics"], MANUAL),
+        (["marts/pipeline_metrics"], ALL_METRICS[:10]),
+        ([SUMMARY], ALL_METRICS),
+        ([PUBLISH], ALL_METRICS),
+        ([FEEDBACK], []),  # feeds a dashboard, no published metric
+        (["dashboards/metric_history"], []),  # below the summary but not on the way to publish
+        (["seeds/metric_catalog"], []),  # no metric names it as a raw source
+        (["raw/unknown/table"], []),
+    ],
+)
+def test_affected_metrics_follow_the_graph(
+    lineage: MetricLineage, keys: list[str], expected: list[str]
+) -> None:
+    assert lineage.affected(keys) == expected
+
+
+def test_affected_metrics_accepts_definitions_or_graph_and_asset_keys() -> None:
+    defs = ddrc_like_definitions()
+    key = dg.AssetKey(["staging", "stg_epa"])
+    assert affected_metrics([key], defs, METRIC_SOURCES) == ["cleanup_phase1_complete"]
+    graph = defs.resolve_asset_graph()
+    assert affected_metrics(["staging/stg_epa"], graph, METRIC_SOURCES) == [
+        "cleanup_phase1_complete"
+    ]
+
+
+def test_a_raw_table_missing_from_the_graph_still_affects_its_metrics() -> None:
+    # e.g. the Fivetran assets are absent from a deployment's graph
+    lineage = MetricLineage({"people_helped_drc": {AIRTABLE}}, dg.Definitions(assets=[]))
+    assert lineage.affected([AIRTABLE]) == ["people_helped_drc"]
+    assert lineage.affected([PUBLISH]) == ["people_helped_drc"]
+
+
+# -- every kind: severity, metrics, runbook ----------------------------------------------
+CASES = [
+    # kind, asset keys, check name, severity, affected metrics, words in the first 3 steps
+    (FailureKind.SOURCE_LOAD_FAILED, [EPA], None, Severity.LOW, ["cleanup_phase1_complete"],
+     [catalog.EPA_URL, "Rerun the loader", EPA]),
+    (FailureKind.SOURCE_LOAD_FAILED, [USACE], None, Severity.LOW, PHASE2,
+     [catalog.USACE_URL, "CA bundle", "Rerun the loader"]),
+    (FailureKind.SOURCE_LOAD_FAILED, [MALIBU], None, Severity.LOW, ALL_METRICS[4:7],
+     [catalog.MALIBU_BASE_URL, "flaky", "Rerun the loader"]),
+    (FailureKind.SOURCE_LOAD_FAILED, [AIRTABLE], None, Severity.LOW, MANUAL,
+     ["Re-trigger the Fivetran sync", AIRTABLE]),
+    (FailureKind.SCHEMA_DRIFT, [PASADENA], "pasadena_columns_match", Severity.LOW,
+     ALL_METRICS[7:10], [catalog.PASADENA_URL, "catalog.py", "Rerun the loader"]),
+    (FailureKind.SCHEMA_DRIFT, [AIRTABLE], "airtable_columns_match", Severity.LOW, MANUAL,
+     ["revert that change in Airtable", "Re-trigger the Fivetran sync"]),
+    (FailureKind.DBT_MODEL_FAILED, ["staging/stg_usace"], None, Severity.LOW, PHASE2,
+     ["dbt build", "revert", "staging/stg_usace+"]),
+    (FailureKind.DATA_CHECK_FAILED, [SUMMARY], "people_helped_drc_floor", Severity.LOW,
+     ["people_helped_drc"],
+     ["Airtable entries for `people_helped_drc`", "Revert the Airtable entry",
+      "Re-trigger the Fivetran sync"]),
+    (FailureKind.DATA_CHECK_FAILED, [USACE], "usace_objectid_unique", Severity.LOW, PHASE2,
+     ["`usace_objectid_unique`", catalog.USACE_URL, "metric definition"]),
+    (FailureKind.PUBLICATION_HELD, [SUMMARY], "metric_value_not_negative", Severity.LOW,
+     ALL_METRICS, ["`metric_value_not_negative`", "revert", "summary/ddrc_metrics_summary+"]),
+    (FailureKind.PUBLICATION_HELD, [AIRTABLE], "people_helped_fema_funds_floor", Severity.LOW,
+     ["people_helped_fema_funds"], ["Revert the Airtable entry", "Fivetran sync"]),
+    (FailureKind.PUBLISH_FAILED, [PUBLISH], None, Severity.LOW, ALL_METRICS,
+     ["SAS token", "Rerun the publication", "previous file stays"]),
+    (FailureKind.PUBLISH_VERIFICATION_FAILED, [PUBLISH], None, Severity.HIGH, ALL_METRICS,
+     ["Roll back the publication", ROLLBACK_COMMAND, "publish history"]),
+    (FailureKind.PUBLISHED_FILE_STALE, [PUBLISH], None, Severity.HIGH, ALL_METRICS,
+     ["why publishing stopped", "rerun the pipeline", ROLLBACK_COMMAND]),
+    (FailureKind.SOURCE_STALE, [PASADENA], None, Severity.LOW, ALL_METRICS[7:10],
+     [catalog.PASADENA_URL, "last edit date", "Rerun the loader"]),
+    (FailureKind.SOURCE_STALE, [FEEDBACK], None, Severity.LOW, [],
+     ["Re-trigger the Fivetran sync of `raw/feedback/page_feedback`"]),
+    (FailureKind.FIVETRAN_SYNC_FAILED, [AIRTABLE], None, Severity.LOW, MANUAL,
+     ["Fivetran sync log", "Re-trigger the Fivetran sync", "revert that change in Airtable"]),
+    (FailureKind.RUN_FAILED, ["marts/pipeline_metrics"], None, Severity.LOW, ALL_METRICS[:10],
+     ["first failed step", "Re-execute", "revert"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("kind", "keys", "check", "severity", "metrics", "words"), CASES)
+def test_each_kind_gets_its_severity_metrics_and_runbook(
+    triage: Triage,
+    kind: FailureKind,
+    keys: list[str],
+    check: str | None,
+    severity: Severity,
+    metrics: list[str],
+    words: list[str],
+) -> None:
+    incident = triage.incident(kind, keys, run_id="r-1", check_name=check, error="boom")
+    assert severity_of(kind) is severity
+    assert incident.severity is severity
+    assert list(incident.affected_metrics) == metrics
+    first_three = "\n".join(incident.runbook[:3])
+    for word in words:
+        assert word in first_three, (word, first_three)
+    assert incident.run_url == "https://dagster.example.org/runs/r-1"
+    assert incident.act_now  # business hours
+
+
+def test_every_kind_is_covered_and_high_only_for_the_public_file() -> None:
+    assert {case[0] for case in CASES} == set(FailureKind)
+    high = {k for k in FailureKind if severity_of(k) is Severity.HIGH}
+    assert high == {FailureKind.PUBLISH_VERIFICATION_FAILED, FailureKind.PUBLISHED_FILE_STALE}
+
+
+def test_high_runbooks_end_with_the_front_end_team(triage: Triage) -> None:
+    incident = triage.incident(FailureKind.PUBLISH_VERIFICATION_FAILED, [PUBLISH])
+    assert "front-end team" in incident.runbook[-1]
+    assert "front-end" not in "".join(incident.runbook[:3])
+    low = triage.incident(FailureKind.SOURCE_LOAD_FAILED, [EPA])
+    assert not any("front-end" in step for step in low.runbook)
+
+
+def test_incident_identity_title_and_dedup_key(triage: Triage) -> None:
+    one = triage.incident(FailureKind.SOURCE_LOAD_FAILED, [EPA], run_id="a", error="x")
+    two = triage.incident(
+        FailureKind.SOURCE_LOAD_FAILED, [dg.AssetKey.from_user_string(EPA)], run_id="b"
+    )
+    other_check = triage.incident(FailureKind.DATA_CHECK_FAILED, [EPA], check_name="a")
+    assert one.id == two.id == f"source_load_failed:{EPA}"
+    assert other_check.id == f"data_check_failed:{EPA}#a"
+    assert one.title == f"Source load failed: EPA hazardous-material (Phase 1) assessment ({EPA})"
+    assert one.deployment == "prd"
+
+
+def test_incident_round_trips_through_json(triage: Triage) -> None:
+    incident = triage.incident(FailureKind.PUBLISH_FAILED, [PUBLISH], run_id="r", error="e")
+    assert Incident.from_json(incident.to_json()) == incident
+
+
+def test_explicit_metrics_override_lineage(triage: Triage) -> None:
+    incident = triage.incident(
+        FailureKind.DATA_CHECK_FAILED, [SUMMARY], check_name="dq", metrics=["people_helped_drc"]
+    )
+    assert incident.affected_metrics == ("people_helped_drc",)
+    assert "Revert the Airtable entry" in incident.runbook[1]
+
+
+# -- the GitHub issue --------------------------------------------------------------------
+def test_github_issue_link_is_prefilled_with_findings_and_sections(triage: Triage) -> None:
+    incident = triage.incident(
+        FailureKind.SOURCE_LOAD_FAILED, [USACE], run_id="r-9", error="SSLError: bad chain"
+    )
+    url = urlsplit(incident.github_issue_url)
+    assert (url.netloc, url.path) == ("github.com", "/cagov/ddrc-platform/issues/new")
+    query = parse_qs(url.query)
+    assert query["labels"] == ["incident,severity-low"]
+    assert query["title"] == [f"[LOW] {incident.title}"]
+    body = query["body"][0]
+    for part in (
+        "Source load failed",
+        USACE,
+        "phase2_roes_accepted",
+        "https://dagster.example.org/runs/r-9",
+        "SSLError: bad chain",
+        "## Findings",
+        "## Fix",
+        "## Retro",
+    ):
+        assert part in body
+    assert " " not in incident.github_issue_url  # URL-encoded
+
+
+def test_github_issue_link_fits_in_a_slack_button(triage: Triage) -> None:
+    incident = triage.incident(FailureKind.RUN_FAILED, [EPA], error="x" * 50_000)
+    assert len(incident.github_issue_url) <= 2900
+    assert len(incident.error_excerpt) <= 1500
+    custom = Triage(triage.router, triage.lineage, repo="example/fork")
+    issue = custom.incident(FailureKind.PUBLISH_VERIFICATION_FAILED, [PUBLISH]).github_issue_url
+    assert issue.startswith("https://github.com/example/fork/issues/new?")
+    assert "severity-high" in issue
+
+
+# -- redaction ---------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("slack said invalid_auth for xoxb-1234-5678-abcdEFGH", "xoxb-1234-5678-abcdEFGH"),
+        ("user token xoxp-99-abc", "xoxp-99-abc"),
+        ("Authorization: Bearer eyJhbGciOi.J9.abc-def", "eyJhbGciOi.J9.abc-def"),
+        (
+            "DefaultEndpointsProtocol=https;AccountName=ddrc;AccountKey=Zm9vYmFy+/==;Endpoint",
+            "Zm9vYmFy+/==",
+        ),
+        ("GET https://x.blob.core.windows.net/c/f.json?sv=2024&sig=AbC%2Bdef%3D&se=1", "AbC%2Bdef"),
+        ("snowflake://u:p@h/?password=hunter3&role=x", "hunter3"),
+        ("{'user': 'u', 'password': 'pa ss'}", "pa ss"),
+        ("client_secret=abc.def-123 rejected", "abc.def-123"),
+        (
+            "key: -----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBg\nkqhkiG9w0B\n-----END PRIVATE KEY-----",
+            "MIIEvQIBADANBg",
+        ),
+        ("truncated -----BEGIN RSA PRIVATE KEY-----\nMIIEow", "MIIEow"),
+        (
+            "POST https://hooks.slack.com/services/T0001/B0002/abcdefSECRET failed",
+            "T0001/B0002/abcdefSECRET",
+        ),
+        (
+            "401 for patAbCdEf012345678.0123456789abcdef0123456789abcdef",
+            "patAbCdEf012345678.0123456789abcdef0123456789abcdef",
+        ),
+    ],
+)
+def test_patterns_redact_credentials(text: str, secret: str) -> None:
+    redacted = Redactor()(text)
+    assert secret not in redacted
+    assert REDACTED in redacted
+
+
+def test_explicit_secrets_are_redacted_in_every_form() -> None:
+    secret = "s3cr3t value/with+chars"
+    redact = Redactor([secret, "ab"])  # too short values are ignored, not redacted everywhere
+    text = f"raw {secret}; url {quote(secret, safe='')}; repr {secret!r}; about"
+    out = redact(text)
+    assert secret not in out and quote(secret, safe="") not in out
+    assert out.count(REDACTED) == 3
+    assert "about" in out
+
+
+def test_ordinary_error_text_survives() -> None:
+    text = "ArcGIS error 500: Error performing query operation (token: expected ':' at 3)"
+    assert Redactor()(text) == text
+
+
+def test_redaction_happens_before_truncation(triage: Triage) -> None:
+    secret = "hunter2-db-password"
+    error = "x" * 495 + secret + "y" * 3000  # the cut would fall inside the secret
+    incident = triage.incident(FailureKind.RUN_FAILED, [EPA], error=error)
+    assert "hunter2" not in incident.error_excerpt
+    assert "hunter2" not in incident.github_issue_url
+
+
+def test_excerpt_keeps_head_and_tail() -> None:
+    text = "HEAD " + "." * 5000 + " ValueError: the real cause"
+    short = excerpt(text, 300)
+    assert len(short) <= 300
+    assert short.startswith("HEAD") and short.endswith("the real cause")

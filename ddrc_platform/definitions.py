@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 import dagster as dg
 
 from ddrc_platform.automation import build_automation
 from ddrc_platform.deployment import Deployment, Settings, load_settings
 from ddrc_platform.publish import build_publish_asset
-from ddrc_platform.raw_assets import build_raw_assets
+from ddrc_platform.raw_assets import build_raw_assets, utc_now
 from ddrc_platform.resources import build_resources
 from ddrc_platform.transform import build_dbt_assets, summary_relation
 
 
-def build_definitions(settings: Settings) -> dg.Definitions:
+def build_definitions(settings: Settings, clock: Callable[[], datetime] = utc_now) -> dg.Definitions:
+    """The graph for one deployment; `clock` lets tests and backfills fix "now"."""
     resources = build_resources(settings)
     warehouse_kind = resources["warehouse"].kind
     dbt_assets = build_dbt_assets(settings, warehouse_kind)
     assets = [
-        *build_raw_assets(settings, warehouse_kind),
+        *build_raw_assets(settings, warehouse_kind, clock=clock),
         dbt_assets,
-        build_publish_asset(summary_relation(dbt_assets), resources["publisher"].kind),
+        build_publish_asset(summary_relation(dbt_assets), resources["publisher"].kind, clock),
     ]
     return dg.Definitions(
         assets=assets,

@@ -31,7 +31,7 @@ def read_summary(warehouse: Warehouse, relation: str) -> list[publication.Metric
 def build_publish_asset(
     summary_relation: str,
     publisher_kind: str,
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    clock: Callable[[], datetime],
 ) -> dg.AssetsDefinition:
     @dg.asset(
         key=PUBLISH_KEY,

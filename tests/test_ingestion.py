@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import dagster as dg
 import pytest
@@ -33,6 +34,9 @@ def table_rows(settings, table: catalog.RawTable) -> list[dict]:
     data = wh.query(f'select * from "{table.schema}"."{table.table}"')
     keep = [c for c in data.column_names if c not in VOLATILE]
     rows = data.select(keep).to_pylist()
+    for row in rows:  # the same shape, whatever number formatting the wire used
+        if row.get(catalog.GEOMETRY):
+            row[catalog.GEOMETRY] = json.loads(row[catalog.GEOMETRY])
     return sorted(rows, key=lambda r: [str(v) for v in r.values()])
 
 
@@ -59,7 +63,7 @@ def test_sample_mode_loads_every_raw_table(make_settings):
     )
     rows = table_rows(settings, catalog.EPA)
     assert {r["_LOAD_DATE"] for r in rows} == {DAY}
-    assert all(r["GEOMETRY"].startswith('{"type":') for r in rows)
+    assert all(r["GEOMETRY"]["type"] == "Polygon" for r in rows if r["GEOMETRY"])
     checks = result.get_asset_check_evaluations()
     assert {c.check_name for c in checks} == {SCHEMA_CONTRACT_CHECK}
     assert all(c.passed for c in checks)
@@ -115,7 +119,7 @@ def test_schema_drift_missing_column_fails_with_names_new_column_warns(make_sett
         result = materialize(settings, raise_on_error=False)
         assert not result.success
         failure = next(e for e in result.all_events if e.is_step_failure)
-        message = failure.step_failure_data.error.message
+        message = failure.step_failure_data.error.to_string()
         assert "ROE_STATUS" in message and "USACE.PARCEL_DEBRIS_REMOVAL" in message
         check = next(
             c

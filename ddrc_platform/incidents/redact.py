@@ -33,13 +33,17 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?i)\b(AccountKey|SharedAccessSignature)=[^;\s\"']+"), rf"\1={REDACTED}"),
     (re.compile(r"(?i)([?&]sig=)[^&\s\"']+"), rf"\1{REDACTED}"),
     # key=value (URLs, connection strings, env dumps), any credential-like key name
-    (re.compile(rf"(?i)\b([\w-]*{_KEYS})=[^\s;&,\"']+"), rf"\1={REDACTED}"),
+    (re.compile(rf"(?i)\b([\w-]{{0,40}}?{_KEYS})=[^\s;&,\"']+"), rf"\1={REDACTED}"),
     # "key": "value" (JSON, dict reprs)
-    (re.compile(rf"(?i)([\w-]*{_KEYS}[\"']?\s*:\s*)([\"'])[^\"']*\2"), rf"\1\2{REDACTED}\2"),
+    (
+        re.compile(rf"(?i)\b([\w-]{{0,40}}?{_KEYS}[\"']?\s*:\s*)([\"'])[^\"']*\2"),
+        rf"\1\2{REDACTED}\2",
+    ),
     # password: value (YAML, log lines); not "token: ..." which is ordinary error prose
     (re.compile(r"(?i)\b((?:password|passwd|passphrase)\s*:\s*)[^\s;&,\"']+"), rf"\1{REDACTED}"),
 )
 
+_MARGIN = 8192  # longer than any secret we redact
 _MIN_SECRET_LENGTH = 4  # shorter values would redact ordinary words and digits
 
 
@@ -77,5 +81,20 @@ def excerpt(text: str, limit: int = 1500) -> str:
     if len(text) <= limit:
         return text
     head = limit // 3
-    tail = limit - head - 5
+    tail = limit - head - 3
     return f"{text[:head]}\n…\n{text[-tail:]}"
+
+
+def redacted_excerpt(text: str, redact: Redactor, limit: int = 1500) -> str:
+    """Redact, then shorten; huge logs are first cut to the windows the excerpt keeps.
+
+    The windows reach `_MARGIN` characters past what the excerpt keeps, so a secret cut
+    in half at a window's edge lies in the part the excerpt drops anyway, while the
+    regexes never have to scan megabytes of log.
+    """
+    text = text.strip()
+    if len(text) > limit + 2 * _MARGIN:
+        keep_head = limit // 3
+        keep_tail = limit - keep_head
+        text = f"{text[: keep_head + _MARGIN]}\n…\n{text[-(keep_tail + _MARGIN) :]}"
+    return excerpt(redact(text), limit)

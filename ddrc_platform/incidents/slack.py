@@ -326,7 +326,10 @@ class ConsoleNotifier:
     def post_incident(self, row: IncidentRow) -> Posted:
         view = View.of(row.incident, row.occurrences, row.resolved_at, self.redactor)
         lines = [view.headline]
-        lines += [f"  {label}: {html.unescape(value)}" for label, value in view.fields]
+        lines += [
+            f"  {label}: {html.unescape(value)}".replace("\n", "\n    ")
+            for label, value in view.fields
+        ]
         lines += [f"  {i}. {step}" for i, step in enumerate(view.steps, 1)]
         lines += [f"  Run: {view.run_url}"] if view.run_url else []
         lines += [f"  Issue: {view.issue_url}"]

@@ -16,7 +16,7 @@ from datetime import datetime
 from ddrc_platform import catalog
 from ddrc_platform.incidents.lineage import AssetRef, MetricLineage, as_key
 from ddrc_platform.incidents.model import FailureKind, Incident, incident_id
-from ddrc_platform.incidents.redact import Redactor, excerpt
+from ddrc_platform.incidents.redact import Redactor, redacted_excerpt
 from ddrc_platform.incidents.routing import Router
 from ddrc_platform.incidents.runbooks import DEFAULT_REPO, github_issue_url, runbook
 from ddrc_platform.incidents.severity import severity_of
@@ -86,7 +86,7 @@ class Triage:
             affected_metrics=tuple(affected),
             run_id=run_id,
             run_url=run_url,
-            error_excerpt=excerpt(self.redact(error_text(error))),
+            error_excerpt=redacted_excerpt(error_text(error), self.redact),
             responder=route.responder,
             responder_slack_id=route.responder_person.slack_user_id
             if route.responder_person

@@ -77,10 +77,11 @@ def esri_to_geojson(geometry: dict | None) -> str | None:
     elif "rings" in geometry:
         polygons: list[list] = []
         for ring in geometry["rings"]:
+            # GeoJSON (RFC 7946) winds the other way: outer rings counter-clockwise
             if _ring_area(ring) <= 0 or not polygons:  # clockwise: a new outer ring
-                polygons.append([ring])
+                polygons.append([ring[::-1]])
             else:
-                polygons[-1].append(ring)
+                polygons[-1].append(ring[::-1])
         shape = (
             {"type": "Polygon", "coordinates": polygons[0]}
             if len(polygons) == 1

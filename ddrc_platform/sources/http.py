@@ -57,7 +57,6 @@ class SourceClient:
 
     def __post_init__(self) -> None:
         self._session = requests.Session()
-        self._session.verify = self.ca_bundle or True
         self._session.headers["User-Agent"] = "ddrc-platform (+https://github.com/cagov)"
         self._session.headers.update(self.headers or {})
 
@@ -90,7 +89,10 @@ class SourceClient:
 
     def _get_once(self, url: str, params: Mapping[str, Any] | None, shown: str) -> Any:
         try:
-            response = self._session.get(url, params=params, timeout=self.http.timeout)
+            # verify per request: requests lets REQUESTS_CA_BUNDLE override a Session.verify
+            response = self._session.get(
+                url, params=params, timeout=self.http.timeout, verify=self.ca_bundle or True
+            )
         except requests.exceptions.SSLError as exc:
             raise SourceError(
                 self.source,

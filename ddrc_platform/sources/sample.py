@@ -684,8 +684,9 @@ def _usace(n: int, d: int) -> ArcgisSample:
     places = _parcels(rng, np.where(event == events.index(None), 0, event), fires)
 
     speed = np.where(forced, 0.25, 1.0)
-    steps = _chain(rng, 3 + np.round(rng.exponential(25, n) * speed).astype(np.int64),
-                   _ROE_GAPS, speed)  # fmt: skip
+    steps = _chain(
+        rng, 3 + np.round(rng.exponential(25, n) * speed).astype(np.int64), _ROE_GAPS, speed
+    )
     last = np.full(n, len(_ROE_STEPS) - 1)
     last[fate == "completed"] = _ROE_STEPS.index("fso_approved")
     last[fate == "approved"] = rng.integers(3, 10, n)[fate == "approved"]
@@ -721,9 +722,23 @@ def _usace(n: int, d: int) -> ArcgisSample:
     }
 
     roe_status = np.full(n, None, dtype=object)
-    by_step = np.array(["received", "submitted", "in_review", "approved", "approved", "approved",
-                        "approved", "approved", "approved", "approved", "approved",
-                        "returned_complete"], dtype=object)  # fmt: skip
+    by_step = np.array(
+        [
+            "received",
+            "submitted",
+            "in_review",
+            "approved",
+            "approved",
+            "approved",
+            "approved",
+            "approved",
+            "approved",
+            "approved",
+            "approved",
+            "returned_complete",
+        ],
+        dtype=object,
+    )
     roe_status[reached >= 0] = by_step[reached[reached >= 0]]
     for kind in ("ineligible", "withdrawn"):
         roe_status[ret[kind][1]] = f"returned_{kind}"
@@ -966,27 +981,32 @@ def malibu_endpoints(*, scale: float = 1.0, day: date) -> dict[str, list[dict]]:
     for i in np.flatnonzero(reached >= 0):
         decided = bool(steps[1, i] <= d)
         responded = bool(first_response[i] <= d)
-        points.append({
-            "type": _MALIBU_TYPES[kind[i]],
-            "lat": round(float(lat[i]), 6),
-            "lng": round(float(lng[i]), 6),
-            "projectNumber": f"PLN{25 + int(steps[0, i] >= 358)}-{i + 1:04d}",
-            "planningApproved": decided,
-            "CASETYPE": list(_CASE_TYPES)[case_type[i]],
-            "CASECATEGORY": list(_CASE_CATEGORIES)[category[i]],
-            "STRUCTURES": int(structures[i]),
-            "DAYSTODECISION": int(steps[1, i] - steps[0, i]) if decided else None,
-            "DAYSTOFIRSTRESPONSE": int(first_response[i] - steps[0, i]) if responded else None,
-            "COUNTFORDECISION": int(decided),
-            "COUNTFORFIRSTRESPONSE": int(responded),
-        })  # fmt: skip
+        points.append(
+            {
+                "type": _MALIBU_TYPES[kind[i]],
+                "lat": round(float(lat[i]), 6),
+                "lng": round(float(lng[i]), 6),
+                "projectNumber": f"PLN{25 + int(steps[0, i] >= 358)}-{i + 1:04d}",
+                "planningApproved": decided,
+                "CASETYPE": list(_CASE_TYPES)[case_type[i]],
+                "CASECATEGORY": list(_CASE_CATEGORIES)[category[i]],
+                "STRUCTURES": int(structures[i]),
+                "DAYSTODECISION": int(steps[1, i] - steps[0, i]) if decided else None,
+                "DAYSTOFIRSTRESPONSE": int(first_response[i] - steps[0, i]) if responded else None,
+                "COUNTFORDECISION": int(decided),
+                "COUNTFORFIRSTRESPONSE": int(responded),
+            }
+        )
 
     current = kind[reached >= 0]
     pie = [
-        {"REBUILDGROUP": group, "REBUILDTYPECOUNT": int(np.isin(current, kinds).sum()),
-         "VALUECOLOR": colour}
+        {
+            "REBUILDGROUP": group,
+            "REBUILDTYPECOUNT": int(np.isin(current, kinds).sum()),
+            "VALUECOLOR": colour,
+        }
         for group, colour, kinds in _PIE_GROUPS
-    ]  # fmt: skip
+    ]
     issued = int((steps[3] <= d).sum())
     permits = [
         {"PermitType": name, "PalisadesPermits": int(issued * share)}
@@ -994,8 +1014,13 @@ def malibu_endpoints(*, scale: float = 1.0, day: date) -> dict[str, list[dict]]:
     ]
 
     visits_n = _size(40, scale, 6)
-    first_visit = np.sort(np.where(np.arange(visits_n) < 3, rng.integers(1, 10, visits_n),
-                                   30 + np.round(rng.exponential(80, visits_n))))  # fmt: skip
+    first_visit = np.sort(
+        np.where(
+            np.arange(visits_n) < 3,
+            rng.integers(1, 10, visits_n),
+            30 + np.round(rng.exponential(80, visits_n)),
+        )
+    )
     every = rng.integers(14, 45, visits_n)
     v_lng = rng.uniform(-118.75, -118.57, visits_n)
     v_lat = 34.028 + (v_lng + 118.75) * 0.08 + rng.normal(0, 0.004, visits_n)
@@ -1119,8 +1144,12 @@ def airtable_records(*, scale: float = 1.0, day: date) -> list[dict]:
         lookups["Metric Contact Name (from Metric Definition)"] = [name]
         lookups["Metric Contact Email (from Metric Definition)"] = [email]
 
+        # most entries come in the first months of the recovery, then updates thin out
         span = max(420, 3 * per_metric)
-        later = rng.choice(np.arange(1, span), per_metric - 1, replace=False)
+        weight = np.exp(-np.arange(1, span) / 70)
+        later = rng.choice(
+            np.arange(1, span), per_metric - 1, replace=False, p=weight / weight.sum()
+        )
         days = definition.first_day + np.sort(np.concatenate([[0], later]))
         for k, entry_day in enumerate(days.tolist()):
             level = definition.start + definition.growth * (1 - np.exp(-entry_day / 150))
@@ -1133,8 +1162,11 @@ def airtable_records(*, scale: float = 1.0, day: date) -> list[dict]:
             author = collaborators[int(rng.integers(0, 3))]
             typo = value + (round(value * 0.02, 2) if dollars else max(1, int(value * 0.02)))
             fix_day = entry_day + int(rng.integers(0, 3))
-            fix_ms = created + 3_600_000 if fix_day == entry_day else _pacific_ms(
-                fix_day, float(rng.integers(*WORK_HOURS)))  # fmt: skip
+            fix_ms = (
+                created + 3_600_000
+                if fix_day == entry_day
+                else _pacific_ms(fix_day, float(rng.integers(*WORK_HOURS)))
+            )
             record_id, twin_id = _airtable_id(rng, "rec"), _airtable_id(rng, "rec")
             blank_id = _airtable_id(rng, "rec")
             if entry_day > d:
@@ -1192,8 +1224,9 @@ def page_feedback_rows(*, scale: float = 1.0, day: date) -> pa.Table:
     d = _day_index(day)
     n = _size(5_000, scale, 100)
     rng = _rng("page_feedback")
-    sent_day = np.sort(np.where(np.arange(n) < 20, rng.integers(1, 8, n),
-                                1 + np.round(rng.exponential(140, n))))  # fmt: skip
+    sent_day = np.sort(
+        np.where(np.arange(n) < 20, rng.integers(1, 8, n), 1 + np.round(rng.exponential(140, n)))
+    )
     sent_day = sent_day.astype(np.int64)
     seconds = rng.integers(0, 86_400, n).astype(np.int64)
     keys = _uuid4(rng, n)

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ddrc_platform.sources.sample import ArcgisSample
 from ddrc_platform.stand_ins.base import Request, Response, StandIn
@@ -57,14 +58,14 @@ class _Layer:
     sample: ArcgisSample
     max_record_count: int
     honour_transfer_limit: bool
+    oid_field: str
+    oids: np.ndarray  # the object id column, for filtering without touching Arrow per request
 
-    @property
-    def oid_field(self) -> str:
-        return self.sample.metadata["objectIdField"]
-
-    @property
-    def oids(self) -> np.ndarray:
-        return self.sample.table[self.oid_field].to_numpy()
+    @classmethod
+    def of(cls, sample: ArcgisSample, max_record_count: int, honour: bool) -> _Layer:
+        oid_field = sample.metadata["objectIdField"]
+        oids = sample.table[oid_field].to_numpy()
+        return cls(sample, max_record_count, honour, oid_field, oids)
 
     def field(self, name: str) -> dict:
         """A field by name, case-insensitively, as ArcGIS resolves names in queries."""
@@ -96,7 +97,7 @@ class ArcgisServer(StandIn):
         with self._layers_lock:
             if path in self._layers:
                 raise ValueError(f"{path} is already served; use set_layer to replace it")
-            self._layers[path] = _Layer(
+            self._layers[path] = _Layer.of(
                 sample, max_record_count or sample.metadata["maxRecordCount"], honour_transfer_limit
             )
         return self.layer_url(path)
@@ -109,14 +110,16 @@ class ArcgisServer(StandIn):
         max_record_count: int | None = None,
         honour_transfer_limit: bool | None = None,
     ) -> None:
-        """Replace a served layer's data (a rebuild, a schema change); settings kept unless given."""
+        """Replace a layer's data (a rebuild, a schema change); settings kept unless given."""
         path = _normal(path)
         with self._layers_lock:
             old = self._layers[path]
-            self._layers[path] = _Layer(
+            self._layers[path] = _Layer.of(
                 sample,
                 max_record_count or old.max_record_count,
-                old.honour_transfer_limit if honour_transfer_limit is None else honour_transfer_limit,
+                old.honour_transfer_limit
+                if honour_transfer_limit is None
+                else honour_transfer_limit,
             )
 
     def remove_layer(self, path: str) -> None:
@@ -148,8 +151,13 @@ class ArcgisServer(StandIn):
             return Response.json(_query(query_layer, request.query))
         except QueryError as exc:
             return Response.json(
-                {"error": {"code": 400, "message": "Unable to complete operation.",
-                           "details": [str(exc)]}}  # fmt: skip
+                {
+                    "error": {
+                        "code": 400,
+                        "message": "Unable to complete operation.",
+                        "details": [str(exc)],
+                    }
+                }
             )
 
 
@@ -168,7 +176,9 @@ def _query(layer: _Layer, params: dict[str, str]) -> dict[str, Any]:
         return {"objectIdFieldName": layer.oid_field, "objectIds": layer.oids[rows].tolist()}
 
     offset = _integer(params, "resultOffset", 0)
-    size = min(_integer(params, "resultRecordCount", layer.max_record_count), layer.max_record_count)
+    size = min(
+        _integer(params, "resultRecordCount", layer.max_record_count), layer.max_record_count
+    )
     page = rows[offset : offset + max(size, 0)]
     more = offset + len(page) < len(rows)
     fields = _out_fields(layer, params.get("outFields", ""))
@@ -207,8 +217,14 @@ def _matching_rows(layer: _Layer, params: dict[str, str]) -> np.ndarray:
         name, op, value = match.group(2), match.group(3), int(match.group(4))
         if name.lower() != layer.oid_field.lower():
             raise QueryError(f"this stand-in filters on {layer.oid_field} only, not {name}")
-        compare = {"=": np.equal, "<>": np.not_equal, "<": np.less, "<=": np.less_equal,
-                   ">": np.greater, ">=": np.greater_equal}[op]  # fmt: skip
+        compare = {
+            "=": np.equal,
+            "<>": np.not_equal,
+            "<": np.less,
+            "<=": np.less_equal,
+            ">": np.greater,
+            ">=": np.greater_equal,
+        }[op]
         keep &= compare(oids, value)
     if params.get("objectIds"):
         try:
@@ -228,14 +244,18 @@ def _ordered(layer: _Layer, rows: np.ndarray, order_by: str) -> np.ndarray:
         direction = "descending" if (match.group(2) or "").upper() == "DESC" else "ascending"
         keys.append((layer.field(match.group(1))["name"], direction))
     subset = layer.sample.table.take(pa.array(rows, pa.int64())).select([k for k, _ in keys])
-    return rows[pa.compute.sort_indices(subset, sort_keys=keys).to_numpy()]
+    return rows[pc.sort_indices(subset, sort_keys=keys).to_numpy()]
 
 
 def _out_fields(layer: _Layer, out_fields: str) -> list[dict]:
     """ArcGIS returns only the object id when outFields is absent; `*` means every field."""
     names = [n.strip() for n in out_fields.split(",") if n.strip()]
     if "*" in names:
-        return [f for f in layer.sample.metadata["fields"] if f["name"] in layer.sample.table.column_names]
+        return [
+            f
+            for f in layer.sample.metadata["fields"]
+            if f["name"] in layer.sample.table.column_names
+        ]
     chosen = [layer.field(n) for n in names] or [layer.field(layer.oid_field)]
     return list({f["name"]: f for f in chosen}.values())
 

@@ -37,10 +37,9 @@ class LiveSources:
 def serve_sample_sources(*, day: date, scale: float = 1.0) -> Iterator[LiveSources]:
     """Start the stand-ins with the sample data of `day`; stop them on exit."""
     with ExitStack() as stack:
-        arcgis = ArcgisServer()
+        arcgis = stack.enter_context(ArcgisServer().start())
         for name, path in LAYER_PATHS.items():
             arcgis.add_layer(path, sample.arcgis_layer(name, scale=scale, day=day))
-        stack.enter_context(arcgis.start())
         malibu = MalibuServer(sample.malibu_endpoints(scale=scale, day=day))
         stack.enter_context(malibu.start())
         airtable = AirtableServer(

@@ -15,7 +15,9 @@ from ddrc_platform.resources import build_resources
 from ddrc_platform.transform import build_dbt_assets, summary_relation
 
 
-def build_definitions(settings: Settings, clock: Callable[[], datetime] = utc_now) -> dg.Definitions:
+def build_definitions(
+    settings: Settings, clock: Callable[[], datetime] = utc_now
+) -> dg.Definitions:
     """The graph for one deployment; `clock` lets tests and backfills fix "now"."""
     resources = build_resources(settings)
     warehouse_kind = resources["warehouse"].kind

@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -496,8 +497,15 @@ def _write_raw_tables(warehouse: Path) -> None:
             con.executemany(f"insert into {table} values ({placeholders})", rows)
 
 
-def run_dbt(home: Path, *args: str, project: Path = PROJECT) -> tuple[int, dict[str, str]]:
-    """Run dbt on the local target; return its exit code and {node name: status}."""
+@dataclass(frozen=True)
+class DbtRun:
+    exit_code: int
+    statuses: dict[str, str]  # node name -> status (success, pass, fail, warn, error, skipped)
+    output: str
+
+
+def run_dbt(home: Path, *args: str, project: Path = PROJECT) -> DbtRun:
+    """Run dbt on the local target against DDRC_HOME=home, as the platform does."""
     target = home / "target"
     env = {**os.environ, "DDRC_HOME": str(home), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     proc = subprocess.run(
@@ -522,7 +530,7 @@ def run_dbt(home: Path, *args: str, project: Path = PROJECT) -> tuple[int, dict[
     )
     results = json.loads((target / "run_results.json").read_text())["results"]
     statuses = {r["unique_id"].split(".")[2]: r["status"] for r in results}
-    return proc.returncode, statuses | {"__output__": proc.stdout + proc.stderr}
+    return DbtRun(proc.returncode, statuses, proc.stdout + proc.stderr)
 
 
 @pytest.fixture(scope="module")
@@ -530,8 +538,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A DDRC_HOME whose warehouse holds the raw rows above and every dbt model, built."""
     home = tmp_path_factory.mktemp("ddrc_home")
     _write_raw_tables(home / "warehouse.duckdb")
-    code, statuses = run_dbt(home, "build")
-    assert code == 0, statuses["__output__"]
+    run = run_dbt(home, "build")
+    assert run.exit_code == 0, run.output
     return home
 
 
@@ -748,10 +756,10 @@ def test_floor_on_people_helped_drc_blocks_the_build(built: Path, tmp_path: Path
     home = _copy_home(built, tmp_path)
     with duckdb.connect(str(home / "warehouse.duckdb")) as con:
         con.execute("update AIRTABLE.METRICS set METRIC = 49999 where ID = 'rec02'")
-    code, statuses = run_dbt(home, "build", "--select", "ddrc_metrics_summary")
-    assert code != 0
-    assert statuses["ddrc_metrics_summary_people_helped_drc_floor"] == "fail"
-    assert statuses["ddrc_metrics_summary_people_helped_fema_funds_floor"] == "pass"
+    run = run_dbt(home, "build", "--select", "ddrc_metrics_summary")
+    assert run.exit_code != 0
+    assert run.statuses["ddrc_metrics_summary_people_helped_drc_floor"] == "fail"
+    assert run.statuses["ddrc_metrics_summary_people_helped_fema_funds_floor"] == "pass"
 
 
 def test_dropped_source_column_fails_and_extra_column_warns(built: Path, tmp_path: Path) -> None:
@@ -759,26 +767,24 @@ def test_dropped_source_column_fails_and_extra_column_warns(built: Path, tmp_pat
     with duckdb.connect(str(home / "warehouse.duckdb")) as con:
         con.execute("alter table EPA.PUBLIC_STATUS_ASSESSMENT drop column FIRENAME")
         con.execute("alter table EPA.PUBLIC_STATUS_ASSESSMENT add column NEWFIELD varchar")
-    code, statuses = run_dbt(home, "test", "--select", "source:epa")
-    assert code != 0
-    exists_test = next(k for k in statuses if k.startswith("source_documented_columns_exist"))
-    extra_test = next(k for k in statuses if k.startswith("source_all_columns_documented"))
-    assert statuses[exists_test] == "fail"
-    assert statuses[extra_test] == "warn"
+    run = run_dbt(home, "test", "--select", "source:epa")
+    assert run.exit_code != 0
+    assert run.statuses["source_documented_columns_exist_epa_public_status_assessment_"] == "fail"
+    assert run.statuses["source_all_columns_documented_epa_public_status_assessment_"] == "warn"
 
 
-def test_dropped_model_column_fails_the_schema_test(built: Path, tmp_path: Path) -> None:
+def test_renamed_model_column_fails_the_schema_tests(built: Path, tmp_path: Path) -> None:
+    """A model that stops producing a documented column (here: renames it) fails both ways."""
     home = _copy_home(built, tmp_path)
     project = tmp_path / "ddrc_dbt"
     shutil.copytree(PROJECT, project, ignore=shutil.ignore_patterns("target", "logs"))
     model = project / "models/staging/pasadena/stg_pasadena__eaton_fire_rebuild_permits.sql"
-    sql = model.read_text()
-    assert '"COUNCIL_DISTRICT" as council_district,\n' in sql
-    model.write_text(sql.replace('        "COUNCIL_DISTRICT" as council_district,\n', ""))
-    code, statuses = run_dbt(
-        home, "build", "--select", "stg_pasadena__eaton_fire_rebuild_permits", project=project
-    )
-    assert code != 0
-    assert statuses["stg_pasadena__eaton_fire_rebuild_permits"] == "success"
-    exists_test = next(k for k in statuses if k.startswith("documented_columns_exist_stg_pasadena"))
-    assert statuses[exists_test] == "fail"
+    documented = '"COUNCIL_DISTRICT" as council_district,'
+    assert documented in model.read_text()
+    model.write_text(model.read_text().replace(documented, '"COUNCIL_DISTRICT" as council_ward,'))
+    name = "stg_pasadena__eaton_fire_rebuild_permits"
+    run = run_dbt(home, "build", "--select", name, project=project)
+    assert run.exit_code != 0
+    assert run.statuses[name] == "success"
+    assert run.statuses[f"documented_columns_exist_{name}_"] == "fail"
+    assert run.statuses[f"all_columns_documented_{name}_"] == "fail"

@@ -22,7 +22,7 @@ from ddrc_platform.incidents import (
     load_oncall,
     severity_of,
 )
-from ddrc_platform.incidents.redact import REDACTED, excerpt
+from ddrc_platform.incidents.redact import REDACTED, excerpt, redacted_excerpt
 from ddrc_platform.incidents.runbooks import ROLLBACK_COMMAND
 
 ONCALL = Path(__file__).parents[1] / "config" / "oncall.yaml"
@@ -304,7 +304,8 @@ def test_github_issue_link_fits_in_a_slack_button(triage: Triage) -> None:
         ("{'user': 'u', 'password': 'pa ss'}", "pa ss"),
         ("client_secret=abc.def-123 rejected", "abc.def-123"),
         (
-            "key: -----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBg\nkqhkiG9w0B\n-----END PRIVATE KEY-----",
+            "key: -----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBg\nkqhkiG9w0B\n"
+            "-----END PRIVATE KEY-----",
             "MIIEvQIBADANBg",
         ),
         ("truncated -----BEGIN RSA PRIVATE KEY-----\nMIIEow", "MIIEow"),
@@ -352,3 +353,15 @@ def test_excerpt_keeps_head_and_tail() -> None:
     short = excerpt(text, 300)
     assert len(short) <= 300
     assert short.startswith("HEAD") and short.endswith("the real cause")
+
+
+def test_huge_logs_keep_no_half_secret_at_the_cut_edges() -> None:
+    secret = "hunter2-db-password"
+    redact = Redactor([secret])
+    head_edge, tail_edge = 500 + 8192, 1000 + 8192  # the windows redacted_excerpt keeps
+    text = secret + "." * (head_edge - len(secret) - 7) + secret + "," * 200_000
+    text += secret + ";" * (tail_edge - 7) + secret
+    short = redacted_excerpt(text, redact)
+    assert len(short) <= 1500
+    assert "hunter" not in short and "password" not in short
+    assert short.startswith(REDACTED) and short.endswith(REDACTED)

@@ -62,7 +62,11 @@ def test_weekday_business_hours_go_to_caldata_or_analytica(router: Router) -> No
     assert route.responder == BUSINESS
     assert route.business_hours and route.act_now
     assert route.deferred_until is None
-    assert [p.name for p in route.escalation][0] == "Analytica engineering lead"
+    assert [p.name for p in route.escalation] == [
+        "Analytica engineering lead",
+        "CalData data services lead",
+        "ODI product lead",
+    ]
 
 
 @pytest.mark.parametrize(

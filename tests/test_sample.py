@@ -99,15 +99,13 @@ def test_same_inputs_give_identical_bytes():
 
 def test_same_parcels_every_day_only_their_progress_changes():
     early, late = date(2025, 2, 10), date(2025, 9, 1)
-    for source in ("epa", "usace"):
-        a, b = layer(source, scale=0.05, day=early).table, layer(source, scale=0.05, day=late)
-        for column in ("OBJECTID", "APN", "geometry"):
-            assert a.column(column).equals(b.table.column(column))
-    a, b = layer("pasadena", scale=0.05, day=early), layer("pasadena", scale=0.05, day=late)
-    assert 0 < a.table.num_rows < b.table.num_rows  # permits accumulate; ids are kept
-    assert (
-        b.table.slice(0, a.table.num_rows).column("PMPERMITID").equals(a.table.column("PMPERMITID"))
-    )
+    for source in ("epa", "usace", "pasadena"):
+        before = layer(source, scale=0.05, day=early).table
+        after = layer(source, scale=0.05, day=late).table
+        assert before.num_rows <= after.num_rows  # permits accumulate; nothing disappears
+        for column in (before.column_names[0], "geometry"):
+            assert after.column(column).slice(0, before.num_rows).equals(before.column(column))
+    assert before.num_rows < after.num_rows  # the Pasadena layer grew
 
 
 def test_invalid_scale_or_day_is_refused():

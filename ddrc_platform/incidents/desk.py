@@ -67,7 +67,7 @@ class IncidentDesk:
         return self.store.record_recovery(asset_key_or_id, at, by=by, check_name=check_name)
 
     def deliver(self) -> DeliveryReport:
-        return deliver_pending(self.store, self.notifier, now=self.triage.router.clock())
+        return deliver_pending(self.store, self.notifier)
 
 
 def build_desk(

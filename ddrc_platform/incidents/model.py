@@ -88,11 +88,6 @@ class Person:
     slack_user_id: str | None = None
     role: str | None = None
 
-    @property
-    def mention(self) -> str:
-        """A Slack mention where the user id is known (it notifies them), else the name."""
-        return f"<@{self.slack_user_id}>" if self.slack_user_id else self.name
-
 
 def incident_id(
     kind: FailureKind, asset_keys: tuple[str, ...], check_name: str | None = None

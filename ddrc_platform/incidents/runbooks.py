@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import UTC
+from typing import assert_never
 from urllib.parse import urlencode
 
 from ddrc_platform import catalog
@@ -184,6 +185,8 @@ def runbook(
                 "Re-execute the run from failure in the Dagster UI.",
                 "If a deploy just preceded it, revert that change.",
             ]
+        case _:
+            assert_never(kind)
     if kind in (FailureKind.PUBLISH_VERIFICATION_FAILED, FailureKind.PUBLISHED_FILE_STALE):
         steps.append(FRONT_END)
     return steps
@@ -193,17 +196,22 @@ def github_issue_url(incident: Incident, repo: str = DEFAULT_REPO, max_length: i
     """A pre-filled "new issue" link holding the findings so far and the team's sections.
 
     Capped at `max_length` (Slack refuses button URLs over 3000 characters): the error
-    excerpt is shortened until the link fits.
+    excerpt is shortened first, then the body itself, until the link fits.
     """
     labels = f"incident,severity-{incident.severity.value}"
-    title = f"[{incident.severity.value.upper()}] {incident.title}"
+    title = f"[{incident.severity.value.upper()}] {incident.title}"[:200]
     error = incident.error_excerpt
+    body = _issue_body(incident, error)
     while True:
-        query = urlencode({"title": title, "body": _issue_body(incident, error), "labels": labels})
+        query = urlencode({"title": title, "body": body, "labels": labels})
         url = f"https://github.com/{repo}/issues/new?{query}"
-        if len(url) <= max_length or not error:
+        if len(url) <= max_length:
             return url
-        error = error[: len(error) // 2]
+        if error:
+            error = error[: len(error) // 2]
+            body = _issue_body(incident, error)
+        else:
+            body = body[: len(body) // 2] + "\n… (cut to fit a link; see the Slack message)"
 
 
 def _issue_body(incident: Incident, error: str) -> str:

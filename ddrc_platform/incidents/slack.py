@@ -108,7 +108,7 @@ class View:
                     "What the public sees",
                     f"{public_view(incident.severity).capitalize()}.\nMetrics: {metrics}",
                 ),
-                ("Who acts", _who_acts(incident)),
+                ("Who acts", _who_acts(incident, resolved=resolved_at is not None)),
                 ("Occurrences", history),
                 ("Escalation", _esc(", ".join(p.name for p in incident.escalation) or "none")),
                 ("Deployment", f"`{_esc(incident.deployment)}`"),
@@ -121,8 +121,10 @@ class View:
         )
 
 
-def _who_acts(incident: Incident) -> str:
+def _who_acts(incident: Incident, resolved: bool = False) -> str:
     responder = _esc(incident.responder)
+    if resolved:
+        return f"{responder}: write the findings and fix into the GitHub issue; {RETRO.lower()}"
     if incident.responder_slack_id and incident.act_now:  # a mention pages them: only when due
         responder = f"<@{_esc(incident.responder_slack_id)}> ({responder})"
     if incident.deferred_until is not None:
@@ -171,7 +173,7 @@ def render(
         text = _cut(f"```{code}", _SECTION_MAX - 3) + "```"
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": view.footer}]})
-    summary = f"{_esc(view.headline)}. {_who_acts(incident)}"
+    summary = f"{_esc(view.headline)}. {_who_acts(incident, resolved=resolved_at is not None)}"
     return {"text": _cut(summary, _SECTION_MAX), "blocks": blocks}
 
 
@@ -372,16 +374,15 @@ def deliver_pending(
     store: IncidentStore,
     notifier: Notifier,
     *,
-    now: datetime | None = None,
     lease: timedelta = timedelta(minutes=2),
 ) -> DeliveryReport:
     """Send Slack everything it has not seen; what fails stays pending for the next call.
 
-    Each step is recorded as soon as Slack accepts it, and rows are claimed first so two
-    concurrent callers never send the same step.
+    Each step is recorded as soon as Slack accepts it, and rows are claimed first (for
+    `lease`, on the wall clock) so two concurrent callers never send the same step.
     """
     report = DeliveryReport()
-    for row in store.claim_pending(now or datetime.now(UTC), lease):
+    for row in store.claim_pending(datetime.now(UTC), lease):
         try:
             if not row.posted:
                 posted = notifier.post_incident(row)

@@ -32,8 +32,9 @@ SAMPLE_DAY_ZERO: date = date(2025, 1, 8)  # day index 0 (fires were Jan 7 2025)
 PACIFIC = ZoneInfo("America/Los_Angeles")
 NEVER = 1_000_000  # the threshold of a step a record never takes
 MIN_SCALE, MAX_SCALE = 0.01, 100.0
-ARCGIS_NULL_FAR_FUTURE_MS = 253_402_300_799_000  # 9999-12-31 23:59:59, archive "current row"
+GDB_TO_DATE_CURRENT_MS = 253_402_300_799_000  # 9999-12-31 23:59:59: an archive's live row
 WORK_HOURS = (8 * 3600, 15 * 3600 + 1800)  # Pacific; keeps the UTC date equal to the local one
+_FIRST_DAY_OF_2026 = (date(2026, 1, 1) - SAMPLE_DAY_ZERO).days  # permit numbers change year
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,9 @@ def _work_seconds(rng: np.random.Generator, n: int) -> np.ndarray:
 
 
 # -- fixed-width text straight into Arrow buffers --------------------------------------------
+_CHUNK_ROWS = 16_384  # rows per block when interleaving text columns (fits in cache)
+
+
 def _text(matrix: np.ndarray) -> pa.Array:
     """A string array whose every value is one row of a uint8 matrix (no per-row objects)."""
     n, width = matrix.shape
@@ -215,7 +219,6 @@ def _fixed(values: np.ndarray, int_digits: int, decimals: int) -> np.ndarray:
     return _join(len(values), *sign, digits[:, :int_digits], ".", digits[:, int_digits:])
 
 
-_CHUNK_ROWS = 16_384
 _HEX = np.frombuffer(b"0123456789abcdef", np.uint8)
 
 
@@ -267,104 +270,39 @@ class _Place:
     fire: str
     lon: float
     lat: float
-    spread: tuple[float, float]
+    spread: tuple[float, float]  # standard deviation of parcel centres, degrees
     city: str
     zipcode: str
-    apn_book: int
-    streets: tuple[str, ...]
+    apn_book: int  # first Assessor map book of the area
+    street_names: str  # "|"-separated
+
+    @property
+    def streets(self) -> list[str]:
+        return self.street_names.split("|")
 
 
 _PLACES = {
     p.fire: p
     for p in (
-        _Place(
-            "Eaton",
-            -118.135,
-            34.188,
-            (0.018, 0.010),
-            "Altadena",
-            "91001",
-            5825,
-            (
-                "N Lake Ave",
-                "E Altadena Dr",
-                "W Mariposa St",
-                "N Fair Oaks Ave",
-                "E Loma Alta Dr",
-                "Lincoln Ave",
-                "N Allen Ave",
-                "E Calaveras St",
-                "Santa Rosa Ave",
-                "E Mendocino St",
-                "Holliston Ave",
-                "Canyon Crest Rd",
-            ),
-        ),
-        _Place(
-            "Palisades",
-            -118.545,
-            34.048,
-            (0.022, 0.009),
-            "Pacific Palisades",
-            "90272",
-            4410,
-            (
-                "Chautauqua Blvd",
-                "Sunset Blvd",
-                "Via de la Paz",
-                "Alma Real Dr",
-                "Bienveneda Ave",
-                "Palisades Dr",
-                "Sumac Ln",
-                "El Medio Ave",
-                "Swarthmore Ave",
-                "Radcliffe Ave",
-                "Monument St",
-                "Posetano Rd",
-            ),
-        ),
-        _Place(
-            "Hurst",
-            -118.462,
-            34.318,
-            (0.006, 0.004),
-            "Sylmar",
-            "91342",
-            2503,
-            ("Olive View Dr", "Glenoaks Blvd", "Bledsoe St"),
-        ),
-        _Place(
-            "Kenneth",
-            -118.682,
-            34.184,
-            (0.006, 0.004),
-            "West Hills",
-            "91304",
-            2026,
-            ("Valley Circle Blvd", "Vanowen St", "Bell Canyon Rd"),
-        ),
-        _Place(
-            "Sunset",
-            -118.352,
-            34.114,
-            (0.004, 0.003),
-            "Los Angeles",
-            "90046",
-            5558,
-            ("Wattles Dr", "Runyon Canyon Rd", "Hillside Ave"),
-        ),
-        _Place(
-            "Lidia",
-            -118.205,
-            34.488,
-            (0.008, 0.005),
-            "Acton",
-            "93510",
-            3056,
-            ("Soledad Canyon Rd", "Aliso Canyon Rd", "Crown Valley Rd"),
-        ),
+        _Place("Eaton", -118.135, 34.188, (0.018, 0.010), "Altadena", "91001", 5825,
+               "N Lake Ave|E Altadena Dr|W Mariposa St|N Fair Oaks Ave|E Loma Alta Dr|"
+               "Lincoln Ave|N Allen Ave|E Calaveras St|Santa Rosa Ave|E Mendocino St|"
+               "Holliston Ave|Canyon Crest Rd"),
+        _Place("Palisades", -118.545, 34.048, (0.022, 0.009), "Pacific Palisades", "90272",
+               4410,
+               "Chautauqua Blvd|Sunset Blvd|Via de la Paz|Alma Real Dr|Bienveneda Ave|"
+               "Palisades Dr|Sumac Ln|El Medio Ave|Swarthmore Ave|Radcliffe Ave|Monument St|"
+               "Posetano Rd"),
+        _Place("Hurst", -118.462, 34.318, (0.006, 0.004), "Sylmar", "91342", 2503,
+               "Olive View Dr|Glenoaks Blvd|Bledsoe St"),
+        _Place("Kenneth", -118.682, 34.184, (0.006, 0.004), "West Hills", "91304", 2026,
+               "Valley Circle Blvd|Vanowen St|Bell Canyon Rd"),
+        _Place("Sunset", -118.352, 34.114, (0.004, 0.003), "Los Angeles", "90046", 5558,
+               "Wattles Dr|Runyon Canyon Rd|Hillside Ave"),
+        _Place("Lidia", -118.205, 34.488, (0.008, 0.005), "Acton", "93510", 3056,
+               "Soledad Canyon Rd|Aliso Canyon Rd|Crown Valley Rd"),
     )
-}
+}  # fmt: skip
 
 
 def _parcels(rng: np.random.Generator, fire_codes: np.ndarray, fires: list[str]) -> dict[str, Any]:
@@ -389,8 +327,6 @@ def _parcels(rng: np.random.Generator, fire_codes: np.ndarray, fires: list[str])
     book = np.array([p.apn_book for p in places])[fire_codes] + seq // 2400
     apn_digits = (_digits(book, 4), _digits(seq // 60 % 40 + 1, 3), _digits(seq % 60 + 1, 3))
     return {
-        "lon": cx,
-        "lat": cy,
         "geometry": geometry,
         "area": area,
         "length": length,
@@ -419,8 +355,12 @@ _ESRI_TYPES = {
 def _field(name: str, kind: str, length: int | None = None, alias: str | None = None) -> dict:
     esri_type = _ESRI_TYPES[kind][0]
     system = kind in ("oid", "guid") or name.startswith("Shape__")
-    field: dict[str, Any] = {"name": name, "type": esri_type, "alias": alias or name}
-    field["sqlType"] = "sqlTypeOther"
+    field: dict[str, Any] = {
+        "name": name,
+        "type": esri_type,
+        "alias": alias or name,
+        "sqlType": "sqlTypeOther",
+    }
     if kind in ("string", "guid"):
         field["length"] = length or (38 if kind == "guid" else 255)
     elif kind == "date":
@@ -658,6 +598,9 @@ _ROE_STEPS = (
     "pcr_received", "pcr_approved", "pcr_delivery", "fso_received", "fso_approved",
     "returned_complete",
 )  # fmt: skip
+_ROE_STATUS = ["received", "submitted", "in_review", "approved", "returned_complete",
+               "returned_ineligible", "returned_withdrawn", None]  # fmt: skip
+_ROE_STATUS_BY_STEP = np.array([0, 1, 2, *[3] * 8, 4])  # index into _ROE_STATUS per step
 _ROE_GAPS = [(1, 4), (1, 3), (1, 7), (5, 15), (1, 5), (10, 30), (2, 6), (1, 3), (5, 15),
              (3, 10), (5, 30)]  # fmt: skip
 _USACE_FATES = {
@@ -721,43 +664,23 @@ def _usace(n: int, d: int) -> ArcgisSample:
         for kind in ("ineligible", "withdrawn")
     }
 
-    roe_status = np.full(n, None, dtype=object)
-    by_step = np.array(
-        [
-            "received",
-            "submitted",
-            "in_review",
-            "approved",
-            "approved",
-            "approved",
-            "approved",
-            "approved",
-            "approved",
-            "approved",
-            "approved",
-            "returned_complete",
-        ],
-        dtype=object,
-    )
-    roe_status[reached >= 0] = by_step[reached[reached >= 0]]
-    for kind in ("ineligible", "withdrawn"):
-        roe_status[ret[kind][1]] = f"returned_{kind}"
-    roe_status[fate == "status_missing"] = None
+    # received, submitted, in_review, then approved until the parcel is closed
+    roe_status = np.where(reached >= 0, _ROE_STATUS_BY_STEP[np.maximum(reached, 0)], 7)
+    roe_status[ret["ineligible"][1]] = _ROE_STATUS.index("returned_ineligible")
+    roe_status[ret["withdrawn"][1]] = _ROE_STATUS.index("returned_withdrawn")
+    roe_status[fate == "status_missing"] = _ROE_STATUS.index(None)
 
-    def status(levels: list[tuple[int, str]], at: np.ndarray) -> np.ndarray:
-        out = np.full(n, None, dtype=object)
-        for threshold, label in levels:
-            out[at >= threshold] = label
-        return out
+    def step_codes(first_step: int, count: int) -> np.ndarray:
+        """0, 1, .. from `first_step` on (the last code holds); `count` (null) before."""
+        code = np.minimum(reached - first_step, count - 1)
+        return np.where(code < 0, count, code)
 
-    fso_status = status([(9, "Received"), (10, "Approved")], reached)
-    fso_status[stamp["fso_returned"][1] & (reached == 9)] = "Returned"
-    epa_done = 1 + rng.poisson(12, n) <= d
-    shown = [s for s in stamp.values()] + list(ret.values())
-    base_ms = _pacific_ms(9, 7 * 3600)  # first publication of the layer
-    gdb_from = np.max(
-        np.stack([np.where(shown_mask, ms, base_ms) for ms, shown_mask in shown]), axis=0
-    )
+    fso_status = step_codes(9, 2)  # Received, Approved, null
+    fso_status[stamp["fso_returned"][1] & (reached == 9)] = 3  # Returned
+    epa_done = (1 + rng.poisson(12, n) <= d).astype(np.int8)
+    gdb_from = np.full(n, _pacific_ms(9, 7 * 3600))  # first publication of the layer
+    for ms, shown in [*stamp.values(), *ret.values()]:
+        np.maximum(gdb_from, np.where(shown, ms, 0), out=gdb_from)
     apn_list = pc.binary_join_element_wise(places["apn_plain"], places["apn_next"], ", ")
     columns = {
         "OBJECTID": np.arange(1, n + 1),
@@ -771,36 +694,31 @@ def _usace(n: int, d: int) -> ArcgisSample:
                 places["street_line"], places["city"], places["zipcode"], " "
             )
         ),
-        "epa_status": np.where(epa_done, "Phase 1 Complete", "Phase 1 In Progress"),
-        "roe_status": pa.array(roe_status, pa.string()),
+        "epa_status": _labels(["Phase 1 In Progress", "Phase 1 Complete"], epa_done),
+        "roe_status": _labels(_ROE_STATUS, roe_status),
         "roe_received": _dates(stamp["received"]),
         "roe_approved": _dates(stamp["approved"]),
         "roe_submitted": _dates(stamp["submitted"]),
         "roe_withdrawn": _dates(ret["withdrawn"]),
         "roe_details": _labels(list(_USACE_ROE_DETAILS), details),
-        "hsa_status": pa.array(
-            status([(3, "Scheduled"), (4, "Report Received"), (5, "Complete")], reached),
-            pa.string(),
-        ),
+        "hsa_status": _labels(["Scheduled", "Report Received", "Complete", None], step_codes(3, 3)),
         "hsa_report_received": _dates(stamp["hsa_received"]),
         "hsa_report_approved": _dates(stamp["hsa_approved"]),
-        "pcr_status": pa.array(
-            status([(6, "Received"), (7, "Approved"), (8, "Delivered")], reached), pa.string()
-        ),
+        "pcr_status": _labels(["Received", "Approved", "Delivered", None], step_codes(6, 3)),
         "pcr_received": _dates(stamp["pcr_received"]),
         "pcr_approved": _dates(stamp["pcr_approved"]),
         "pcr_delivery": _dates(stamp["pcr_delivery"]),
         "fso_pkg_returned": _dates(stamp["fso_returned"]),
         "fso_pkg_received": _dates(stamp["fso_received"]),
         "fso_pkg_approved": _dates(stamp["fso_approved"]),
-        "fso_pkg_status": pa.array(fso_status, pa.string()),
-        "hhm_removal_status": np.where(epa_done, "Complete", "In Progress"),
+        "fso_pkg_status": _labels(["Received", "Approved", None, "Returned"], fso_status),
+        "hhm_removal_status": _labels(["In Progress", "Complete"], epa_done),
         "event_sub_name": _labels(events, event),
         "roe_returned_complete": _dates(stamp["returned_complete"]),
         "roe_returned_ineligible": _dates(ret["ineligible"]),
         "roe_returned_withdrawn": _dates(ret["withdrawn"]),
         "GDB_FROM_DATE": gdb_from,
-        "GDB_TO_DATE": np.full(n, ARCGIS_NULL_FAR_FUTURE_MS),
+        "GDB_TO_DATE": np.full(n, GDB_TO_DATE_CURRENT_MS),
     }
     metadata = _layer_metadata(
         name="Debris Parcels",
@@ -880,7 +798,7 @@ def _pasadena(n: int, d: int, day: date) -> ArcgisSample:
     residential = rng.random(n) < 0.93
     permit_type = np.where(residential, "Building - Residential", "Building - Commercial")
     permit_type[work == work_labels.index("Demolition")] = "Demolition"
-    year = np.where(steps[0] >= _day_index(date(2026, 1, 1)), 2026, 2025)
+    year = np.where(steps[0] > _FIRST_DAY_OF_2026, 2026, 2025)
     district = pa.array(rng.integers(1, 8, n)).cast(pa.string())
     in_pasadena = pa.array(city == 1)
     columns = {
@@ -986,7 +904,7 @@ def malibu_endpoints(*, scale: float = 1.0, day: date) -> dict[str, list[dict]]:
                 "type": _MALIBU_TYPES[kind[i]],
                 "lat": round(float(lat[i]), 6),
                 "lng": round(float(lng[i]), 6),
-                "projectNumber": f"PLN{25 + int(steps[0, i] >= 358)}-{i + 1:04d}",
+                "projectNumber": f"PLN{25 + int(steps[0, i] > _FIRST_DAY_OF_2026)}-{i + 1:04d}",
                 "planningApproved": decided,
                 "CASETYPE": list(_CASE_TYPES)[case_type[i]],
                 "CASECATEGORY": list(_CASE_CATEGORIES)[category[i]],
@@ -1160,7 +1078,7 @@ def airtable_records(*, scale: float = 1.0, day: date) -> list[dict]:
             corrected = not duplicated and rng.random() < 0.2
             blank_after = definition.blank_followups or rng.random() < 0.04
             author = collaborators[int(rng.integers(0, 3))]
-            typo = value + (round(value * 0.02, 2) if dollars else max(1, int(value * 0.02)))
+            typo = round(value * 1.02, 2) if dollars else value + max(1, int(value * 0.02))
             fix_day = entry_day + int(rng.integers(0, 3))
             fix_ms = (
                 created + 3_600_000

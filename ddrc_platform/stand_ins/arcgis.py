@@ -60,12 +60,14 @@ class _Layer:
     honour_transfer_limit: bool
     oid_field: str
     oids: np.ndarray  # the object id column, for filtering without touching Arrow per request
+    in_oid_order: bool  # then ordering by the object id costs nothing (the usual request)
 
     @classmethod
     def of(cls, sample: ArcgisSample, max_record_count: int, honour: bool) -> _Layer:
         oid_field = sample.metadata["objectIdField"]
         oids = sample.table[oid_field].to_numpy()
-        return cls(sample, max_record_count, honour, oid_field, oids)
+        in_order = bool(np.all(oids[1:] > oids[:-1]))
+        return cls(sample, max_record_count, honour, oid_field, oids, in_order)
 
     def field(self, name: str) -> dict:
         """A field by name, case-insensitively, as ArcGIS resolves names in queries."""
@@ -114,13 +116,10 @@ class ArcgisServer(StandIn):
         path = _normal(path)
         with self._layers_lock:
             old = self._layers[path]
-            self._layers[path] = _Layer.of(
-                sample,
-                max_record_count or old.max_record_count,
-                old.honour_transfer_limit
-                if honour_transfer_limit is None
-                else honour_transfer_limit,
-            )
+            if honour_transfer_limit is None:
+                honour_transfer_limit = old.honour_transfer_limit
+            size = max_record_count or old.max_record_count
+            self._layers[path] = _Layer.of(sample, size, honour_transfer_limit)
 
     def remove_layer(self, path: str) -> None:
         with self._layers_lock:
@@ -179,7 +178,7 @@ def _query(layer: _Layer, params: dict[str, str]) -> dict[str, Any]:
     size = min(
         _integer(params, "resultRecordCount", layer.max_record_count), layer.max_record_count
     )
-    page = rows[offset : offset + max(size, 0)]
+    page = rows[offset : offset + size]
     more = offset + len(page) < len(rows)
     fields = _out_fields(layer, params.get("outFields", ""))
     subset = table.take(pa.array(page, pa.int64())).select([f["name"] for f in fields])
@@ -243,6 +242,8 @@ def _ordered(layer: _Layer, rows: np.ndarray, order_by: str) -> np.ndarray:
             raise QueryError(f"'orderByFields' parameter is invalid: {part!r}")
         direction = "descending" if (match.group(2) or "").upper() == "DESC" else "ascending"
         keys.append((layer.field(match.group(1))["name"], direction))
+    if keys == [(layer.oid_field, "ascending")] and layer.in_oid_order:
+        return rows
     subset = layer.sample.table.take(pa.array(rows, pa.int64())).select([k for k, _ in keys])
     return rows[pc.sort_indices(subset, sort_keys=keys).to_numpy()]
 

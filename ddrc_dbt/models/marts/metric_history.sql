@@ -21,7 +21,7 @@ with metrics as (
     {%- if not loop.last %}
 
     union all
-{% endif %}
+    {%- endif %}
 {% endfor %}
 )
 

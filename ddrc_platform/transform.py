@@ -9,8 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dbt import version as dbt_version
-from packaging import version
 from dagster_dbt import (
     DagsterDbtCliRuntimeError,
     DagsterDbtTranslator,
@@ -19,6 +17,8 @@ from dagster_dbt import (
     DbtProject,
     dbt_assets,
 )
+from dbt import version as dbt_version
+from packaging import version
 
 from ddrc_platform.deployment import Settings
 from ddrc_platform.project import ddrc_dbt_project

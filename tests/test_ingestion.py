@@ -90,7 +90,8 @@ def test_reruns_and_days_accumulate_history_without_duplicates(make_settings):
     materialize(settings, clock=lambda: NOW + dt.timedelta(days=1))
     wh = DuckDBWarehouse(path=str(settings.warehouse_path))
     counts = wh.query(
-        'select "_LOAD_DATE" as d, count(*) as n from "USACE"."PARCEL_DEBRIS_REMOVAL" group by 1 order by 1'
+        'select "_LOAD_DATE" as d, count(*) as n from "USACE"."PARCEL_DEBRIS_REMOVAL" '
+        "group by 1 order by 1"
     ).to_pylist()
     expected = [
         sample.arcgis_layer("usace", scale=SCALE, day=d).table.num_rows

@@ -36,7 +36,8 @@ def rows(wh: DuckDBWarehouse) -> list[tuple]:
     return [
         tuple(r.values())
         for r in wh.query(
-            'select "_LOAD_DATE", "PERMITTYPE", "PALISADESPERMITS" from "MALIBU"."PALISADES_PERMITS_ISSUED" '
+            'select "_LOAD_DATE", "PERMITTYPE", "PALISADESPERMITS" '
+            'from "MALIBU"."PALISADES_PERMITS_ISSUED" '
             "order by 1, 2"
         ).to_pylist()
     ]

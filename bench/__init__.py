@@ -1,0 +1,1 @@
+"""Benchmarks of ddrc-platform: `./ddrc bench` (or `uv run python -m bench`)."""

@@ -18,6 +18,8 @@ from ddrc_platform import catalog
 
 E = TypeVar("E", bound=StrEnum)
 
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+
 
 class Deployment(StrEnum):
     LOCAL = "local"
@@ -124,6 +126,14 @@ class Settings:
     airtable_base_id: str | None = None
     airtable_table: str = "Metrics"
     http: HttpSettings = field(default_factory=HttpSettings)
+    jump_max_fraction: float = 0.5  # a metric moving more than this from its published value
+    acknowledgements_path: Path = CONFIG_DIR / "acknowledgements.yaml"
+    oncall_path: Path = CONFIG_DIR / "oncall.yaml"
+    webserver_url: str | None = None  # DDRC_WEBSERVER_URL: links into the Dagster UI
+    slack_channel: str | None = None
+    slack_bot_token: str | None = field(default=None, repr=False)
+    slack_webhook_url: str | None = field(default=None, repr=False)
+    slack_api_url: str | None = None  # DDRC_SLACK_API_URL: another Slack API base (a stand-in)
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
@@ -133,6 +143,10 @@ class Settings:
     @property
     def publish_dir(self) -> Path:
         return self.home / "publish"
+
+    @property
+    def incident_store_path(self) -> Path:
+        return self.home / "incidents.sqlite"
 
     @property
     def secrets(self) -> list[str]:
@@ -213,5 +227,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         airtable_base_id=env.get("DDRC_AIRTABLE_BASE_ID") or None,
         airtable_table=env.get("DDRC_AIRTABLE_TABLE") or "Metrics",
         http=http,
+        jump_max_fraction=_number(env, "DDRC_JUMP_MAX_FRACTION", 0.5),
+        acknowledgements_path=Path(
+            env.get("DDRC_ACKNOWLEDGEMENTS") or CONFIG_DIR / "acknowledgements.yaml"
+        ),
+        oncall_path=Path(env.get("DDRC_ONCALL_CONFIG") or CONFIG_DIR / "oncall.yaml"),
+        webserver_url=(env.get("DDRC_WEBSERVER_URL") or "http://127.0.0.1:3000").rstrip("/"),
+        slack_channel=env.get("DDRC_SLACK_CHANNEL") or None,
+        slack_bot_token=env.get("SLACK_BOT_TOKEN") or None,
+        slack_webhook_url=env.get("SLACK_WEBHOOK_URL") or None,
+        slack_api_url=env.get("DDRC_SLACK_API_URL") or None,
         env=env,
     )

@@ -7,12 +7,26 @@ uv run python -m ddrc_platform.publish versions
 
 import argparse
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import dagster as dg
 
 from ddrc_platform import publication
+from ddrc_platform.automation import FRESHNESS
+from ddrc_platform.checks import (
+    GATE_CHECK,
+    JUMP_CHECK,
+    VERIFY_CHECK,
+    PublicationHeldError,
+    PublishVerificationError,
+    failed_blocking_checks,
+    find_jumps,
+    jump_check_result,
+    load_acknowledgements,
+    verify_published,
+)
+from ddrc_platform.deployment import Settings
 from ddrc_platform.publishers import Publisher
 from ddrc_platform.raw_assets import OWNERS
 from ddrc_platform.transform import SUMMARY_KEY
@@ -28,10 +42,36 @@ def read_summary(warehouse: Warehouse, relation: str) -> list[publication.Metric
     return publication.metrics_from_rows(rows)
 
 
+def build_jump_check(settings: Settings, summary_relation: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=SUMMARY_KEY,
+        name=JUMP_CHECK,
+        blocking=True,
+        description=(
+            "Blocks publication when a metric moves more than DDRC_JUMP_MAX_FRACTION "
+            f"({settings.jump_max_fraction:.0%}) from the value the public sees now, or "
+            "disappears, unless `config/acknowledgements.yaml` names the metric and new value."
+        ),
+    )
+    def no_unacknowledged_jumps(
+        warehouse: dg.ResourceParam[Warehouse], publisher: dg.ResourceParam[Publisher]
+    ) -> dg.AssetCheckResult:
+        jumps = find_jumps(
+            publisher.current(),
+            read_summary(warehouse, summary_relation),
+            settings.jump_max_fraction,
+            load_acknowledgements(settings.acknowledgements_path),
+        )
+        return jump_check_result(jumps, settings.jump_max_fraction)
+
+    return no_unacknowledged_jumps
+
+
 def build_publish_asset(
     summary_relation: str,
     publisher_kind: str,
     clock: Callable[[], datetime],
+    blocking_checks: list[dg.AssetCheckKey],
 ) -> dg.AssetsDefinition:
     @dg.asset(
         key=PUBLISH_KEY,
@@ -41,19 +81,47 @@ def build_publish_asset(
         owners=OWNERS,
         description=(
             "**The public contract**: `ddrc-metrics.json`, read by the DDRC website. Built from "
-            "the metrics summary, validated against `ddrc_platform/schemas/"
-            "ddrc-metrics.schema.json`, written atomically, every version kept in `history/`; "
-            "unchanged content is not republished. Roll back with "
+            "the metrics summary only when every blocking check on it passed, validated against "
+            "`ddrc_platform/schemas/ddrc-metrics.schema.json`, written atomically, every version "
+            "kept in `history/`, re-read and compared with the summary after writing; unchanged "
+            "content is not republished. Roll back with "
             "`uv run python -m ddrc_platform.publish rollback`."
         ),
         metadata={"website": dg.MetadataValue.url(WEBSITE_URL), "summary": summary_relation},
         tags={"ddrc/layer": "publish"},
+        freshness_policy=FRESHNESS["publish"],
+        check_specs=[
+            dg.AssetCheckSpec(
+                GATE_CHECK,
+                asset=PUBLISH_KEY,
+                description="Every blocking check on the summary passed at its latest "
+                "evaluation, so even a manual publish cannot skip them.",
+            ),
+            dg.AssetCheckSpec(
+                VERIFY_CHECK,
+                asset=PUBLISH_KEY,
+                description="The file the public reads, re-read after publishing, is exactly "
+                "what the summary says.",
+            ),
+        ],
     )
     def ddrc_metrics_json(
         context: dg.AssetExecutionContext,
         warehouse: dg.ResourceParam[Warehouse],
         publisher: dg.ResourceParam[Publisher],
-    ) -> dg.MaterializeResult:
+    ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+        failed = failed_blocking_checks(context.instance, blocking_checks)
+        yield dg.AssetCheckResult(
+            check_name=GATE_CHECK,
+            passed=not failed,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description=f"failed: {', '.join(failed)}" if failed else "all passed",
+        )
+        if failed:
+            raise PublicationHeldError(
+                f"blocking checks on the summary failed ({', '.join(failed)}): nothing "
+                "published, the public file is unchanged"
+            )
         metrics = read_summary(warehouse, summary_relation)
         content = publication.render(metrics)
         publication.validate(content)  # before anything is written
@@ -70,16 +138,25 @@ def build_publish_asset(
         }
         if previous is not None and publication.content_hash(previous) == digest:
             context.log.info("ddrc-metrics.json unchanged; not republished")
-            return dg.MaterializeResult(metadata={**metadata, "status": "unchanged"})
-        published = publisher.publish(content, clock())
-        context.log.info(f"published {len(metrics)} metrics to {published.location}")
-        return dg.MaterializeResult(
-            metadata={
-                **metadata,
+            metadata["status"] = "unchanged"
+        else:
+            published = publisher.publish(content, clock())
+            context.log.info(f"published {len(metrics)} metrics to {published.location}")
+            metadata |= {
                 "status": "published",
                 "location": published.location,
                 "version": published.version,
             }
+        yield dg.MaterializeResult(metadata=metadata)
+        try:
+            verify_published(publisher.current(), content)
+        except PublishVerificationError as error:
+            yield dg.AssetCheckResult(check_name=VERIFY_CHECK, passed=False, description=str(error))
+            raise
+        yield dg.AssetCheckResult(
+            check_name=VERIFY_CHECK,
+            passed=True,
+            description=f"the published file is the summary's {len(metrics)} metrics",
         )
 
     return ddrc_metrics_json

@@ -9,6 +9,7 @@ import dagster as dg
 import pyarrow as pa
 
 from ddrc_platform import catalog
+from ddrc_platform.automation import FRESHNESS
 from ddrc_platform.catalog import Keeping, RawTable
 from ddrc_platform.contracts import check_columns, enforce
 from ddrc_platform.deployment import Settings, SourceMode
@@ -102,6 +103,7 @@ def build_raw_asset(
             "documented_columns": ", ".join(table.all_columns),
         },
         tags={"ddrc/source": table.name, "ddrc/layer": "raw"},
+        freshness_policy=FRESHNESS[table.name],
         check_specs=[
             dg.AssetCheckSpec(
                 SCHEMA_CONTRACT_CHECK,

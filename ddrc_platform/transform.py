@@ -193,3 +193,12 @@ def summary_relation(dbt_assets_def: dg.AssetsDefinition) -> str:
         if n["resource_type"] == "model" and n["name"] == SUMMARY_KEY.path[-1]
     )
     return node["relation_name"]
+
+
+def blocking_check_keys(
+    dbt_assets_def: dg.AssetsDefinition, key: dg.AssetKey
+) -> list[dg.AssetCheckKey]:
+    """The dbt tests on `key` that hold publication back (error severity)."""
+    return [
+        spec.key for spec in dbt_assets_def.check_specs if spec.asset_key == key and spec.blocking
+    ]

@@ -1,0 +1,224 @@
+"""What reaches the public, and who hears about it: the publish gate, the jump check, the
+post-publish verification, and the incident sensor delivering to a local Slack server.
+
+One scenario on one Dagster instance, as an operator would live it: good run, a source
+goes down (one incident, Slack message, affected metric), a second failing run (same
+incident, threaded), recovery (resolution), a big jump (held until acknowledged).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import dagster as dg
+import pyarrow.compute as pc
+import pytest
+
+from ddrc_platform.alerting import SENSOR_NAME
+from ddrc_platform.automation import PIPELINE_JOB
+from ddrc_platform.checks import (
+    JUMP_CHECK,
+    VERIFY_CHECK,
+    PublicationHeldError,
+    find_jumps,
+    load_acknowledgements,
+)
+from ddrc_platform.definitions import build_definitions
+from ddrc_platform.incidents import FailureKind, IncidentStore, Severity
+from ddrc_platform.publication import FILE_NAME, Metric, render
+from ddrc_platform.publish import PUBLISH_KEY
+from ddrc_platform.publishers import LocalPublisher, Published
+from ddrc_platform.sources import sample
+from ddrc_platform.stand_ins.base import Fault
+from ddrc_platform.stand_ins.slack import SlackServer
+from ddrc_platform.stand_ins.sources import LAYER_PATHS, serve_sample_sources
+
+pytestmark = pytest.mark.slow
+
+NOW = dt.datetime(2025, 6, 2, 19, 30, tzinfo=dt.UTC)
+DAY = NOW.date()
+SCALE = 0.05
+TOKEN = "xoxb-ddrc-secret-token-123"
+
+
+def metric(name: str, value: str) -> Metric:
+    return Metric(name, __import__("decimal").Decimal(value), "count", "x", "daily", NOW)
+
+
+def test_find_jumps_holds_big_moves_and_removals_unless_acknowledged(tmp_path: Path):
+    published = render([metric("a", "100"), metric("b", "100"), metric("gone", "5")])
+    now = [metric("a", "149"), metric("b", "151")]
+    jumps = find_jumps(published, now, 0.5, {})
+    assert [(j.metric, j.new) for j in jumps] == [("b", now[1].value), ("gone", None)]
+    ack = tmp_path / "ack.yaml"
+    ack.write_text(
+        "acknowledged:\n  - {metric: b, value: 151, by: x, reason: y}\n"
+        "  - {metric: gone, value: null}\n"
+    )
+    assert find_jumps(published, now, 0.5, load_acknowledgements(ack)) == []
+    ack.write_text("acknowledged:\n  - {metric: b, value: 150}\n")  # not the value we see
+    assert [j.metric for j in find_jumps(published, now, 0.5, load_acknowledgements(ack))] == [
+        "b",
+        "gone",
+    ]
+    assert find_jumps(None, now, 0.5, {}) == []  # nothing published yet
+
+
+class CorruptingPublisher(LocalPublisher):
+    """A store that answers with other bytes than it was given (a stale cache, a bad mirror)."""
+
+    def publish(self, content: bytes, at: dt.datetime) -> Published:
+        return super().publish(content.replace(b'METRIC_VALUE": 1', b'METRIC_VALUE": 9'), at)
+
+
+@pytest.fixture
+def scenario(make_settings, tmp_path):
+    with serve_sample_sources(day=DAY, scale=SCALE) as live, SlackServer(token=TOKEN) as slack:
+        env = {
+            **live.env,
+            "DDRC_SAMPLE_SCALE": str(SCALE),
+            "SLACK_BOT_TOKEN": TOKEN,
+            "DDRC_SLACK_CHANNEL": "#ddrc-test",
+            "DDRC_SLACK_API_URL": slack.api_url,
+            "DDRC_WEBSERVER_URL": "http://dagster.example",
+            "DDRC_ACKNOWLEDGEMENTS": str(tmp_path / "ack.yaml"),
+        }
+        settings = make_settings(**env)
+        yield settings, live, slack, dg.DagsterInstance.ephemeral()
+
+
+def run(settings, instance, clock=lambda: NOW, selection=None):
+    defs = build_definitions(settings, clock=clock)
+    result = defs.resolve_job_def(PIPELINE_JOB).execute_in_process(
+        instance=instance, raise_on_error=False, asset_selection=selection
+    )
+    return defs, result
+
+
+def tick(defs: dg.Definitions, instance: dg.DagsterInstance, cursor: str | None):
+    sensor = defs.resolve_sensor_def(SENSOR_NAME)
+    context = dg.build_sensor_context(
+        instance=instance,
+        cursor=cursor,
+        repository_def=defs.get_repository_def(),
+        resources={"publisher": defs.resources["publisher"]},
+    )
+    sensor.evaluate_tick(context)
+    return context.cursor
+
+
+def test_gate_jump_check_verification_and_incidents(scenario):
+    settings, live, slack, instance = scenario
+    live_file = settings.publish_dir / FILE_NAME
+    store = IncidentStore(settings.incident_store_path)
+
+    defs, result = run(settings, instance)
+    assert result.success
+    cursor = tick(defs, instance, None)
+    assert store.list_incidents() == [] and slack.messages == []
+    good = live_file.read_bytes()
+
+    # -- EPA down: one incident, the affected metric, the responder, delivered to Slack --
+    live.arcgis.fail_always(LAYER_PATHS["epa"], Fault.status(503, "Service Unavailable"))
+    later = NOW + dt.timedelta(hours=1)
+    for _ in range(2):  # two failing hourly runs
+        defs, result = run(settings, instance, clock=lambda: later)
+        assert not result.success
+        cursor = tick(defs, instance, cursor)
+    assert live_file.read_bytes() == good  # the public still sees the last good file
+    (row,) = store.list_incidents(open_only=True)
+    incident = row.incident
+    assert incident.kind == FailureKind.SOURCE_LOAD_FAILED
+    assert incident.severity == Severity.LOW
+    assert list(incident.asset_keys) == ["raw/epa/public_status_assessment"]
+    assert list(incident.affected_metrics) == ["cleanup_phase1_complete"]
+    assert incident.run_url.startswith("http://dagster.example/runs/")
+    assert row.occurrences == 2
+    (parent,) = slack.parents()
+    assert parent.channel and "cleanup_phase1_complete" in str(parent.blocks)
+    assert len(slack.replies(parent.ts)) == 1  # the second failure is a thread reply
+    assert all(TOKEN not in str(call) for call in slack.calls)
+
+    # -- EPA back: the incident is resolved in its thread --
+    live.arcgis.heal()
+    defs, result = run(settings, instance, clock=lambda: later)
+    assert result.success
+    cursor = tick(defs, instance, cursor)
+    assert store.list_incidents(open_only=True) == []
+    assert "retro" in slack.replies(parent.ts)[-1].text.lower()
+
+    # -- Pasadena's issued permits triple: held back until acknowledged --
+    pasadena = sample.arcgis_layer("pasadena", scale=SCALE, day=DAY)
+    status = pc.if_else(
+        pc.equal(pasadena.table["PERMIT_STATUS"], "In Review"),
+        "Issued",
+        pasadena.table["PERMIT_STATUS"],
+    )
+    index = pasadena.table.schema.get_field_index("PERMIT_STATUS")
+    jumped = sample.ArcgisSample(
+        pasadena.metadata, pasadena.table.set_column(index, "PERMIT_STATUS", status)
+    )
+    live.arcgis.set_layer(LAYER_PATHS["pasadena"], jumped)
+    defs, result = run(settings, instance, clock=lambda: later)
+    assert not result.success
+    (jump,) = [c for c in result.get_asset_check_evaluations() if c.check_name == JUMP_CHECK]
+    assert not jump.passed
+    assert "pasadena_rebuild_applications_in_review: 9.00 → 0.00" in jump.description
+    assert live_file.read_bytes() == good
+    cursor = tick(defs, instance, cursor)
+    (held,) = store.list_incidents(open_only=True)
+    assert held.incident.kind == FailureKind.PUBLICATION_HELD
+    assert held.incident.severity == Severity.LOW  # the site still shows the last good data
+
+    # a manual publish cannot skip the failed blocking check
+    defs, result = run(settings, instance, clock=lambda: later, selection=[PUBLISH_KEY])
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert PublicationHeldError.__name__ in failure.step_failure_data.error.to_string()
+    assert live_file.read_bytes() == good
+
+    # acknowledged with the exact new values: published
+    import json
+
+    summary = {m["METRIC_NAME"]: m for m in json.loads(good)}
+    issued = sum(1 for s in status.to_pylist() if s == "Issued")
+    in_review = 0
+    lines = ["acknowledged:"]
+    for name, value in (
+        ("pasadena_building_permits_issued", issued),
+        ("pasadena_rebuild_applications_in_review", in_review),
+    ):
+        if name in summary:
+            lines.append(f"  - {{metric: {name}, value: {value}, by: test, reason: jump}}")
+    settings.acknowledgements_path.write_text("\n".join(lines) + "\n")
+    defs, result = run(settings, instance, clock=lambda: later)
+    assert result.success, [e.message for e in result.all_events if e.is_step_failure]
+    published = {m["METRIC_NAME"]: m for m in json.loads(live_file.read_bytes())}
+    assert published["pasadena_building_permits_issued"]["METRIC_VALUE"] == issued
+    cursor = tick(defs, instance, cursor)
+    assert store.list_incidents(open_only=True) == []
+
+
+def test_post_publish_verification_failure_is_high_severity(scenario):
+    settings, _, slack, instance = scenario
+    defs = build_definitions(settings, clock=lambda: NOW)
+    corrupt = CorruptingPublisher(directory=str(settings.publish_dir))
+    job = defs.resolve_job_def(PIPELINE_JOB)
+    result = dg.materialize(
+        [*defs.assets, *defs.asset_checks],
+        resources={**defs.resources, "publisher": corrupt},
+        instance=instance,
+        raise_on_error=False,
+        selection=job.asset_selection if hasattr(job, "asset_selection") else None,
+    )
+    assert not result.success
+    (check,) = [c for c in result.get_asset_check_evaluations() if c.check_name == VERIFY_CHECK]
+    assert not check.passed
+    tick(defs, instance, None)
+    store = IncidentStore(settings.incident_store_path)
+    kinds = {r.incident.kind: r.incident for r in store.list_incidents(open_only=True)}
+    verification = kinds[FailureKind.PUBLISH_VERIFICATION_FAILED]
+    assert verification.severity == Severity.HIGH and verification.act_now
+    assert "rollback" in " ".join(verification.runbook).lower()
+    assert slack.parents()

@@ -154,7 +154,7 @@ class AzureBlobPublisher(dg.ConfigurableResource):
             try:
                 downloader = client.download_blob()
             except ResourceNotFoundError as error:
-                if error.error_code != "BlobNotFound":  # no container: a configuration error
+                if _error_code(error) != "BlobNotFound":  # no container: a configuration error
                     raise
                 self._live_read, self._live_etag = True, None
                 return None
@@ -183,12 +183,17 @@ class AzureBlobPublisher(dg.ConfigurableResource):
             condition = {"etag": self._live_etag, "match_condition": MatchConditions.IfNotModified}
         with self._azure("replace", self.live_name):
             try:
-                result = live.upload_blob(
+                etag = live.upload_blob(
                     content, overwrite=True, **condition, **self._blob_settings(digest)
-                )
-            except (ResourceModifiedError, ResourceExistsError):  # 412 or 409: a lost race
-                raise self._conflict(history, created_etag) from None
-        self._live_read, self._live_etag = True, result["etag"]
+                )["etag"]
+            except (ResourceModifiedError, ResourceExistsError):  # 412 or 409
+                # Either a lost race, or this very upload landed and its retry (after a timeout)
+                # found it: only the first is a conflict.
+                live_now = live.get_blob_properties()
+                if live_now.metadata.get("content_sha256") != digest:
+                    raise self._conflict(history, created_etag) from None
+                etag = live_now.etag
+        self._live_read, self._live_etag = True, etag
         return Published(location=_without_query(live.url), version=name)
 
     def versions(self) -> list[str]:
@@ -249,7 +254,7 @@ class AzureBlobPublisher(dg.ConfigurableResource):
             try:
                 self._live_etag = client.get_blob_properties().etag
             except ResourceNotFoundError as error:
-                if error.error_code != "BlobNotFound":
+                if _error_code(error) != "BlobNotFound":
                     raise
                 self._live_etag = None
         self._live_read = True
@@ -311,18 +316,19 @@ class AzureBlobPublisher(dg.ConfigurableResource):
         try:
             yield
         except AzureError as error:
+            endpoint = _without_query(self._client.url if self._client else self.account_url or "")
             raise BlobStorageError(
-                f"Azure Blob Storage {operation} of {self.container}/{blob} failed"
-                f"{self._hint(error)}: {self._redact(_reason(error))}"
+                f"Azure Blob Storage {operation} of {self.container}/{blob} failed at {endpoint}: "
+                f"{self._redact(_reason(error))}{self._hint(error)}"
             ) from None
 
     def _hint(self, error: AzureError) -> str:
-        if isinstance(error, HttpResponseError) and error.error_code == "ContainerNotFound":
+        code = _error_code(error)
+        if code == "ContainerNotFound":
             return f" (container {self.container!r} does not exist: Terraform creates it)"
         if isinstance(error, HttpResponseError) and error.status_code in (401, 403):
             return " (check the storage credentials and their permissions)"
-        endpoint = self._client.url if self._client else self.account_url
-        return f" at {_without_query(endpoint)}" if endpoint else ""
+        return ""
 
     def _redact(self, text: str) -> str:
         configured = (self.connection_string, self.account_key, self.sas_token)
@@ -344,10 +350,16 @@ def _value(configured: str | None, what: str) -> str | None:
     return value
 
 
+def _error_code(error: AzureError) -> str:
+    code = getattr(error, "error_code", None)  # a StorageErrorCode, or the service's string
+    return str(getattr(code, "value", code) or "")
+
+
 def _reason(error: AzureError) -> str:
     if isinstance(error, HttpResponseError) and error.status_code:
-        first_line = (error.message or "").splitlines()[0] if error.message else ""
-        return f"HTTP {error.status_code} {error.error_code or ''} {first_line}".strip()
+        text = (error.message or "").splitlines()[0] if error.message else ""
+        text = text.removeprefix("Operation returned an invalid status ").strip("'")
+        return f"HTTP {error.status_code} {_error_code(error)}: {text}"
     return f"{type(error).__name__}: {error.message}"
 
 

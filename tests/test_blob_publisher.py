@@ -131,6 +131,20 @@ def test_a_stale_read_cannot_overwrite_another_publisher(azurite, azure_containe
     assert blob_bytes(azurite, azure_container, "ddrc-metrics.json") == document("3")
 
 
+def test_losing_a_race_to_the_same_content_is_not_a_conflict(azurite, azure_container):
+    """What a retried upload that had landed looks like, too: the wanted file is live."""
+    a = AzureBlobPublisher(container=azure_container, connection_string=azurite)
+    b = AzureBlobPublisher(container=azure_container, connection_string=azurite)
+    a.current()
+    b.current()
+    b.publish(document("2"), T0)
+
+    published = a.publish(document("2"), T0 + timedelta(minutes=1))
+
+    assert published.version == version_name(document("2"), T0 + timedelta(minutes=1))
+    assert blob_bytes(azurite, azure_container, "ddrc-metrics.json") == document("2")
+
+
 def test_a_stopped_azurite_fails_fast_and_leaves_the_published_file_intact(dedicated_azurite):
     server = dedicated_azurite()
     BlobServiceClient.from_connection_string(server.connection_string).create_container("ddrc")

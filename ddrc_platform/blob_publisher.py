@@ -87,7 +87,7 @@ class AzureBlobPublisher(dg.ConfigurableResource):
     account_key: str | None = Field(default=None, description="Secret.")
     sas_token: str | None = Field(default=None, description="Secret.")
     connection_timeout: float = Field(default=5.0, description="Seconds to open a connection.")
-    read_timeout: float = Field(default=30.0, description="Seconds to wait for a response.")
+    read_timeout: float = Field(default=10.0, description="Seconds to wait for a response.")
     retries: int = Field(default=2, description="Retries of a failed request.")
     retry_backoff: float = Field(default=1.0, description="Seconds between retries.")
 

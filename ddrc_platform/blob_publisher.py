@@ -51,7 +51,7 @@ from pydantic import Field, PrivateAttr
 
 from ddrc_platform.deployment import SettingsError
 from ddrc_platform.publication import FILE_NAME
-from ddrc_platform.publishers import _VERSION, Published, version_name
+from ddrc_platform.publishers import VERSION_NAME, Published, version_name
 
 # The website's readers (browsers, and the CDN in front of the container) may keep a copy for
 # five minutes: that absorbs a traffic spike on the public page, yet an hourly publish (or an
@@ -200,7 +200,7 @@ class AzureBlobPublisher(dg.ConfigurableResource):
         start = self.history_name("")
         with self._azure("list", start):
             names = [b.name[len(start) :] for b in self._container().list_blobs(start)]
-        return sorted(n for n in names if _VERSION.match(n))
+        return sorted(n for n in names if VERSION_NAME.match(n))
 
     def version(self, name: str) -> bytes:
         client = self._container().get_blob_client(self.history_name(name))

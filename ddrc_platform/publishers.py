@@ -19,7 +19,7 @@ import dagster as dg
 
 from ddrc_platform.publication import FILE_NAME, content_hash
 
-_VERSION = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{12}\.json$")
+VERSION_NAME = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{12}\.json$")
 
 
 def version_name(content: bytes, at: datetime) -> str:
@@ -74,7 +74,7 @@ class LocalPublisher(dg.ConfigurableResource):
     def versions(self) -> list[str]:
         if not self.history_dir.exists():
             return []
-        return sorted(p.name for p in self.history_dir.iterdir() if _VERSION.match(p.name))
+        return sorted(p.name for p in self.history_dir.iterdir() if VERSION_NAME.match(p.name))
 
     def version(self, name: str) -> bytes:
         return (self.history_dir / name).read_bytes()

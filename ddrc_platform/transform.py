@@ -184,15 +184,18 @@ def build_dbt_resource(settings: Settings) -> DbtCliResource:
     )
 
 
-def summary_relation(dbt_assets_def: dg.AssetsDefinition) -> str:
-    """The summary's relation as dbt names it for the target the manifest was parsed for."""
-    manifest = dbt_assets_def.metadata_by_key[SUMMARY_KEY]["dagster_dbt/manifest"].manifest
-    node = next(
-        n
+def model_relation(manifest: Mapping[str, Any], name: str) -> str:
+    """A model's relation as dbt names it for the target the manifest was parsed for."""
+    return next(
+        n["relation_name"]
         for n in manifest["nodes"].values()
-        if n["resource_type"] == "model" and n["name"] == SUMMARY_KEY.path[-1]
+        if n["resource_type"] == "model" and n["name"] == name
     )
-    return node["relation_name"]
+
+
+def summary_relation(dbt_assets_def: dg.AssetsDefinition) -> str:
+    manifest = dbt_assets_def.metadata_by_key[SUMMARY_KEY]["dagster_dbt/manifest"].manifest
+    return model_relation(manifest, SUMMARY_KEY.path[-1])
 
 
 def blocking_check_keys(

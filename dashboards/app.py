@@ -1,0 +1,107 @@
+"""The DDRC metrics dashboard: what the public sees, how it got there, and what is wrong.
+
+    uv run streamlit run dashboards/app.py
+
+Reads the deployment's warehouse and publish target through the platform's own
+settings, so the same app serves the local DuckDB and Snowflake/Azure in dev and prd.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import streamlit as st
+
+from ddrc_platform.deployment import load_settings
+from ddrc_platform.incidents import IncidentStore
+from ddrc_platform.resources import build_publisher, build_warehouse
+from ddrc_platform.transform import model_relation, prepare_manifest
+
+REFRESH_SECONDS = 300
+
+st.set_page_config(page_title="DDRC recovery metrics", layout="wide")
+settings = load_settings()
+
+
+@st.cache_data(ttl=REFRESH_SECONDS)
+def published() -> pd.DataFrame:
+    content = build_publisher(settings).current()
+    return pd.DataFrame(json.loads(content) if content else [])
+
+
+@st.cache_data(ttl=REFRESH_SECONDS)
+def mart(name: str) -> pd.DataFrame:
+    manifest = json.loads(prepare_manifest().read_text())
+    relation = model_relation(manifest, name)
+    table = build_warehouse(settings).query(f"select * from {relation}").to_pandas()
+    return table.rename(columns=str.lower)
+
+
+@st.cache_data(ttl=REFRESH_SECONDS)
+def incidents() -> pd.DataFrame:
+    if not settings.incident_store_path.exists():
+        return pd.DataFrame()
+    rows = IncidentStore(settings.incident_store_path).list_incidents()
+    return pd.DataFrame(
+        [
+            {
+                "title": r.incident.title,
+                "severity": r.incident.severity.value,
+                "affected metrics": ", ".join(r.incident.affected_metrics),
+                "opened": r.opened_at,
+                "resolved": r.resolved_at,
+                "occurrences": r.occurrences,
+                "run": r.incident.run_url,
+            }
+            for r in rows
+        ]
+    )
+
+
+st.title("DDRC recovery metrics")
+st.caption(f"Deployment `{settings.deployment.value}` · refreshed every {REFRESH_SECONDS} s")
+public, trends, feedback, problems = st.tabs(
+    ["Published now", "Trends", "Page feedback", "Incidents"]
+)
+
+with public:
+    metrics = published()
+    if metrics.empty:
+        st.info("Nothing published yet: run `./ddrc run`.")
+    else:
+        st.metric("metrics on the public site", len(metrics))
+        st.dataframe(metrics, hide_index=True, use_container_width=True)
+
+with trends:
+    history = mart("metric_history")
+    if history.empty:
+        st.info("No metric history yet.")
+    else:
+        names = sorted(history["metric_name"].unique())
+        chosen = st.selectbox("metric", names, index=0)
+        series = history[history["metric_name"] == chosen].sort_values("load_date")
+        series["metric_value"] = series["metric_value"].astype(float)
+        st.line_chart(series, x="load_date", y="metric_value")
+        st.dataframe(series, hide_index=True, use_container_width=True)
+
+with feedback:
+    weekly = mart("page_feedback_weekly")
+    if weekly.empty:
+        st.info("No page feedback yet.")
+    else:
+        pages = sorted(weekly["page"].unique())
+        page = st.selectbox("page", pages, index=0)
+        rows = weekly[weekly["page"] == page].sort_values("week_start")
+        rows["helpful_rate"] = rows["helpful_rate"].astype(float)
+        st.line_chart(rows, x="week_start", y="helpful_rate")
+        st.dataframe(rows, hide_index=True, use_container_width=True)
+
+with problems:
+    table = incidents()
+    if table.empty:
+        st.success("No incidents recorded.")
+    else:
+        open_count = int(table["resolved"].isna().sum())
+        st.metric("open incidents", open_count)
+        st.dataframe(table, hide_index=True, use_container_width=True)

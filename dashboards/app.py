@@ -15,7 +15,8 @@ import streamlit as st
 
 from ddrc_platform.deployment import load_settings
 from ddrc_platform.incidents import IncidentStore
-from ddrc_platform.resources import build_publisher, build_warehouse
+from ddrc_platform.project import dbt_project
+from ddrc_platform.resources import build_analytics, build_publisher
 from ddrc_platform.transform import model_relation, prepare_manifest
 
 REFRESH_SECONDS = 300
@@ -32,9 +33,9 @@ def published() -> pd.DataFrame:
 
 @st.cache_data(ttl=REFRESH_SECONDS)
 def mart(name: str) -> pd.DataFrame:
-    manifest = json.loads(prepare_manifest().read_text())
+    manifest = json.loads(prepare_manifest(dbt_project(settings.deployment.value)).read_text())
     relation = model_relation(manifest, name)
-    table = build_warehouse(settings).query(f"select * from {relation}").to_pandas()
+    table = build_analytics(settings).query(f"select * from {relation}").to_pandas()
     return table.rename(columns=str.lower)
 
 

@@ -17,7 +17,9 @@ import dagster as dg
 from ddrc_platform.automation import PIPELINE_JOB
 from ddrc_platform.definitions import build_definitions
 from ddrc_platform.deployment import load_settings
+from ddrc_platform.project import TARGETS, dbt_project
 from ddrc_platform.publish import PUBLISH_KEY
+from ddrc_platform.transform import prepare_manifest
 
 
 def run(select: str | None) -> int:
@@ -49,12 +51,23 @@ def run(select: str | None) -> int:
     return 0 if result.success else 1
 
 
+def prepare(targets: list[str]) -> int:
+    """Parse the dbt project for each target (no warehouse connection): image build time."""
+    for target in targets:
+        print(f"{target}: {prepare_manifest(dbt_project(target))}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m ddrc_platform.cli")
     commands = parser.add_subparsers(dest="command", required=True)
     runner = commands.add_parser("run", help="materialize the whole graph in-process")
     runner.add_argument("--select", help="one asset key, e.g. raw/epa/public_status_assessment")
+    preparer = commands.add_parser("prepare", help="prepare the dbt manifests")
+    preparer.add_argument("--target", action="append", choices=TARGETS, dest="targets")
     args = parser.parse_args(argv)
+    if args.command == "prepare":
+        sys.exit(prepare(args.targets or list(TARGETS)))
     sys.exit(run(args.select))
 
 

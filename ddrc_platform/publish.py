@@ -54,11 +54,11 @@ def build_jump_check(settings: Settings, summary_relation: str) -> dg.AssetCheck
         ),
     )
     def no_unacknowledged_jumps(
-        warehouse: dg.ResourceParam[Warehouse], publisher: dg.ResourceParam[Publisher]
+        analytics: dg.ResourceParam[Warehouse], publisher: dg.ResourceParam[Publisher]
     ) -> dg.AssetCheckResult:
         jumps = find_jumps(
             publisher.current(),
-            read_summary(warehouse, summary_relation),
+            read_summary(analytics, summary_relation),
             settings.jump_max_fraction,
             load_acknowledgements(settings.acknowledgements_path),
         )
@@ -107,7 +107,7 @@ def build_publish_asset(
     )
     def ddrc_metrics_json(
         context: dg.AssetExecutionContext,
-        warehouse: dg.ResourceParam[Warehouse],
+        analytics: dg.ResourceParam[Warehouse],
         publisher: dg.ResourceParam[Publisher],
     ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         failed = failed_blocking_checks(context.instance, blocking_checks)
@@ -122,7 +122,7 @@ def build_publish_asset(
                 f"blocking checks on the summary failed ({', '.join(failed)}): nothing "
                 "published, the public file is unchanged"
             )
-        metrics = read_summary(warehouse, summary_relation)
+        metrics = read_summary(analytics, summary_relation)
         content = publication.render(metrics)
         publication.validate(content)  # before anything is written
         previous = publisher.current()

@@ -21,7 +21,7 @@ from dbt import version as dbt_version
 from packaging import version
 
 from ddrc_platform.deployment import Settings
-from ddrc_platform.project import ddrc_dbt_project
+from ddrc_platform.project import dbt_project
 from ddrc_platform.raw_assets import OWNERS
 from ddrc_platform.warehouse import Warehouse
 
@@ -40,7 +40,7 @@ def _project_files_newer_than(project: DbtProject, moment: float) -> bool:
     )
 
 
-def prepare_manifest(project: DbtProject = ddrc_dbt_project) -> Path:
+def prepare_manifest(project: DbtProject) -> Path:
     """Parse the project once, when there is no manifest or a project file is newer.
 
     Not `prepare_if_dev()`: that re-parses in every process that loads the code
@@ -130,18 +130,19 @@ def dbt_environment(settings: Settings) -> Iterator[None]:
 
 
 def build_dbt_assets(settings: Settings, warehouse_kind: str) -> dg.AssetsDefinition:
-    manifest = prepare_manifest()
+    project = dbt_project(settings.deployment.value)
+    manifest = prepare_manifest(project)
 
     @dbt_assets(
         manifest=manifest,
-        project=ddrc_dbt_project,
+        project=project,
         dagster_dbt_translator=DdrcDbtTranslator(warehouse_kind),
         name="ddrc_dbt",
     )
     def ddrc_dbt(
         context: dg.AssetExecutionContext,
         dbt: DbtCliResource,
-        warehouse: dg.ResourceParam[Warehouse],
+        analytics: dg.ResourceParam[Warehouse],
     ) -> Iterator[Any]:
         with dbt_environment(settings):
             # one stable target path per DDRC_HOME lets dbt parse partially (runs are serial)
@@ -152,9 +153,9 @@ def build_dbt_assets(settings: Settings, warehouse_kind: str) -> dg.AssetsDefini
         try:
             events.extend(invocation.stream())
         except DagsterDbtCliRuntimeError:
-            yield from with_row_counts(events, invocation.manifest, warehouse)
+            yield from with_row_counts(events, invocation.manifest, analytics)
             raise
-        yield from with_row_counts(events, invocation.manifest, warehouse)
+        yield from with_row_counts(events, invocation.manifest, analytics)
 
     return ddrc_dbt
 
@@ -178,7 +179,7 @@ class DdrcDbtCliResource(DbtCliResource):
 
 def build_dbt_resource(settings: Settings) -> DbtCliResource:
     return DdrcDbtCliResource(
-        project_dir=ddrc_dbt_project,
+        project_dir=dbt_project(settings.deployment.value),
         target=settings.deployment.value,
         dbt_executable=str(Path(sys.executable).parent / "dbt"),
     )

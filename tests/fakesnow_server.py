@@ -1,0 +1,108 @@
+"""A fakesnow server in its own process, for tests that talk to "Snowflake" over HTTP.
+
+A real subprocess rather than `fakesnow.server()` in a thread: dbt connects to it from
+another process exactly as it connects to Snowflake, and stopping it cannot leave a
+thread behind in the test process. Import the fixture into a test module:
+
+    from fakesnow_server import FakesnowServer, fakesnow_server  # noqa: F401
+
+fakesnow keeps every database in memory, shared by all sessions (its `-d` directory is
+not used in server mode), and creates a database when a session names it: tests isolate
+themselves by using their own database names.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+FAKESNOW = Path(sys.executable).parent / "fakesnow"
+HOST = "127.0.0.1"
+# fakesnow's `describe table` sees only the session's current database, and dbt's schema
+# drift tests describe sources (raw) and marts (analytics): one database for all three
+# layers keeps those tests meaningful (ddrc_dbt/README.md, "fakesnow").
+DATABASE = "TRANSFORM_DDRC_DEV"
+
+
+@dataclass(frozen=True)
+class FakesnowServer:
+    host: str
+    port: int
+    log: Path
+    env: dict[str, str] = field(repr=False)  # SNOWFLAKE_* and DDRC_SNOWFLAKE_* variables
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def _answers(url: str) -> bool:
+    """Any HTTP answer counts: an unauthenticated session request gets a 401."""
+    try:
+        urllib.request.urlopen(urllib.request.Request(url, method="POST"), timeout=1)
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+@contextmanager
+def run_fakesnow(directory: Path, timeout: float = 30.0) -> Iterator[FakesnowServer]:
+    """Start `fakesnow -s` on a free port, wait until it answers, stop it by its own PID."""
+    directory.mkdir(parents=True, exist_ok=True)
+    port = _free_port()
+    log = directory / "fakesnow.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [str(FAKESNOW), "-s", "--host", HOST, "-p", str(port), "-d", str(directory / "data")],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    try:
+        deadline = time.monotonic() + timeout
+        while not _answers(f"http://{HOST}:{port}/session"):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"fakesnow did not start:\n{log.read_text()[-2000:]}")
+            time.sleep(0.1)
+        env = {
+            "SNOWFLAKE_ACCOUNT": "fakesnow",
+            "SNOWFLAKE_USER": "ddrc_test",
+            "SNOWFLAKE_PASSWORD": "fakesnow-accepts-any-password",
+            "SNOWFLAKE_HOST": HOST,
+            "SNOWFLAKE_PORT": str(port),
+            "SNOWFLAKE_PROTOCOL": "http",
+            "DDRC_SNOWFLAKE_RAW_DATABASE": DATABASE,
+            "DDRC_SNOWFLAKE_TRANSFORM_DATABASE": DATABASE,
+            "DDRC_SNOWFLAKE_ANALYTICS_DATABASE": DATABASE,
+        }
+        yield FakesnowServer(HOST, port, log, env)
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)  # fakesnow's CLI shuts down on SIGINT
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.fixture(scope="session")
+def fakesnow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakesnowServer]:
+    with run_fakesnow(tmp_path_factory.mktemp("fakesnow")) as server:
+        yield server

@@ -1,0 +1,75 @@
+"""One graph, three deployments: same keys and lineage; missing secrets named at once."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+
+from ddrc_platform.definitions import build_definitions
+from ddrc_platform.deployment import SettingsError, load_settings
+
+PLACEHOLDERS = {
+    "SNOWFLAKE_ACCOUNT": "placeholder",
+    "SNOWFLAKE_USER": "placeholder",
+    "SNOWFLAKE_PRIVATE_KEY_PATH": "/nonexistent/key.p8",
+    "FIVETRAN_API_KEY": "placeholder",
+    "FIVETRAN_API_SECRET": "placeholder",
+    "FIVETRAN_ACCOUNT_ID": "ddrc_stand_in",  # the account the snapshot in the repo describes
+    "DDRC_AZURE_CONTAINER": "ddrc-metrics",
+    "AZURE_STORAGE_ACCOUNT_URL": "https://placeholder.blob.core.windows.net",
+    "SLACK_BOT_TOKEN": "xoxb-placeholder",
+    "DDRC_SLACK_CHANNEL": "C0000000",
+    "DDRC_WEBSERVER_URL": "https://dagster.example",
+}
+
+
+def test_missing_secrets_are_named_all_at_once_grouped_by_service(tmp_path):
+    with pytest.raises(SettingsError) as error:
+        load_settings({"DDRC_DEPLOYMENT": "prd", "DDRC_HOME": str(tmp_path)})
+    message = str(error.value)
+    for service, variables in {
+        "Snowflake": ["SNOWFLAKE_ACCOUNT", "SNOWFLAKE_USER", "SNOWFLAKE_PRIVATE_KEY"],
+        "Fivetran": ["FIVETRAN_API_KEY", "FIVETRAN_API_SECRET", "FIVETRAN_ACCOUNT_ID"],
+        "Azure Blob Storage": ["DDRC_AZURE_CONTAINER", "AZURE_STORAGE_CONNECTION_STRING"],
+        "Slack": ["DDRC_SLACK_CHANNEL", "SLACK_BOT_TOKEN or SLACK_WEBHOOK_URL"],
+        "Dagster UI links": ["DDRC_WEBSERVER_URL"],
+    }.items():
+        line = next(line for line in message.splitlines() if line.strip().startswith(service))
+        assert all(v in line for v in variables), line
+    # one variable given, the rest still listed
+    with pytest.raises(SettingsError) as error:
+        load_settings({"DDRC_DEPLOYMENT": "dev", "SNOWFLAKE_ACCOUNT": "x"})
+    assert "SNOWFLAKE_USER" in str(error.value) and "SNOWFLAKE_ACCOUNT," not in str(error.value)
+
+
+def lineage(defs: dg.Definitions) -> dict[str, set[str]]:
+    graph = defs.resolve_asset_graph()
+    return {
+        key.to_user_string(): {p.to_user_string() for p in graph.get(key).parent_keys}
+        for key in graph.get_all_asset_keys()
+    }
+
+
+@pytest.fixture(scope="module")
+def local_lineage(tmp_path_factory):
+    home = tmp_path_factory.mktemp("local")
+    return lineage(build_definitions(load_settings({"DDRC_HOME": str(home)})))
+
+
+@pytest.mark.parametrize("deployment", ["dev", "prd"])
+def test_dev_and_prd_load_offline_with_the_same_keys_and_lineage(
+    deployment, local_lineage, tmp_path, monkeypatch
+):
+    env = {**PLACEHOLDERS, "DDRC_DEPLOYMENT": deployment, "DDRC_HOME": str(tmp_path)}
+    for name, value in env.items():  # EnvVar-backed secrets resolve from the process
+        monkeypatch.setenv(name, value)
+    defs = build_definitions(load_settings(env))
+    assert lineage(defs) == local_lineage
+    graph = defs.resolve_asset_graph()
+    airtable = graph.get(dg.AssetKey(["raw", "airtable", "metrics"]))
+    assert "fivetran" in airtable.kinds
+    summary = graph.get(dg.AssetKey(["summary", "ddrc_metrics_summary"]))
+    assert "snowflake" in summary.kinds
+    assert defs.resources["publisher"].kind == "azure_blob"
+    schedule = defs.resolve_schedule_def("ddrc_pipeline_hourly")
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING

@@ -9,7 +9,7 @@ import dagster as dg
 
 from ddrc_platform import catalog
 from ddrc_platform.alerting import GraphFacts, build_incident_sensor
-from ddrc_platform.automation import FRESHNESS, build_automation
+from ddrc_platform.automation import build_automation
 from ddrc_platform.deployment import Deployment, Settings, load_settings
 from ddrc_platform.fivetran import (
     FIVETRAN_RESOURCE_KEY,
@@ -40,10 +40,7 @@ def build_definitions(
         workspace = build_fivetran_workspace(settings.env)
         resources[FIVETRAN_RESOURCE_KEY] = workspace
         loaded = catalog.ARCGIS_TABLES + catalog.MALIBU_TABLES
-        synced = dg.map_asset_specs(
-            lambda spec: spec.replace_attributes(freshness_policy=FRESHNESS[_name(spec.key)]),
-            build_fivetran_assets(workspace),
-        )
+        synced = build_fivetran_assets(workspace)
     dbt_assets = build_dbt_assets(settings, warehouse_kind)
     summary = summary_relation(dbt_assets)
     jump_check = build_jump_check(settings, summary)
@@ -70,10 +67,6 @@ def build_definitions(
         # DuckDB allows one writer process: run the steps of a local run in one process
         executor=dg.in_process_executor if settings.deployment is Deployment.LOCAL else None,
     )
-
-
-def _name(key: dg.AssetKey) -> str:
-    return next(t.name for t in catalog.FIVETRAN_TABLES if t.asset_key == key)
 
 
 @dg.definitions

@@ -1,5 +1,6 @@
 """The dbt project as Dagster assets: keys, groups, owners and kinds from one translator."""
 
+import fcntl
 import os
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -47,8 +48,12 @@ def prepare_manifest(project: DbtProject) -> Path:
     (each step of a multiprocess run), which multiplied a tiny run's time by four.
     """
     manifest = Path(project.manifest_path)
-    if not manifest.exists() or _project_files_newer_than(project, manifest.stat().st_mtime):
-        project.preparer.prepare(project)
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    # one parser at a time: test workers and code servers may start together
+    with (manifest.parent / ".prepare.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not manifest.exists() or _project_files_newer_than(project, manifest.stat().st_mtime):
+            project.preparer.prepare(project)
     return manifest
 
 

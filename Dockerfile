@@ -1,8 +1,9 @@
 # The ddrc-platform image: the Dagster code location (gRPC server on port 3030) and, through
-# the K8sRunLauncher, every run's pod. One image per deployment, because it bakes the dbt
-# manifest parsed for that deployment (its relations name RAW/TRANSFORM/ANALYTICS_DDRC_<ENV>):
+# the K8sRunLauncher, every run's pod. The same image serves dev and prd (DDRC_DEPLOYMENT
+# comes from the Helm values): it bakes the dbt manifest of every target, each under
+# ddrc_dbt/target/<target>/, since dev and prd name different Snowflake databases.
 #
-#   docker build --build-arg DDRC_DEPLOYMENT=prd -t REGISTRY/ddrc-platform:prd-$(git rev-parse --short=12 HEAD) .
+#   docker build -t REGISTRY/ddrc-platform:$(git rev-parse --short=12 HEAD) .
 #
 # The webserver and the daemon run the Helm chart's own images (deploy/helm/).
 
@@ -13,8 +14,6 @@ FROM ${PYTHON_IMAGE}
 # (dagster 1.13.27 <-> libraries 0.29.27; tests/test_deploy_config.py checks it against uv.lock)
 ARG UV_VERSION=0.13.9
 ARG DAGSTER_K8S_VERSION=0.29.27
-# dev | prd: the dbt target the manifest is parsed for, and this image's DDRC_DEPLOYMENT
-ARG DDRC_DEPLOYMENT=prd
 # the Fivetran workspace snapshot the definitions load (no Fivetran API call at start-up)
 ARG FIVETRAN_SNAPSHOT=ddrc_platform/fivetran_snapshot.json
 
@@ -56,31 +55,32 @@ RUN uv sync --frozen --no-dev --inexact
 RUN test -s "${FIVETRAN_SNAPSHOT}" \
     || { echo "missing Fivetran workspace snapshot ${FIVETRAN_SNAPSHOT}" >&2; exit 1; }
 
-# 3. Bake the dbt manifest: `dbt parse` for the deployment's target, which never connects
-#    (profiles.yml gives every Snowflake setting a default; the placeholders below only make
-#    that explicit). The DDRC_SNOWFLAKE_*_DATABASE overrides must stay unset here and at run
-#    time: the manifest's relation names come from the defaults.
-RUN case "${DDRC_DEPLOYMENT}" in dev|prd) ;; \
-        *) echo "DDRC_DEPLOYMENT must be dev or prd, not '${DDRC_DEPLOYMENT}'" >&2; exit 1 ;; esac \
-    && DDRC_DEPLOYMENT="${DDRC_DEPLOYMENT}" \
-        SNOWFLAKE_ACCOUNT=parse-only SNOWFLAKE_USER=parse-only \
+# 3. Bake the dbt manifests: `dbt parse` per target (ddrc_platform/project.py), which never
+#    connects (profiles.yml gives every Snowflake setting a default; the placeholders below
+#    only make that explicit). Then check that dev and prd name their own databases. The
+#    DDRC_SNOWFLAKE_*_DATABASE overrides must stay unset here and at run time: the
+#    manifests' relation names come from the defaults.
+RUN SNOWFLAKE_ACCOUNT=parse-only SNOWFLAKE_USER=parse-only DDRC_HOME=/tmp/ddrc-parse \
         DBT_SEND_ANONYMOUS_USAGE_STATS=false \
-        dagster-dbt project prepare-and-package --file ddrc_platform/project.py \
-    && python -c "import json, sys; m = json.load(open('ddrc_dbt/target/manifest.json')); \
+        python -m ddrc_platform.cli prepare \
+    && for target in dev prd; do \
+        python -c "import json, sys; t = sys.argv[1]; \
+m = json.load(open(f'ddrc_dbt/target/{t}/manifest.json')); \
 adapter = m['metadata']['adapter_type']; \
 summary = [n['relation_name'] for n in m['nodes'].values() if n['name'] == 'ddrc_metrics_summary']; \
-want = 'ANALYTICS_DDRC_' + sys.argv[1].upper(); \
-ok = adapter == 'snowflake' and len(summary) == 1 and summary[0].startswith(want + '.'); \
-print('dbt manifest:', adapter, summary); sys.exit(0 if ok else 'manifest is not for ' + want)" \
-        "${DDRC_DEPLOYMENT}" \
+want = 'ANALYTICS_DDRC_' + t.upper() + '.'; \
+ok = adapter == 'snowflake' and len(summary) == 1 and summary[0].startswith(want); \
+print(t, 'dbt manifest:', adapter, summary); sys.exit(0 if ok else f'{t}: manifest is not for {want}')" \
+            "$target" || exit 1; \
+    done \
+    && rm -rf /tmp/ddrc-parse \
     && python -m compileall -q ddrc_platform \
     && mkdir -p /var/lib/ddrc /opt/dagster/dagster_home \
     && chown -R ddrc:ddrc /var/lib/ddrc /opt/dagster/dagster_home ddrc_dbt/target
 
 # DDRC_HOME holds the run's scratch (dbt target and logs) inside the pod; DAGSTER_HOME is
 # where the chart mounts the instance's dagster.yaml.
-ENV DDRC_DEPLOYMENT=${DDRC_DEPLOYMENT} \
-    DDRC_HOME=/var/lib/ddrc \
+ENV DDRC_HOME=/var/lib/ddrc \
     DAGSTER_HOME=/opt/dagster/dagster_home \
     DBT_SEND_ANONYMOUS_USAGE_STATS=false
 

@@ -1,13 +1,12 @@
 """Print the Helm values of one deployment with the image of one release filled in.
 
-    uv run python deploy/render_values.py prd --image REGISTRY/ddrc-platform:prd-1a2b3c4d5e6f
+    uv run python deploy/render_values.py prd --image REGISTRY/ddrc-platform:1a2b3c4d5e6f
 
 Helm replaces a list given in a later values file or `--set` wholesale, so the image of
 the user-code deployment (an item of `dagster-user-deployments.deployments`) cannot be
 overridden on its own: this prints the whole values file with the image set, for
-`helm upgrade ... -f <(...)`. The image's tag must start with the deployment's name: an
-image bakes the dbt manifest parsed for one deployment (see the Dockerfile), and the
-manifest names that deployment's Snowflake databases.
+`helm upgrade ... -f <(...)`. The tag must be one release's own (the commit), never a
+moving one like `latest`: a run's pod uses the image its code server reported at launch.
 """
 
 from __future__ import annotations
@@ -22,6 +21,7 @@ import yaml
 HELM_DIR = Path(__file__).resolve().parent / "helm"
 DEPLOYMENTS = ("dev", "prd")
 CODE_LOCATION = "ddrc-platform"
+MOVING_TAGS = {"unset", "latest", "dev", "prd", "main"}
 
 
 class RenderError(ValueError):
@@ -40,11 +40,8 @@ def render(deployment: str, image: str) -> dict[str, Any]:
     if deployment not in DEPLOYMENTS:
         raise RenderError(f"deployment {deployment!r} is not one of {', '.join(DEPLOYMENTS)}")
     repository, tag = split_image(image)
-    if not tag.startswith(f"{deployment}-") or tag.endswith("-unset"):
-        raise RenderError(
-            f"tag {tag!r} is not a {deployment} image: build it with "
-            f"--build-arg DDRC_DEPLOYMENT={deployment} and tag it {deployment}-<git sha>"
-        )
+    if tag in MOVING_TAGS:
+        raise RenderError(f"tag {tag!r} is not a release's own: tag images with the commit")
     values = yaml.safe_load((HELM_DIR / f"values-{deployment}.yaml").read_text())
     deployments = values["dagster-user-deployments"]["deployments"]
     matches = [d for d in deployments if d["name"] == CODE_LOCATION]

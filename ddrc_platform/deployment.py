@@ -129,6 +129,7 @@ class Settings:
     jump_max_fraction: float = 0.5  # a metric moving more than this from its published value
     acknowledgements_path: Path = CONFIG_DIR / "acknowledgements.yaml"
     oncall_path: Path = CONFIG_DIR / "oncall.yaml"
+    incident_store: Path | None = None  # DDRC_INCIDENT_STORE; default $DDRC_HOME/incidents.sqlite
     webserver_url: str | None = None  # DDRC_WEBSERVER_URL: links into the Dagster UI
     slack_channel: str | None = None
     slack_bot_token: str | None = field(default=None, repr=False)
@@ -146,7 +147,8 @@ class Settings:
 
     @property
     def incident_store_path(self) -> Path:
-        return self.home / "incidents.sqlite"
+        """Must outlive the process: in Kubernetes, a persistent volume (deploy/helm)."""
+        return self.incident_store or self.home / "incidents.sqlite"
 
     @property
     def secrets(self) -> list[str]:
@@ -232,6 +234,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             env.get("DDRC_ACKNOWLEDGEMENTS") or CONFIG_DIR / "acknowledgements.yaml"
         ),
         oncall_path=Path(env.get("DDRC_ONCALL_CONFIG") or CONFIG_DIR / "oncall.yaml"),
+        incident_store=Path(env["DDRC_INCIDENT_STORE"]) if env.get("DDRC_INCIDENT_STORE") else None,
         webserver_url=(env.get("DDRC_WEBSERVER_URL") or "http://127.0.0.1:3000").rstrip("/"),
         slack_channel=env.get("DDRC_SLACK_CHANNEL") or None,
         slack_bot_token=env.get("SLACK_BOT_TOKEN") or None,

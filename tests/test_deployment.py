@@ -73,3 +73,26 @@ def test_dev_and_prd_load_offline_with_the_same_keys_and_lineage(
     assert defs.resources["publisher"].kind == "azure_blob"
     schedule = defs.resolve_schedule_def("ddrc_pipeline_hourly")
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+
+
+@pytest.mark.parametrize("deployment", ["dev", "prd"])
+def test_incident_store_is_on_a_persistent_volume_in_kubernetes(deployment):
+    from pathlib import Path
+
+    import yaml
+
+    values = yaml.safe_load(Path(f"deploy/helm/values-{deployment}.yaml").read_text())
+    (code,) = values["dagster-user-deployments"]["deployments"]
+    env = {e["name"]: e.get("value") for e in code["env"]}
+    store = load_settings(
+        {
+            **PLACEHOLDERS,
+            "DDRC_DEPLOYMENT": deployment,
+            **{k: v for k, v in env.items() if v is not None},
+        }
+    ).incident_store_path
+    mounts = {m["mountPath"]: m["name"] for m in code["volumeMounts"]}
+    claims = {v["name"]: v["persistentVolumeClaim"]["claimName"] for v in code["volumes"]}
+    mount = next(path for path in mounts if str(store).startswith(path + "/"))
+    pvc = yaml.safe_load(Path("deploy/k8s/incidents-pvc.yaml").read_text())
+    assert claims[mounts[mount]] == pvc["metadata"]["name"]

@@ -208,3 +208,38 @@ def test_dashboard_shows_the_published_metrics_trends_and_feedback(sample_run, m
     feedback = app.dataframe[2].value
     assert "comments" not in {c.lower() for c in feedback.columns}
     assert app.success[0].value == "No incidents recorded."
+
+
+def test_dagster_cli_materializes_the_whole_graph(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    dagster_home = tmp_path / "dagster_home"
+    dagster_home.mkdir()
+    (dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    home = tmp_path / "ddrc"
+    done = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "dagster"),
+            "asset",
+            "materialize",
+            "-m",
+            "ddrc_platform.definitions",
+            "--select",
+            "*",
+        ],
+        env={
+            **os.environ,
+            "DAGSTER_HOME": str(dagster_home),
+            "DDRC_HOME": str(home),
+            "DDRC_SAMPLE_SCALE": str(SCALE),
+        },
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "RUN_SUCCESS" in done.stderr
+    validate((home / "publish" / FILE_NAME).read_bytes())

@@ -222,3 +222,22 @@ def test_post_publish_verification_failure_is_high_severity(scenario):
     assert verification.severity == Severity.HIGH and verification.act_now
     assert "rollback" in " ".join(verification.runbook).lower()
     assert slack.parents()
+
+
+def test_freshness_breach_is_detected_against_the_policy_windows():
+    from ddrc_platform.alerting import stale_assets
+    from ddrc_platform.automation import FRESHNESS
+
+    instance = dg.DagsterInstance.ephemeral()
+    raw = dg.AssetKey(["raw", "epa", "public_status_assessment"])
+    policies = {PUBLISH_KEY: FRESHNESS["publish"], raw: FRESHNESS["epa"]}
+    for key in policies:
+        instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=key))
+    now = dt.datetime.now(dt.UTC)
+    assert stale_assets(instance, policies, now + dt.timedelta(hours=1)) == (
+        [],
+        [PUBLISH_KEY, raw],
+    )
+    # 7 hours without a publish: beyond its 6-hour fail window; the daily source is fine
+    assert stale_assets(instance, policies, now + dt.timedelta(hours=7)) == ([PUBLISH_KEY], [raw])
+    assert stale_assets(instance, policies, now + dt.timedelta(hours=51))[0] == [PUBLISH_KEY, raw]

@@ -34,7 +34,7 @@ from ddrc_platform.warehouse import Warehouse
 
 PUBLISH_KEY = dg.AssetKey(["publish", "ddrc_metrics_json"])
 PUBLISH_GROUP = "publish"
-WEBSITE_URL = "https://recovery.lafires.ca.gov"
+PUBLISH_POOL = "ddrc_publish"
 
 
 def read_summary(warehouse: Warehouse, relation: str) -> list[publication.Metric]:
@@ -87,8 +87,9 @@ def build_publish_asset(
             "content is not republished. Roll back with "
             "`uv run python -m ddrc_platform.publish rollback`."
         ),
-        metadata={"website": dg.MetadataValue.url(WEBSITE_URL), "summary": summary_relation},
+        metadata={"summary": summary_relation, "json_schema": "ddrc-metrics.schema.json"},
         tags={"ddrc/layer": "publish"},
+        pool=PUBLISH_POOL,  # one publish step at a time, whatever run it is in (deploy/)
         freshness_policy=FRESHNESS["publish"],
         check_specs=[
             dg.AssetCheckSpec(

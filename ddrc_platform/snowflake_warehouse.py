@@ -48,7 +48,13 @@ from snowflake.connector.cursor import SnowflakeCursor
 
 from ddrc_platform.catalog import LOAD_DATE, RawTable
 from ddrc_platform.deployment import SNOWFLAKE, Deployment, SettingsError
-from ddrc_platform.warehouse import LOADS_SCHEMA, LOADS_TABLE, WriteResult, quote
+from ddrc_platform.warehouse import (
+    LOADS_SCHEMA,
+    LOADS_TABLE,
+    WriteResult,
+    check_record_key,
+    quote,
+)
 
 LOADS_COLUMNS = ("TABLE_PATH", "LOAD_DATE", "CONTENT_HASH", "ROW_COUNT", "LOADED_AT")
 
@@ -306,13 +312,7 @@ class SnowflakeWarehouse(dg.ConfigurableResource):
 
     def write_current_state(self, table: RawTable, data: pa.Table) -> WriteResult:
         """Replace the whole table in one transaction, as a Fivetran sync leaves it."""
-        assert table.record_key is not None
-        keys = data.column(table.record_key)
-        if len(keys.unique()) != data.num_rows or keys.null_count:
-            raise ValueError(
-                f"{table.path}: {table.record_key} must identify each record once "
-                f"({data.num_rows} rows, {len(keys.unique())} distinct, {keys.null_count} null)"
-            )
+        check_record_key(table, data)
         data = _staged_form(data)
         with self._cursor() as cur, self._staged(cur, data) as staged:
             target, added = self._prepare(cur, table, data)

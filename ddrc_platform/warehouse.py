@@ -39,6 +39,17 @@ def table_hash(data: pa.Table) -> str:
     return hashlib.sha256(sink.getvalue()).hexdigest()
 
 
+def check_record_key(table: RawTable, data: pa.Table) -> None:
+    """Current state is keyed by record id: a duplicate or missing id is a bad delivery."""
+    assert table.record_key is not None
+    keys = data.column(table.record_key)
+    if len(keys.unique()) != data.num_rows or keys.null_count:
+        raise ValueError(
+            f"{table.path}: {table.record_key} must identify each record once "
+            f"({data.num_rows} rows, {len(keys.unique())} distinct, {keys.null_count} null)"
+        )
+
+
 @dataclass(frozen=True)
 class WriteResult:
     rows: int
@@ -153,13 +164,7 @@ class DuckDBWarehouse(dg.ConfigurableResource):
         return WriteResult(rows=data.num_rows, replaced_rows=replaced, added_columns=added)
 
     def write_current_state(self, table: RawTable, data: pa.Table) -> WriteResult:
-        assert table.record_key is not None
-        keys = data.column(table.record_key)
-        if len(keys.unique()) != data.num_rows or keys.null_count:
-            raise ValueError(
-                f"{table.path}: {table.record_key} must identify each record once "
-                f"({data.num_rows} rows, {len(keys.unique())} distinct, {keys.null_count} null)"
-            )
+        check_record_key(table, data)
         with self.connect() as con:
             con.begin()
             try:

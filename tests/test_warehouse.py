@@ -1,15 +1,19 @@
-"""Dated snapshots and current state in DuckDB: atomic, idempotent, drift-tolerant."""
+"""The warehouse contract, on both backends (DuckDB, and Snowflake over a fakesnow server):
+dated snapshots and current state, atomic, idempotent, drift-tolerant."""
 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import pyarrow as pa
 import pytest
+from fakesnow_server import FakesnowServer, fakesnow_server  # noqa: F401
 
 from ddrc_platform import catalog
 from ddrc_platform.contracts import SchemaContractError, check_columns, enforce
-from ddrc_platform.warehouse import DuckDBWarehouse, table_hash
+from ddrc_platform.snowflake_warehouse import snowflake_warehouse_from_env
+from ddrc_platform.warehouse import DuckDBWarehouse, Warehouse, table_hash
 
 DAY1, DAY2 = dt.date(2025, 3, 1), dt.date(2025, 3, 2)
 TABLE = catalog.MALIBU_PALISADES_PERMITS_ISSUED
@@ -28,24 +32,30 @@ def snapshot(day: dt.date, counts: dict[str, int], **extra: list) -> pa.Table:
     )
 
 
-def write(wh: DuckDBWarehouse, data: pa.Table, day: dt.date):
+def write(wh: Warehouse, data: pa.Table, day: dt.date):
     return wh.write_snapshot(TABLE, data, day, table_hash(data))
 
 
-def rows(wh: DuckDBWarehouse) -> list[tuple]:
+def rows(wh: Warehouse) -> list[tuple]:
     return [
         tuple(r.values())
         for r in wh.query(
             'select "_LOAD_DATE", "PERMITTYPE", "PALISADESPERMITS" '
-            'from "MALIBU"."PALISADES_PERMITS_ISSUED" '
-            "order by 1, 2"
+            'from "MALIBU"."PALISADES_PERMITS_ISSUED" order by 1, 2'
         ).to_pylist()
     ]
 
 
-@pytest.fixture
-def wh(tmp_path) -> DuckDBWarehouse:
-    return DuckDBWarehouse(path=str(tmp_path / "warehouse.duckdb"))
+@pytest.fixture(params=["duckdb", "snowflake"])
+def wh(request, tmp_path) -> Warehouse:
+    if request.param == "duckdb":
+        return DuckDBWarehouse(path=str(tmp_path / "warehouse.duckdb"))
+    server: FakesnowServer = request.getfixturevalue("fakesnow_server")
+    # a database of its own: fakesnow shares memory between sessions
+    database = f"RAW_TEST_{uuid.uuid4().hex[:8].upper()}"
+    return snowflake_warehouse_from_env(
+        {**server.env, "DDRC_SNOWFLAKE_RAW_DATABASE": database}, "dev"
+    )
 
 
 def test_same_day_reload_replaces_the_days_rows(wh):
@@ -58,9 +68,11 @@ def test_same_day_reload_replaces_the_days_rows(wh):
 def test_identical_reload_changes_nothing(wh):
     data = snapshot(DAY1, {"SFR": 10})
     write(wh, data, DAY1)
+    loaded_at = wh.query('select "LOADED_AT" from "OPS"."RAW_LOADS"').to_pylist()
     again = write(wh, data, DAY1)
     assert again.unchanged and again.replaced_rows == 0
     assert rows(wh) == [(DAY1, "SFR", 10)]
+    assert wh.query('select "LOADED_AT" from "OPS"."RAW_LOADS"').to_pylist() == loaded_at
 
 
 def test_two_days_of_history_are_kept(wh):
@@ -68,6 +80,10 @@ def test_two_days_of_history_are_kept(wh):
     write(wh, snapshot(DAY2, {"SFR": 12}), DAY2)
     write(wh, snapshot(DAY2, {"SFR": 13}), DAY2)
     assert rows(wh) == [(DAY1, "SFR", 10), (DAY2, "SFR", 13)]
+    loads = wh.query(
+        'select "TABLE_PATH", "LOAD_DATE", "ROW_COUNT" from "OPS"."RAW_LOADS" order by 2'
+    ).to_pylist()
+    assert [tuple(r.values()) for r in loads] == [(TABLE.path, DAY1, 1), (TABLE.path, DAY2, 1)]
 
 
 def test_new_column_is_added_and_old_days_read_null(wh):
@@ -81,6 +97,13 @@ def test_new_column_is_added_and_old_days_read_null(wh):
         {"_LOAD_DATE": DAY1, "NEWFIELD": None},
         {"_LOAD_DATE": DAY2, "NEWFIELD": "x"},
     ]
+    assert wh.table_columns("MALIBU", "PALISADES_PERMITS_ISSUED") == [
+        "PERMITTYPE",
+        "PALISADESPERMITS",
+        "_LOAD_DATE",
+        "_LOADED_AT",
+        "NEWFIELD",
+    ]
 
 
 def test_failure_half_way_leaves_the_previous_snapshot_intact(wh):
@@ -92,8 +115,7 @@ def test_failure_half_way_leaves_the_previous_snapshot_intact(wh):
     with pytest.raises(Exception, match="not a number"):
         write(wh, bad, DAY1)
     assert rows(wh) == [(DAY1, "ADU", 2), (DAY1, "SFR", 10)]
-    # and a retry with good data goes through
-    write(wh, snapshot(DAY1, {"SFR": 11}), DAY1)
+    write(wh, snapshot(DAY1, {"SFR": 11}), DAY1)  # and a retry with good data goes through
     assert rows(wh) == [(DAY1, "SFR", 11)]
 
 
@@ -103,9 +125,11 @@ def test_current_state_is_replaced_atomically_and_keys_must_be_unique(wh):
     wh.write_current_state(table, data)
     with pytest.raises(ValueError, match="FEEDBACK_KEY must identify each record once"):
         wh.write_current_state(table, pa.table({"FEEDBACK_KEY": ["a", "a"], "IS_HELPFUL": [1, 0]}))
-    assert wh.query('select count(*) as n from "FEEDBACK"."PAGE_FEEDBACK"').to_pylist() == [
-        {"n": 2}
-    ]
+    count = 'select count(*) as "N" from "FEEDBACK"."PAGE_FEEDBACK"'
+    assert wh.query(count).to_pylist() == [{"N": 2}]
+    result = wh.write_current_state(table, pa.table({"FEEDBACK_KEY": ["c"], "IS_HELPFUL": [True]}))
+    assert result.replaced_rows == 2
+    assert wh.query(count).to_pylist() == [{"N": 1}]
 
 
 def test_contract_missing_columns_fail_and_new_ones_are_reported():

@@ -365,3 +365,13 @@ def test_huge_logs_keep_no_half_secret_at_the_cut_edges() -> None:
     assert len(short) <= 1500
     assert "hunter" not in short and "password" not in short
     assert short.startswith(REDACTED) and short.endswith(REDACTED)
+
+
+def test_airtable_runbook_says_fivetran_only_where_fivetran_syncs_it():
+    from ddrc_platform.incidents.runbooks import runbook
+
+    keys = ["raw/airtable/metrics"]
+    local = " ".join(runbook(FailureKind.SOURCE_LOAD_FAILED, keys, fivetran=False))
+    prd = " ".join(runbook(FailureKind.SOURCE_LOAD_FAILED, keys, fivetran=True))
+    assert "Fivetran" not in local and "Reload `raw/airtable/metrics`" in local
+    assert "Re-trigger the Fivetran sync of `raw/airtable/metrics`" in prd

@@ -54,28 +54,30 @@ def _look_at_source(key: str) -> str:
     return f"{step} {note}" if note else step
 
 
-def _fivetran_sync(key: str) -> str:
+def _fivetran_sync(key: str, fivetran: bool) -> str:
+    if not fivetran:  # the local deployment loads these tables itself
+        return f"Reload `{key}` from its source: {materialize([key])}."
     return (
         f"Re-trigger the Fivetran sync of `{key}` (Fivetran UI: Sync now, or {materialize([key])})"
         " and watch its sync log."
     )
 
 
-def _airtable_steps(metrics: Collection[str]) -> list[str]:
+def _airtable_steps(metrics: Collection[str], fivetran: bool) -> list[str]:
     named = ", ".join(f"`{m}`" for m in metrics) or "the manual metrics"
     return [
         f'Open the latest Airtable entries for {named} (base "LA recovery metrics"): '
         "who changed them, when, and what the value was before.",
         "Revert the Airtable entry to its last good value (or correct it with its metric "
         "contact), rather than loosening the check.",
-        f"Re-trigger the Fivetran sync of `{_AIRTABLE}`, then rerun the checks: "
+        f"{_fivetran_sync(_AIRTABLE, fivetran)} Then rerun the checks: "
         f"{materialize([_AIRTABLE], downstream=True)}.",
     ]
 
 
-def _rerun_loader(keys: Sequence[str]) -> str:
+def _rerun_loader(keys: Sequence[str], fivetran: bool) -> str:
     if all(k in _FIVETRAN for k in keys):
-        return _fivetran_sync(keys[0])
+        return _fivetran_sync(keys[0], fivetran)
     return f"Rerun the loader: {materialize(keys)}."
 
 
@@ -86,6 +88,7 @@ def runbook(
     check_name: str | None = None,
     affected_metrics: Collection[str] = (),
     manual_metrics: Collection[str] = (),
+    fivetran: bool = True,  # dev/prd: Fivetran syncs Airtable and page feedback
 ) -> list[str]:
     """Steps for this failure of these assets, most useful first.
 
@@ -102,7 +105,7 @@ def runbook(
         case FailureKind.SOURCE_LOAD_FAILED:
             steps = [
                 _look_at_source(first),
-                _rerun_loader(keys),
+                _rerun_loader(keys, fivetran),
                 "If the source is down, leave it: the site keeps the last good data. "
                 "Rerun once it answers and note the outage in the issue.",
             ]
@@ -112,7 +115,7 @@ def runbook(
                 "(`ddrc_platform/catalog.py`).",
                 "If someone renamed or removed a field in Airtable, revert that change in "
                 "Airtable; otherwise update the catalog and staging model in a reviewed PR.",
-                _fivetran_sync(first),
+                _fivetran_sync(first, fivetran),
             ]
         case FailureKind.SCHEMA_DRIFT:
             steps = [
@@ -120,7 +123,7 @@ def runbook(
                 "(`ddrc_platform/catalog.py`, DOMAIN.md).",
                 "If the agency renamed or added a field, update the catalog columns and the "
                 "dbt staging model in one reviewed PR; if our own change caused it, revert it.",
-                _rerun_loader(keys),
+                _rerun_loader(keys, fivetran),
             ]
         case FailureKind.DBT_MODEL_FAILED:
             steps = [
@@ -130,7 +133,7 @@ def runbook(
                 f"Rerun the model and everything downstream: {materialize(keys, downstream=True)}.",
             ]
         case FailureKind.DATA_CHECK_FAILED | FailureKind.PUBLICATION_HELD if on_airtable:
-            steps = _airtable_steps(manual_metrics or affected_metrics)
+            steps = _airtable_steps(manual_metrics or affected_metrics, fivetran)
         case FailureKind.DATA_CHECK_FAILED | FailureKind.PUBLICATION_HELD:
             upstream = next((k for k in keys if k in _TABLES), None)
             steps = [
@@ -169,13 +172,13 @@ def runbook(
             steps = [
                 f"{_look_at_source(first)} Has the agency updated it lately (the layer's "
                 "last edit date)?",
-                _rerun_loader(keys),
+                _rerun_loader(keys, fivetran),
                 "If the agency stopped updating, tell its metric contact and note it in the issue.",
             ]
         case FailureKind.FIVETRAN_SYNC_FAILED:
             steps = [
                 f"Open the Fivetran sync log of `{first}`: auth, quota or a schema change.",
-                _fivetran_sync(first),
+                _fivetran_sync(first, fivetran),
                 "If a change in the Airtable base broke it (renamed table or field), revert "
                 "that change in Airtable.",
             ]

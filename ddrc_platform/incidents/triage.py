@@ -100,6 +100,7 @@ class Triage:
                     check_name=check_name,
                     affected_metrics=affected,
                     manual_metrics=manual,
+                    fivetran=self.deployment != "local",
                 )
             ),
             escalation=route.escalation,

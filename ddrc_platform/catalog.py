@@ -260,7 +260,7 @@ AIRTABLE_METRICS = RawTable(
     system_columns=(FIVETRAN_SYNCED,),
     keeping=Keeping.CURRENT_STATE,
     record_key="ID",
-    title="Manual metrics (Airtable, synced by Fivetran)",
+    title="Manual metrics (Airtable)",
     source_url="https://airtable.com",
 )
 
@@ -282,7 +282,7 @@ PAGE_FEEDBACK = RawTable(
     system_columns=(FIVETRAN_SYNCED, FIVETRAN_DELETED),
     keeping=Keeping.CURRENT_STATE,
     record_key="FEEDBACK_KEY",
-    title="Website page feedback (DynamoDB, synced by Fivetran)",
+    title="Website page feedback (DynamoDB)",
     source_url="https://fivetran.com/docs/connectors/databases/dynamodb",
 )
 

@@ -28,6 +28,7 @@ from ddrc_platform.project import DBT_PROJECT_DIR
 from ddrc_platform.publish import PUBLISH_KEY
 from ddrc_platform.publishers import Publisher
 from ddrc_platform.raw_assets import SCHEMA_CONTRACT_CHECK
+from ddrc_platform.slack import IncidentSlackResource
 
 SENSOR_NAME = "ddrc_incidents"
 FAMILY_TABLE = {
@@ -186,7 +187,9 @@ def record_run(desk: IncidentDesk, run_id: str, findings: RunFindings, run_url: 
         desk.recover(check.asset_key, by=Recovery.CHECK_PASSED, check_name=check.name)
 
 
-def make_desk(settings: Settings, defs_graph: object, publisher: Publisher) -> IncidentDesk:
+def make_desk(
+    settings: Settings, defs_graph: object, publisher: Publisher, slack: IncidentSlackResource
+) -> IncidentDesk:
     return build_desk(
         oncall_path=settings.oncall_path,
         store_path=settings.incident_store_path,
@@ -194,10 +197,10 @@ def make_desk(settings: Settings, defs_graph: object, publisher: Publisher) -> I
         graph=defs_graph,
         secrets=settings.secrets,
         deployment=settings.deployment.value,
-        slack_channel=settings.slack_channel,
-        slack_token=settings.slack_bot_token,
-        slack_webhook_url=settings.slack_webhook_url,
-        slack_base_url=settings.slack_api_url,
+        slack_channel=slack.channel,
+        slack_token=slack.token or None,
+        slack_webhook_url=slack.webhook_url,
+        slack_base_url=slack.base_url,
         webserver_url=settings.webserver_url,
     )
 
@@ -216,10 +219,12 @@ def build_incident_sensor(
         "incident store when no Slack token is set.",
     )
     def ddrc_incidents(
-        context: dg.SensorEvaluationContext, publisher: dg.ResourceParam[Publisher]
+        context: dg.SensorEvaluationContext,
+        publisher: dg.ResourceParam[Publisher],
+        slack: IncidentSlackResource,
     ) -> dg.SkipReason:
         instance = context.instance
-        desk = make_desk(settings, context.repository_def.asset_graph, publisher)
+        desk = make_desk(settings, context.repository_def.asset_graph, publisher, slack)
         after = datetime.fromisoformat(context.cursor) if context.cursor else None
         records = instance.get_run_records(
             RunsFilter(statuses=_FINISHED, updated_after=after),

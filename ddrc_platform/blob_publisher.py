@@ -21,7 +21,6 @@ a retry policy, which is what makes a dead endpoint fail in seconds.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -49,7 +48,7 @@ from azure.storage.blob import (
 )
 from pydantic import Field, PrivateAttr
 
-from ddrc_platform.deployment import SettingsError
+from ddrc_platform.deployment import SettingsError, secret_config
 from ddrc_platform.publication import FILE_NAME
 from ddrc_platform.publishers import VERSION_NAME, Published, version_name
 
@@ -101,16 +100,11 @@ class AzureBlobPublisher(dg.ConfigurableResource):
     def from_env(cls, env: Mapping[str, str]) -> AzureBlobPublisher:
         """The publisher the deployment's environment describes (see deployment.AZURE).
 
-        A secret whose value is also in the process environment is passed as `dg.EnvVar`, so
-        Dagster shows only the variable's name wherever it displays resource config; one that
-        only `env` holds (a test's mapping) is passed as its value.
+        Secrets go in as `secret_config` makes them (an EnvVar where possible).
         """
 
-        def secret(name: str) -> str | None:
-            value = env.get(name) or None
-            if value is not None and os.environ.get(name) == value:
-                return dg.EnvVar(name)
-            return value
+        def secret(name: str) -> str | dg.EnvVar | None:
+            return secret_config(env, name)
 
         container = env.get("DDRC_AZURE_CONTAINER")
         if not container:

@@ -14,6 +14,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TypeVar
 
+import dagster as dg
+
 from ddrc_platform import catalog
 
 E = TypeVar("E", bound=StrEnum)
@@ -132,8 +134,6 @@ class Settings:
     incident_store: Path | None = None  # DDRC_INCIDENT_STORE; default $DDRC_HOME/incidents.sqlite
     webserver_url: str | None = None  # DDRC_WEBSERVER_URL: links into the Dagster UI
     slack_channel: str | None = None
-    slack_bot_token: str | None = field(default=None, repr=False)
-    slack_webhook_url: str | None = field(default=None, repr=False)
     slack_api_url: str | None = None  # DDRC_SLACK_API_URL: another Slack API base (a stand-in)
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
 
@@ -187,6 +187,18 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
         raise SettingsError(f"{name}={raw!r} is not a number") from None
 
 
+def secret_config(env: Mapping[str, str], name: str) -> str | dg.EnvVar | None:
+    """A secret for resource config: `dg.EnvVar` when the process environment holds it.
+
+    Dagster shows resource config in the UI; an EnvVar shows the variable's name only and
+    is resolved when a run starts. A value only `env` holds (a test's mapping) stays a value.
+    """
+    value = env.get(name) or None
+    if value is not None and os.environ.get(name) == value:
+        return dg.EnvVar(name)
+    return value
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Build the settings from the environment, failing once with every missing variable."""
     env = dict(os.environ if environ is None else environ)
@@ -237,8 +249,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         incident_store=Path(env["DDRC_INCIDENT_STORE"]) if env.get("DDRC_INCIDENT_STORE") else None,
         webserver_url=(env.get("DDRC_WEBSERVER_URL") or "http://127.0.0.1:3000").rstrip("/"),
         slack_channel=env.get("DDRC_SLACK_CHANNEL") or None,
-        slack_bot_token=env.get("SLACK_BOT_TOKEN") or None,
-        slack_webhook_url=env.get("SLACK_WEBHOOK_URL") or None,
         slack_api_url=env.get("DDRC_SLACK_API_URL") or None,
         env=env,
     )

@@ -7,6 +7,7 @@ from typing import Any
 from ddrc_platform.blob_publisher import AzureBlobPublisher
 from ddrc_platform.deployment import Deployment, Settings
 from ddrc_platform.publishers import LocalPublisher, Publisher
+from ddrc_platform.slack import build_slack
 from ddrc_platform.snowflake_warehouse import snowflake_warehouse_from_env
 from ddrc_platform.transform import build_dbt_resource
 from ddrc_platform.warehouse import DuckDBWarehouse, Warehouse
@@ -38,4 +39,5 @@ def build_resources(settings: Settings) -> dict[str, Any]:
         "analytics": build_analytics(settings),
         "publisher": build_publisher(settings),
         "dbt": build_dbt_resource(settings),
+        "slack": build_slack(settings),
     }

@@ -71,6 +71,10 @@ def test_dev_and_prd_load_offline_with_the_same_keys_and_lineage(
     summary = graph.get(dg.AssetKey(["summary", "ddrc_metrics_summary"]))
     assert "snowflake" in summary.kinds
     assert defs.resources["publisher"].kind == "azure_blob"
+    # secrets stay variable names in the definitions (what the UI shows of resources)
+    slack = defs.resources["slack"]
+    assert slack.channel == "C0000000"
+    assert "xoxb-placeholder" not in repr(slack) and "SLACK_BOT_TOKEN" in repr(slack)
     schedule = defs.resolve_schedule_def("ddrc_pipeline_hourly")
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
 

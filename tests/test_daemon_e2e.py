@@ -70,6 +70,9 @@ def dagster_dev(tmp_path: Path):
             env={**os.environ, **env, "DAGSTER_HOME": str(home)},
             stdout=log.open("w"),
             stderr=subprocess.STDOUT,
+            # dagster maps SIGTERM to SIGINT's handler: make sure SIGINT is not inherited
+            # as ignored (as in a background job), or the SIGTERM below would do nothing
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
             cwd=Path(__file__).resolve().parent.parent,
         )
         started.append(process)
@@ -80,10 +83,11 @@ def dagster_dev(tmp_path: Path):
     for process in started:
         process.send_signal(signal.SIGTERM)
         try:
-            process.wait(timeout=30)
+            process.wait(timeout=60)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+            raise AssertionError("dagster dev ignored SIGTERM") from None
 
 
 def test_failed_source_reaches_slack_through_the_daemon(tmp_path, dagster_dev):

@@ -74,29 +74,28 @@ with public:
         st.metric("metrics on the public site", len(metrics))
         st.dataframe(metrics, hide_index=True, use_container_width=True)
 
+
+def series_tab(frame: pd.DataFrame, pick: str, x: str, y: str, empty: str) -> None:
+    """Pick one `pick` value, chart `y` over `x`, and show the rows behind the chart."""
+    if frame.empty:
+        st.info(empty)
+        return
+    chosen = st.selectbox(pick.replace("_", " "), sorted(frame[pick].unique()), index=0)
+    rows = frame[frame[pick] == chosen].sort_values(x)
+    rows[y] = rows[y].astype(float)
+    st.line_chart(rows, x=x, y=y)
+    st.dataframe(rows, hide_index=True, use_container_width=True)
+
+
 with trends:
-    history = mart("metric_history")
-    if history.empty:
-        st.info("No metric history yet.")
-    else:
-        names = sorted(history["metric_name"].unique())
-        chosen = st.selectbox("metric", names, index=0)
-        series = history[history["metric_name"] == chosen].sort_values("load_date")
-        series["metric_value"] = series["metric_value"].astype(float)
-        st.line_chart(series, x="load_date", y="metric_value")
-        st.dataframe(series, hide_index=True, use_container_width=True)
+    series_tab(
+        mart("metric_history"), "metric_name", "load_date", "metric_value", "No metric history yet."
+    )
 
 with feedback:
-    weekly = mart("page_feedback_weekly")
-    if weekly.empty:
-        st.info("No page feedback yet.")
-    else:
-        pages = sorted(weekly["page"].unique())
-        page = st.selectbox("page", pages, index=0)
-        rows = weekly[weekly["page"] == page].sort_values("week_start")
-        rows["helpful_rate"] = rows["helpful_rate"].astype(float)
-        st.line_chart(rows, x="week_start", y="helpful_rate")
-        st.dataframe(rows, hide_index=True, use_container_width=True)
+    series_tab(
+        mart("page_feedback_weekly"), "page", "week_start", "helpful_rate", "No page feedback yet."
+    )
 
 with problems:
     table = incidents()

@@ -245,53 +245,19 @@ def _usace_rows() -> list[tuple]:
 
 
 def _pasadena_rows() -> list[tuple]:
+    def permit(i: int, status: str | None, edited: datetime, day, loaded: datetime) -> tuple:
+        return (
+            i, f"PM{i}", f"BLD-{i}", f"APN{i}", f"{i} Lake Ave", "Pasadena", "CA", "91104",
+            status, "New", "Building", "Rebuild SFR", "2", 1.0, 2.0, "{}", edited, day, loaded,
+        )  # fmt: skip
+
     latest = ["In Review", "In Review", "Issued", "issued", "In review", "Finaled", None]
     rows = [
-        (
-            i,
-            f"PM{i}",
-            f"BLD-{i}",
-            f"APN{i}",
-            f"{i} Lake Ave",
-            "Pasadena",
-            "CA",
-            "91104",
-            status,
-            "New",
-            "Building",
-            "Rebuild SFR",
-            "2",
-            1.0,
-            2.0,
-            "{}",
-            datetime(2025, 8, 21, 16, 30, 0),
-            LATEST,
-            datetime(2025, 8, 21, 18, 0),
-        )
+        permit(i, status, datetime(2025, 8, 21, 16, 30), LATEST, datetime(2025, 8, 21, 18, 0))
         for i, status in enumerate(latest, start=1)
     ]
     rows += [
-        (
-            i,
-            f"PM{i}",
-            f"BLD-{i}",
-            f"APN{i}",
-            f"{i} Lake Ave",
-            "Pasadena",
-            "CA",
-            "91104",
-            status,
-            "New",
-            "Building",
-            "Rebuild SFR",
-            "2",
-            1.0,
-            2.0,
-            "{}",
-            datetime(2025, 8, 19, 12, 0, 0),
-            OLDER,
-            datetime(2025, 8, 20, 18, 0),
-        )
+        permit(i, status, datetime(2025, 8, 19, 12, 0), OLDER, datetime(2025, 8, 20, 18, 0))
         for i, status in enumerate(["Issued", "In Review"], start=1)
     ]
     return rows

@@ -35,6 +35,15 @@ def make_settings(ddrc_home: Path):
     return make
 
 
+@pytest.fixture
+def dagster_home(tmp_path: Path) -> Path:
+    """A DAGSTER_HOME of its own for a `dagster` subprocess, telemetry off (no network)."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    return home
+
+
 @pytest.fixture(scope="session")
 def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1: a source the system trust store rejects."""

@@ -47,14 +47,12 @@ def wait_until(predicate, timeout: float, what: str, process: subprocess.Popen |
 
 
 @pytest.fixture
-def dagster_dev(tmp_path: Path):
-    """Starts `dagster dev` on a free port, yields (port, env, log); stops it by its own PID."""
+def dagster_dev(tmp_path: Path, dagster_home: Path):
+    """Yields `start(env) -> (port, process, log)`; every `dagster dev` started is stopped
+    by its own PID at teardown."""
 
     def start(env: dict[str, str]) -> tuple[int, subprocess.Popen, Path]:
         port = free_port()
-        home = tmp_path / "dagster_home"
-        home.mkdir()
-        (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
         log = tmp_path / "dagster-dev.log"
         process = subprocess.Popen(
             [
@@ -67,7 +65,7 @@ def dagster_dev(tmp_path: Path):
                 "-m",
                 "ddrc_platform.definitions",
             ],
-            env={**os.environ, **env, "DAGSTER_HOME": str(home)},
+            env={**os.environ, **env, "DAGSTER_HOME": str(dagster_home)},
             stdout=log.open("w"),
             stderr=subprocess.STDOUT,
             # dagster maps SIGTERM to SIGINT's handler: make sure SIGINT is not inherited

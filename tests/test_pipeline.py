@@ -9,6 +9,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import os
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -210,14 +213,7 @@ def test_dashboard_shows_the_published_metrics_trends_and_feedback(sample_run, m
     assert app.success[0].value == "No incidents recorded."
 
 
-def test_dagster_cli_materializes_the_whole_graph(tmp_path):
-    import os
-    import subprocess
-    import sys
-
-    dagster_home = tmp_path / "dagster_home"
-    dagster_home.mkdir()
-    (dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+def test_dagster_cli_materializes_the_whole_graph(tmp_path, dagster_home):
     home = tmp_path / "ddrc"
     done = subprocess.run(
         [

@@ -18,6 +18,29 @@ from ddrc_platform.deployment import HttpSettings, Settings, load_settings
 # Retries that take milliseconds, so failure tests stay fast.
 FAST_HTTP = HttpSettings(timeout=2.0, tries=3, malibu_tries=4, backoff=0.01, max_backoff=0.05)
 
+# Every variable dev and prd require, with values that never reach a network.
+PLACEHOLDERS = {
+    "SNOWFLAKE_ACCOUNT": "placeholder",
+    "SNOWFLAKE_USER": "placeholder",
+    "SNOWFLAKE_PRIVATE_KEY_PATH": "/nonexistent/key.p8",
+    "FIVETRAN_API_KEY": "placeholder",
+    "FIVETRAN_API_SECRET": "placeholder",
+    "FIVETRAN_ACCOUNT_ID": "ddrc_stand_in",  # the account the snapshot in the repo describes
+    "DDRC_AZURE_CONTAINER": "ddrc-metrics",
+    "AZURE_STORAGE_ACCOUNT_URL": "https://placeholder.blob.core.windows.net",
+    "SLACK_BOT_TOKEN": "xoxb-placeholder",
+    "DDRC_SLACK_CHANNEL": "C0000000",
+    "DDRC_WEBSERVER_URL": "https://dagster.example",
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-snapshots",
+        action="store_true",
+        help="rewrite tests/snapshots/ from this code (an intended structural change)",
+    )
+
 
 @pytest.fixture
 def ddrc_home(tmp_path: Path) -> Path:

@@ -7,20 +7,8 @@ import pytest
 
 from ddrc_platform.definitions import build_definitions
 from ddrc_platform.deployment import SettingsError, load_settings
+from tests.conftest import PLACEHOLDERS
 
-PLACEHOLDERS = {
-    "SNOWFLAKE_ACCOUNT": "placeholder",
-    "SNOWFLAKE_USER": "placeholder",
-    "SNOWFLAKE_PRIVATE_KEY_PATH": "/nonexistent/key.p8",
-    "FIVETRAN_API_KEY": "placeholder",
-    "FIVETRAN_API_SECRET": "placeholder",
-    "FIVETRAN_ACCOUNT_ID": "ddrc_stand_in",  # the account the snapshot in the repo describes
-    "DDRC_AZURE_CONTAINER": "ddrc-metrics",
-    "AZURE_STORAGE_ACCOUNT_URL": "https://placeholder.blob.core.windows.net",
-    "SLACK_BOT_TOKEN": "xoxb-placeholder",
-    "DDRC_SLACK_CHANNEL": "C0000000",
-    "DDRC_WEBSERVER_URL": "https://dagster.example",
-}
 
 
 def test_missing_secrets_are_named_all_at_once_grouped_by_service(tmp_path):

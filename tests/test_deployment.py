@@ -10,7 +10,6 @@ from ddrc_platform.deployment import SettingsError, load_settings
 from tests.conftest import PLACEHOLDERS
 
 
-
 def test_missing_secrets_are_named_all_at_once_grouped_by_service(tmp_path):
     with pytest.raises(SettingsError) as error:
         load_settings({"DDRC_DEPLOYMENT": "prd", "DDRC_HOME": str(tmp_path)})

@@ -15,7 +15,7 @@ FROM ${PYTHON_IMAGE}
 ARG UV_VERSION=0.13.9
 ARG DAGSTER_K8S_VERSION=0.29.27
 # the Fivetran workspace snapshot the definitions load (no Fivetran API call at start-up)
-ARG FIVETRAN_SNAPSHOT=ddrc_platform/fivetran_snapshot.json
+ARG FIVETRAN_SNAPSHOT=ddrc_platform/ingest/fivetran_snapshot.json
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -55,7 +55,7 @@ RUN uv sync --frozen --no-dev --inexact
 RUN test -s "${FIVETRAN_SNAPSHOT}" \
     || { echo "missing Fivetran workspace snapshot ${FIVETRAN_SNAPSHOT}" >&2; exit 1; }
 
-# 3. Bake the dbt manifests: `dbt parse` per target (ddrc_platform/project.py), which never
+# 3. Bake the dbt manifests: `dbt parse` per target (ddrc_platform/transform/project.py), which never
 #    connects (profiles.yml gives every Snowflake setting a default; the placeholders below
 #    only make that explicit). Then check that dev and prd name their own databases. The
 #    DDRC_SNOWFLAKE_*_DATABASE overrides must stay unset here and at run time: the

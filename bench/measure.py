@@ -34,7 +34,7 @@ def stand_ins(scale: float):
         [
             sys.executable,
             "-m",
-            "ddrc_platform.stand_ins",
+            "stand_ins",
             "--scale",
             str(scale),
             "--day",
@@ -52,7 +52,7 @@ def stand_ins(scale: float):
 
 
 def settings_for(home: Path, scale: float, extra: dict[str, str]):
-    from ddrc_platform.deployment import load_settings
+    from ddrc_platform.settings import load_settings
 
     return load_settings({"DDRC_HOME": str(home), "DDRC_SAMPLE_SCALE": str(scale), **extra})
 
@@ -68,8 +68,8 @@ def step_seconds(result) -> dict[str, float]:
 def ingest(scale: float, mode: str) -> dict:
     import dagster as dg
 
-    from ddrc_platform.raw_assets import build_raw_assets
-    from ddrc_platform.warehouse import DuckDBWarehouse
+    from ddrc_platform.ingest.assets import build_raw_assets
+    from ddrc_platform.warehouse.duckdb import DuckDBWarehouse
 
     with (
         tempfile.TemporaryDirectory() as tmp,
@@ -102,7 +102,7 @@ def _nothing():
 def pipeline(scale: float) -> dict:
     import dagster as dg
 
-    from ddrc_platform.automation import PIPELINE_JOB
+    from ddrc_platform.core.names import PIPELINE_JOB
     from ddrc_platform.definitions import build_definitions
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -13,11 +13,11 @@ import json
 import pandas as pd
 import streamlit as st
 
-from ddrc_platform.deployment import load_settings
 from ddrc_platform.incidents import IncidentStore
-from ddrc_platform.project import dbt_project
-from ddrc_platform.resources import build_analytics, build_publisher
-from ddrc_platform.transform import model_relation, prepare_manifest
+from ddrc_platform.resources import build_publisher, build_warehouse
+from ddrc_platform.settings import load_settings
+from ddrc_platform.transform.assets import model_relation, prepare_manifest
+from ddrc_platform.transform.project import dbt_project
 
 REFRESH_SECONDS = 300
 
@@ -35,7 +35,11 @@ def published() -> pd.DataFrame:
 def mart(name: str) -> pd.DataFrame:
     manifest = json.loads(prepare_manifest(dbt_project(settings.deployment.value)).read_text())
     relation = model_relation(manifest, name)
-    table = build_analytics(settings).query(f"select * from {relation}").to_pandas()
+    table = (
+        build_warehouse(settings, layer="transformer")
+        .query(f"select * from {relation}")
+        .to_pandas()
+    )
     return table.rename(columns=str.lower)
 
 

@@ -1,32 +1,37 @@
-"""`python -m ddrc_platform.cli run`: the whole pipeline, in-process, on this deployment.
+"""The commands behind `./ddrc`: run the pipeline, prepare dbt, roll the public file back.
 
 Runs are recorded in a Dagster instance under `$DDRC_HOME/dagster` (or `DAGSTER_HOME`),
-so `dagster dev` started with the same DAGSTER_HOME shows them afterwards.
+so `./ddrc ui` started on the same home shows them afterwards.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
 
-from ddrc_platform.automation import PIPELINE_JOB
-from ddrc_platform.definitions import build_definitions
-from ddrc_platform.deployment import load_settings
-from ddrc_platform.project import TARGETS, dbt_project
-from ddrc_platform.publish import PUBLISH_KEY
-from ddrc_platform.transform import prepare_manifest
+from ddrc_platform.core.names import PIPELINE_JOB, PUBLISH_KEY
+from ddrc_platform.settings import Settings, load_settings
+from ddrc_platform.transform.project import (
+    TARGETS,
+    dbt_project,
+    dbt_vars,
+    prepare_manifest,
+    vars_args,
+)
 
 
-def run(select: str | None) -> int:
-    settings = load_settings()
+def run(settings: Settings, select: str | None) -> int:
+    from ddrc_platform.definitions import build_definitions
+
     started = time.perf_counter()
     defs = build_definitions(settings)
-    home = Path(os.environ.get("DAGSTER_HOME") or settings.home / "dagster")
+    home = settings.run_dagster_home
     home.mkdir(parents=True, exist_ok=True)
     instance = dg.DagsterInstance.local_temp(tempdir=str(home))
     job = defs.resolve_job_def(PIPELINE_JOB)
@@ -58,17 +63,71 @@ def prepare(targets: list[str]) -> int:
     return 0
 
 
+def dbt(settings: Settings, args: list[str]) -> int:
+    """dbt by hand, with the vars the pipeline gives it (profiles.yml reads them)."""
+    objects = settings.snowflake.objects if settings.snowflake else None
+    variables = dbt_vars(settings.deployment.value, settings.home, objects)
+    project = dbt_project(settings.deployment.value)
+    command = [
+        str(Path(sys.executable).parent / "dbt"),
+        *args,
+        "--project-dir",
+        str(project.project_dir),
+        "--profiles-dir",
+        str(project.profiles_dir),
+        "--target",
+        settings.deployment.value,
+        "--target-path",
+        str(settings.dbt_target_path),
+        *vars_args(variables),
+    ]
+    return subprocess.call(command)
+
+
+def versions(settings: Settings) -> int:
+    from ddrc_platform.resources import build_publisher
+
+    print("\n".join(build_publisher(settings).versions()) or "(none)")
+    return 0
+
+
+def rollback(settings: Settings, to: str | None) -> int:
+    from ddrc_platform.publish.rollback import RollbackError
+    from ddrc_platform.publish.rollback import rollback as restore
+    from ddrc_platform.resources import build_publisher
+
+    try:
+        restored = restore(build_publisher(settings), to, datetime.now(UTC))
+    except RollbackError as error:
+        print(f"rollback: {error}", file=sys.stderr)
+        return 1
+    print(f"rolled back: {restored} is live again")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m ddrc_platform.cli")
+    parser = argparse.ArgumentParser(prog="./ddrc")
     commands = parser.add_subparsers(dest="command", required=True)
     runner = commands.add_parser("run", help="materialize the whole graph in-process")
     runner.add_argument("--select", help="one asset key, e.g. raw/epa/public_status_assessment")
     preparer = commands.add_parser("prepare", help="prepare the dbt manifests")
     preparer.add_argument("--target", action="append", choices=TARGETS, dest="targets")
+    dbt_cmd = commands.add_parser("dbt", help="run dbt by hand on this deployment's warehouse")
+    dbt_cmd.add_argument("args", nargs=argparse.REMAINDER)
+    commands.add_parser("versions", help="list published versions, oldest first")
+    back = commands.add_parser("rollback", help="make an earlier published version live again")
+    back.add_argument("--to", help="history version name (default: the one before the live one)")
     args = parser.parse_args(argv)
     if args.command == "prepare":
         sys.exit(prepare(args.targets or list(TARGETS)))
-    sys.exit(run(args.select))
+    settings = load_settings()
+    if args.command == "run":
+        sys.exit(run(settings, args.select))
+    if args.command == "dbt":
+        sys.exit(dbt(settings, args.args))
+    if args.command == "versions":
+        sys.exit(versions(settings))
+    sys.exit(rollback(settings, args.to))
 
 
 if __name__ == "__main__":

@@ -1,43 +1,45 @@
-"""The resources of a deployment, built from its settings."""
+"""The resources of each deployment, on one screen.
+
+The dev/prd modules (Snowflake, Azure) are imported only when that deployment is chosen,
+so the local deployment loads none of their SDKs.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ddrc_platform.blob_publisher import AzureBlobPublisher
-from ddrc_platform.deployment import Deployment, Settings
-from ddrc_platform.publishers import LocalPublisher, Publisher
-from ddrc_platform.slack import build_slack
-from ddrc_platform.snowflake_warehouse import snowflake_warehouse_from_env
-from ddrc_platform.transform import build_dbt_resource
-from ddrc_platform.warehouse import DuckDBWarehouse, Warehouse
+from ddrc_platform.incidents.slack_resource import build_slack
+from ddrc_platform.publish.targets.base import Publisher
+from ddrc_platform.publish.targets.local import LocalPublisher
+from ddrc_platform.settings import Settings
+from ddrc_platform.transform.assets import build_dbt_resource
+from ddrc_platform.warehouse.base import Warehouse
+from ddrc_platform.warehouse.duckdb import DuckDBWarehouse
 
 
-def build_warehouse(settings: Settings) -> Warehouse:
-    """Where the loaders write raw snapshots (Snowflake: the LOADER role, RAW database)."""
-    if settings.deployment is Deployment.LOCAL:
+def build_warehouse(settings: Settings, layer: str = "loader") -> Warehouse:
+    """Loader: where raw snapshots are written (Snowflake: LOADER role, RAW database).
+    Transformer: where the models are read (Snowflake: the TRANSFORMER role dbt runs as)."""
+    if settings.snowflake is None:
         return DuckDBWarehouse(path=str(settings.warehouse_path))
-    return snowflake_warehouse_from_env(settings.env, settings.deployment)
+    from ddrc_platform.warehouse.snowflake import snowflake_warehouse
 
-
-def build_analytics(settings: Settings) -> Warehouse:
-    """Where the models are read from (Snowflake: the TRANSFORMER role, which dbt runs as)."""
-    if settings.deployment is Deployment.LOCAL:
-        return DuckDBWarehouse(path=str(settings.warehouse_path))
-    return snowflake_warehouse_from_env(settings.env, settings.deployment, layer="transformer")
+    return snowflake_warehouse(settings.snowflake, layer)
 
 
 def build_publisher(settings: Settings) -> Publisher:
-    if settings.deployment is Deployment.LOCAL:
+    if settings.azure is None:
         return LocalPublisher(directory=str(settings.publish_dir))
-    return AzureBlobPublisher.from_env(settings.env)
+    from ddrc_platform.publish.targets.azure_blob import AzureBlobPublisher
+
+    return AzureBlobPublisher.from_settings(settings.azure)
 
 
 def build_resources(settings: Settings) -> dict[str, Any]:
     return {
         "warehouse": build_warehouse(settings),
-        "analytics": build_analytics(settings),
+        "analytics": build_warehouse(settings, layer="transformer"),
         "publisher": build_publisher(settings),
         "dbt": build_dbt_resource(settings),
-        "slack": build_slack(settings),
+        "slack": build_slack(settings.slack),
     }

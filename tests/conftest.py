@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from ddrc_platform.deployment import HttpSettings, Settings, load_settings
+from ddrc_platform.settings import HttpSettings, Settings, load_settings
 
 # Retries that take milliseconds, so failure tests stay fast.
 FAST_HTTP = HttpSettings(timeout=2.0, tries=3, malibu_tries=4, backoff=0.01, max_backoff=0.05)

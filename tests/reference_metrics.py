@@ -1,6 +1,6 @@
 """The independent oracle: the published metrics computed from raw source output by hand.
 
-Written from DOMAIN.md's rules alone, as plain loops over rows, so that it shares no code
+Written from docs/metrics.md's rules alone, as plain loops over rows, so that it shares no code
 and no SQL with the pipeline it checks. Comparisons are exact and case-sensitive, and a
 SQL `NOT IN` is spelled out with its null semantics (a null `roe_status` fails it).
 Only field *names* are matched case-insensitively, as the sources change their case.
@@ -12,7 +12,7 @@ import json
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from ddrc_platform.sources.sample import ArcgisSample
+from ddrc_platform.ingest.sample import ArcgisSample
 
 CENT = Decimal("0.01")
 

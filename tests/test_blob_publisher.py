@@ -12,16 +12,16 @@ import dagster as dg
 import pytest
 from azure.storage.blob import BlobServiceClient, ContainerSasPermissions, generate_container_sas
 
-from ddrc_platform import publication
-from ddrc_platform.blob_publisher import (
+from ddrc_platform.publish import document as publication
+from ddrc_platform.publish.rollback import rollback
+from ddrc_platform.publish.targets.azure_blob import (
     CACHE_CONTROL,
     AzureBlobPublisher,
     BlobStorageError,
     PublishConflictError,
 )
-from ddrc_platform.deployment import SettingsError
-from ddrc_platform.publish import rollback
-from ddrc_platform.publishers import version_name
+from ddrc_platform.publish.targets.local import version_name
+from ddrc_platform.settings import SettingsError, azure_settings
 
 # The Azurite fixtures. A registered plugin rather than imported names: those would trip ruff
 # (F811), and importing the module first would keep pytest from rewriting its asserts.
@@ -255,7 +255,7 @@ def test_from_env_reads_the_deployment_variables(azurite, azure_container, monke
         "DDRC_AZURE_CONTAINER": azure_container,
         "DDRC_AZURE_BLOB_PREFIX": "dev/",
     }
-    publisher = AzureBlobPublisher.from_env(env)
+    publisher = AzureBlobPublisher.from_settings(azure_settings(env))
     publisher.current()
     publisher.publish(document("1"), T0)
     names = {b.name for b in container_client(azurite, azure_container).list_blobs()}
@@ -264,21 +264,23 @@ def test_from_env_reads_the_deployment_variables(azurite, azure_container, monke
     # A secret that is in the process environment becomes a dg.EnvVar: the Dagster UI shows
     # its name, and direct use (the rollback CLI) still reads its value.
     monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", azurite)
-    from_process = AzureBlobPublisher.from_env(env)
+    from_process = AzureBlobPublisher.from_settings(azure_settings(env))
     assert isinstance(from_process.connection_string, dg.EnvVar)
     assert from_process.current() == document("1")
 
-    managed = AzureBlobPublisher.from_env(
-        {
-            "AZURE_STORAGE_ACCOUNT_URL": "https://acct.blob.core.windows.net",
-            "DDRC_AZURE_CONTAINER": "c",
-        }
+    managed = AzureBlobPublisher.from_settings(
+        azure_settings(
+            {
+                "AZURE_STORAGE_ACCOUNT_URL": "https://acct.blob.core.windows.net",
+                "DDRC_AZURE_CONTAINER": "c",
+            }
+        )
     )
     assert (managed.account_key, managed.sas_token, managed.prefix) == (None, None, "")
     with pytest.raises(SettingsError, match="DDRC_AZURE_CONTAINER"):
-        AzureBlobPublisher.from_env({"AZURE_STORAGE_CONNECTION_STRING": azurite})
+        azure_settings({"AZURE_STORAGE_CONNECTION_STRING": azurite})
     with pytest.raises(SettingsError, match="AZURE_STORAGE_ACCOUNT_URL"):
-        AzureBlobPublisher.from_env({"DDRC_AZURE_CONTAINER": "c"})
+        azure_settings({"DDRC_AZURE_CONTAINER": "c"})
 
 
 def test_as_a_dagster_resource_with_env_var_config(azurite, azure_container, monkeypatch):

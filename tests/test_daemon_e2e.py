@@ -17,9 +17,9 @@ import requests
 from dagster import DagsterRunStatus
 from dagster_graphql import DagsterGraphQLClient
 
-from ddrc_platform.stand_ins.base import Fault
-from ddrc_platform.stand_ins.slack import SlackServer
-from ddrc_platform.stand_ins.sources import LAYER_PATHS, serve_sample_sources
+from stand_ins.base import Fault
+from stand_ins.slack import SlackServer
+from stand_ins.sources import LAYER_PATHS, serve_sample_sources
 
 pytestmark = pytest.mark.slow
 

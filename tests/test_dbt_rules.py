@@ -1,6 +1,6 @@
 """The dbt project's metric rules, run for real: dbt-duckdb over hand-written raw tables.
 
-The rows below are chosen to hit every rule of DOMAIN.md's metrics table and its edges
+The rows below are chosen to hit every rule of docs/metrics.md's table and its edges
 (older snapshots with other values, null and returned right-of-entry statuses, near-miss
 spellings, duplicate OBJECTIDs, empty and duplicated Airtable entries, a name clash with
 a pipeline metric), then the published summary is compared value by value. Two failure
@@ -22,6 +22,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
+
+from ddrc_platform.transform.project import dbt_vars, vars_args
 
 REPO = Path(__file__).resolve().parents[1]
 PROJECT = REPO / "ddrc_dbt"
@@ -471,9 +473,9 @@ class DbtRun:
 
 
 def run_dbt(home: Path, *args: str, project: Path = PROJECT) -> DbtRun:
-    """Run dbt on the local target against DDRC_HOME=home, as the platform does."""
+    """Run dbt on the local target against the warehouse in `home`, as the platform does."""
     target = home / "target"
-    env = {**os.environ, "DDRC_HOME": str(home), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     proc = subprocess.run(
         [
             str(DBT),
@@ -488,6 +490,7 @@ def run_dbt(home: Path, *args: str, project: Path = PROJECT) -> DbtRun:
             str(target),
             "--log-path",
             str(home / "logs"),
+            *vars_args(dbt_vars("local", home)),
         ],
         env=env,
         capture_output=True,

@@ -31,9 +31,9 @@ from dagster._core.run_coordinator import QueuedRunCoordinator
 from dagster._utils.tags import TagConcurrencyLimitsCounter
 from dagster_postgres import DagsterPostgresStorage
 
-from ddrc_platform import deployment
-from ddrc_platform.automation import ddrc_pipeline
-from ddrc_platform.deployment import Deployment, SourceMode
+from ddrc_platform import settings as deployment
+from ddrc_platform.jobs import ddrc_pipeline
+from ddrc_platform.settings import Deployment, SourceMode
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -420,7 +420,7 @@ def _dagster_module() -> str:
 
 
 def test_image_bakes_the_dbt_manifest_of_every_deployment() -> None:
-    from ddrc_platform.project import TARGETS, dbt_project
+    from ddrc_platform.transform.project import TARGETS, dbt_project
 
     instructions = _dockerfile_instructions()
     prepare = [
@@ -488,7 +488,7 @@ def _docker_ignored(path: str) -> bool:
         "uv.lock",
         "README.md",
         "ddrc_platform/definitions.py",
-        "ddrc_platform/project.py",
+        "ddrc_platform/transform/project.py",
         "ddrc_dbt/dbt_project.yml",
         "ddrc_dbt/profiles.yml",
         "ddrc_dbt/models",
@@ -633,12 +633,8 @@ def test_snowflake_names_are_the_ones_the_code_uses() -> None:
         assert f'"{prefix}${{local.suffix}}"' in module, prefix
     assert re.search(r'name\s*=\s*"OPS"', module)
     assert "rsa_public_key" in module and "snowflake_service_user" in module
-    profiles = (ROOT / "ddrc_dbt" / "profiles.yml").read_text()
-    for env in ENVIRONMENTS:
-        suffix = env.upper()
-        for name in (f"TRANSFORMER_{suffix}", f"TRANSFORMING_{suffix}", f"TRANSFORM_DDRC_{suffix}"):
-            assert name in profiles, name
-        assert _env_entries(env)["SNOWFLAKE_USER"]["value"] == f"DDRC_DAGSTER_{suffix}"
+    for env in ENVIRONMENTS:  # the names themselves: tests/test_terraform.py
+        assert _env_entries(env)["SNOWFLAKE_USER"]["value"] == f"DDRC_DAGSTER_{env.upper()}"
 
 
 def test_azure_names_are_the_ones_the_deployments_use() -> None:

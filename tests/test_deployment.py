@@ -6,7 +6,7 @@ import dagster as dg
 import pytest
 
 from ddrc_platform.definitions import build_definitions
-from ddrc_platform.deployment import SettingsError, load_settings
+from ddrc_platform.settings import SettingsError, load_settings
 from tests.conftest import PLACEHOLDERS
 
 

@@ -24,9 +24,8 @@ from dagster._core.definitions.repository_definition.repository_definition impor
 from dagster_fivetran.constants import FIVETRAN_RECONSTRUCTION_METADATA_KEY_PREFIX
 from dagster_shared.serdes import serialize_value
 
-from ddrc_platform import catalog
-from ddrc_platform.deployment import SettingsError
-from ddrc_platform.fivetran import (
+from ddrc_platform.core import catalog
+from ddrc_platform.ingest.fivetran import (
     FIVETRAN_RESOURCE_KEY,
     SNAPSHOT_PATH,
     DdrcFivetranTranslator,
@@ -34,7 +33,8 @@ from ddrc_platform.fivetran import (
     build_fivetran_assets,
     build_fivetran_workspace,
 )
-from ddrc_platform.stand_ins.fivetran import (
+from ddrc_platform.settings import SettingsError, fivetran_settings
+from stand_ins.fivetran import (
     STAND_IN_ACCOUNT_ID,
     FivetranServer,
     Outcome,
@@ -92,7 +92,9 @@ def materialize(instance: dg.DagsterInstance, env: dict[str, str]) -> Materializ
 
     def run(*keys: dg.AssetKey) -> tuple[dg.ExecuteInProcessResult, str]:
         # dagster-fivetran retries a failed request after 0.25 s, three times: 10 ms will do
-        workspace = build_fivetran_workspace(env).model_copy(update={"request_retry_delay": 0.01})
+        workspace = build_fivetran_workspace(fivetran_settings(env)).model_copy(
+            update={"request_retry_delay": 0.01}
+        )
         result = dg.materialize(
             build_fivetran_assets(workspace),
             resources={FIVETRAN_RESOURCE_KEY: workspace},
@@ -128,7 +130,9 @@ def test_definitions_load_from_the_snapshot_without_server_or_secrets(
     monkeypatch.delenv("FIVETRAN_API_KEY", raising=False)
     monkeypatch.delenv("FIVETRAN_API_SECRET", raising=False)
 
-    workspace = build_fivetran_workspace({"FIVETRAN_ACCOUNT_ID": STAND_IN_ACCOUNT_ID})
+    workspace = build_fivetran_workspace(
+        fivetran_settings({"FIVETRAN_ACCOUNT_ID": STAND_IN_ACCOUNT_ID})
+    )
     assets = build_fivetran_assets(workspace)
 
     specs = {spec.key: spec for a in assets for spec in a.specs}
@@ -153,7 +157,7 @@ def test_definitions_load_from_the_snapshot_without_server_or_secrets(
 
 
 def test_a_snapshot_of_another_account_fails_at_load_with_the_refresh_command() -> None:
-    workspace = build_fivetran_workspace({"FIVETRAN_ACCOUNT_ID": "real_account"})
+    workspace = build_fivetran_workspace(fivetran_settings({"FIVETRAN_ACCOUNT_ID": "real_account"}))
     with pytest.raises(SettingsError, match=r"real_account.*dagster-fivetran snapshot"):
         build_fivetran_assets(workspace)
 
@@ -165,7 +169,14 @@ def test_the_committed_snapshot_is_what_the_refresh_command_takes(
     output = tmp_path / "snapshot.json"
     dagster_fivetran = Path(sys.executable).with_name("dagster-fivetran")
     subprocess.run(
-        [str(dagster_fivetran), "snapshot", "-m", "ddrc_platform.fivetran", "-o", str(output)],
+        [
+            str(dagster_fivetran),
+            "snapshot",
+            "-m",
+            "ddrc_platform.ingest.fivetran",
+            "-o",
+            str(output),
+        ],
         env={**os.environ, **env},
         check=True,
         capture_output=True,
@@ -211,7 +222,9 @@ def test_tables_outside_the_catalog_and_missing_catalog_tables(
     forbid_api_calls(monkeypatch)
     with pytest.raises(SettingsError, match=r"lands feedback\.page_feedback"):
         build_fivetran_assets(
-            build_fivetran_workspace({"FIVETRAN_ACCOUNT_ID": "other_account"}, snapshot)
+            build_fivetran_workspace(
+                fivetran_settings({"FIVETRAN_ACCOUNT_ID": "other_account"}), snapshot
+            )
         )
 
 

@@ -18,7 +18,7 @@ import dagster as dg
 import pytest
 
 from ddrc_platform.definitions import build_definitions
-from ddrc_platform.deployment import load_settings
+from ddrc_platform.settings import load_settings
 from tests.conftest import PLACEHOLDERS
 
 SNAPSHOT_DIR = Path(__file__).parent / "snapshots"

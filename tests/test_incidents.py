@@ -9,7 +9,8 @@ from urllib.parse import parse_qs, quote, urlsplit
 import dagster as dg
 import pytest
 
-from ddrc_platform import catalog
+from ddrc_platform.core import catalog
+from ddrc_platform.core.redact import REDACTED, excerpt, redacted_excerpt
 from ddrc_platform.incidents import (
     FailureKind,
     Incident,
@@ -22,7 +23,6 @@ from ddrc_platform.incidents import (
     load_oncall,
     severity_of,
 )
-from ddrc_platform.incidents.redact import REDACTED, excerpt, redacted_excerpt
 from ddrc_platform.incidents.runbooks import ROLLBACK_COMMAND
 
 ONCALL = Path(__file__).parents[1] / "config" / "oncall.yaml"
@@ -153,15 +153,15 @@ def test_a_raw_table_missing_from_the_graph_still_affects_its_metrics() -> None:
 CASES = [
     # kind, asset keys, check name, severity, affected metrics, words in the first 3 steps
     (FailureKind.SOURCE_LOAD_FAILED, [EPA], None, Severity.LOW, ["cleanup_phase1_complete"],
-     [catalog.EPA_URL, "Rerun the loader", EPA]),
+     [catalog.EPA.source_url, "Rerun the loader", EPA]),
     (FailureKind.SOURCE_LOAD_FAILED, [USACE], None, Severity.LOW, PHASE2,
-     [catalog.USACE_URL, "CA bundle", "Rerun the loader"]),
+     [catalog.USACE.source_url, "CA bundle", "Rerun the loader"]),
     (FailureKind.SOURCE_LOAD_FAILED, [MALIBU], None, Severity.LOW, ALL_METRICS[4:7],
      [catalog.MALIBU_BASE_URL, "flaky", "Rerun the loader"]),
     (FailureKind.SOURCE_LOAD_FAILED, [AIRTABLE], None, Severity.LOW, MANUAL,
      ["Re-trigger the Fivetran sync", AIRTABLE]),
     (FailureKind.SCHEMA_DRIFT, [PASADENA], "pasadena_columns_match", Severity.LOW,
-     ALL_METRICS[7:10], [catalog.PASADENA_URL, "catalog.py", "Rerun the loader"]),
+     ALL_METRICS[7:10], [catalog.PASADENA.source_url, "catalog.py", "Rerun the loader"]),
     (FailureKind.SCHEMA_DRIFT, [AIRTABLE], "airtable_columns_match", Severity.LOW, MANUAL,
      ["revert that change in Airtable", "Re-trigger the Fivetran sync"]),
     (FailureKind.DBT_MODEL_FAILED, ["staging/stg_usace"], None, Severity.LOW, PHASE2,
@@ -171,7 +171,7 @@ CASES = [
      ["Airtable entries for `people_helped_drc`", "Revert the Airtable entry",
       "Re-trigger the Fivetran sync"]),
     (FailureKind.DATA_CHECK_FAILED, [USACE], "usace_objectid_unique", Severity.LOW, PHASE2,
-     ["`usace_objectid_unique`", catalog.USACE_URL, "metric definition"]),
+     ["`usace_objectid_unique`", catalog.USACE.source_url, "metric definition"]),
     (FailureKind.PUBLICATION_HELD, [SUMMARY], "metric_value_not_negative", Severity.LOW,
      ALL_METRICS, ["`metric_value_not_negative`", "revert", "summary/ddrc_metrics_summary+"]),
     (FailureKind.PUBLICATION_HELD, [AIRTABLE], "people_helped_fema_funds_floor", Severity.LOW,
@@ -183,7 +183,7 @@ CASES = [
     (FailureKind.PUBLISHED_FILE_STALE, [PUBLISH], None, Severity.HIGH, ALL_METRICS,
      ["why publishing stopped", "rerun the pipeline", ROLLBACK_COMMAND]),
     (FailureKind.SOURCE_STALE, [PASADENA], None, Severity.LOW, ALL_METRICS[7:10],
-     [catalog.PASADENA_URL, "last edit date", "Rerun the loader"]),
+     [catalog.PASADENA.source_url, "last edit date", "Rerun the loader"]),
     (FailureKind.SOURCE_STALE, [FEEDBACK], None, Severity.LOW, [],
      ["Re-trigger the Fivetran sync of `raw/feedback/page_feedback`"]),
     (FailureKind.FIVETRAN_SYNC_FAILED, [AIRTABLE], None, Severity.LOW, MANUAL,

@@ -37,8 +37,8 @@ from ddrc_platform.incidents import (
 )
 from ddrc_platform.incidents.slack import RETRO, Notifier
 from ddrc_platform.incidents.store import DeliveryState
-from ddrc_platform.stand_ins.base import Fault
-from ddrc_platform.stand_ins.slack import SlackServer
+from stand_ins.base import Fault
+from stand_ins.slack import SlackServer
 
 PT = ZoneInfo("America/Los_Angeles")
 ONCALL = Path(__file__).parents[1] / "config" / "oncall.yaml"
@@ -308,7 +308,7 @@ def test_the_message_says_what_who_and_what_next(desk: IncidentDesk, clock: Cloc
     assert "<@U0ONCALL" in message["text"] and "act now" in message["text"]
     fields = json.dumps(message["blocks"], ensure_ascii=False)
     assert "The public file is wrong or stale." in fields
-    assert "publish rollback" in fields
+    assert "ddrc rollback" in fields
 
 
 def test_block_kit_limits_hold_for_huge_incidents(desk: IncidentDesk) -> None:

@@ -8,11 +8,12 @@ import json
 import dagster as dg
 import pytest
 
-from ddrc_platform import catalog
-from ddrc_platform.raw_assets import SCHEMA_CONTRACT_CHECK, build_raw_assets
-from ddrc_platform.sources import sample
-from ddrc_platform.stand_ins.sources import LAYER_PATHS, serve_sample_sources
-from ddrc_platform.warehouse import DuckDBWarehouse
+from ddrc_platform.core import catalog
+from ddrc_platform.core.names import SCHEMA_CONTRACT_CHECK
+from ddrc_platform.ingest import sample
+from ddrc_platform.ingest.assets import build_raw_assets
+from ddrc_platform.warehouse.duckdb import DuckDBWarehouse
+from stand_ins.sources import LAYER_PATHS, serve_sample_sources
 
 NOW = dt.datetime(2025, 6, 2, 19, 30, tzinfo=dt.UTC)  # 12:30 Pacific, June 2
 DAY = dt.date(2025, 6, 2)

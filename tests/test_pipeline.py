@@ -1,7 +1,7 @@
 """End to end: raw sources -> dbt -> ddrc-metrics.json, checked against an independent oracle.
 
 The expected values come from tests/reference_metrics.py: plain Python over the raw
-sample rows, following DOMAIN.md's rules — never from the SQL under test.
+sample rows, following docs/metrics.md's rules — never from the SQL under test.
 """
 
 from __future__ import annotations
@@ -19,12 +19,11 @@ import dagster as dg
 import pyarrow.compute as pc
 import pytest
 
-from ddrc_platform.automation import PIPELINE_JOB
+from ddrc_platform.core.names import PIPELINE_JOB, PUBLISH_KEY
 from ddrc_platform.definitions import build_definitions
-from ddrc_platform.publication import FILE_NAME, format_timestamp, validate
-from ddrc_platform.publish import PUBLISH_KEY
-from ddrc_platform.sources import sample
-from ddrc_platform.stand_ins.sources import LAYER_PATHS, serve_sample_sources
+from ddrc_platform.ingest import sample
+from ddrc_platform.publish.document import FILE_NAME, format_timestamp, validate
+from stand_ins.sources import LAYER_PATHS, serve_sample_sources
 from tests.reference_metrics import expected_metrics
 
 pytestmark = pytest.mark.slow
@@ -77,7 +76,7 @@ def assert_published_equals_oracle(published: list[dict], expected: dict[str, di
 
 @pytest.fixture(scope="module")
 def sample_run(tmp_path_factory):
-    from ddrc_platform.deployment import load_settings
+    from ddrc_platform.settings import load_settings
 
     home = tmp_path_factory.mktemp("sample") / "ddrc"
     settings = load_settings({"DDRC_HOME": str(home), "DDRC_SAMPLE_SCALE": str(SCALE)})

@@ -15,24 +15,21 @@ import dagster as dg
 import pyarrow.compute as pc
 import pytest
 
-from ddrc_platform.alerting import SENSOR_NAME
-from ddrc_platform.automation import PIPELINE_JOB
-from ddrc_platform.checks import (
-    JUMP_CHECK,
-    VERIFY_CHECK,
+from ddrc_platform.core.names import INCIDENT_SENSOR as SENSOR_NAME
+from ddrc_platform.core.names import JUMP_CHECK, PIPELINE_JOB, PUBLISH_KEY, VERIFY_CHECK
+from ddrc_platform.definitions import build_definitions
+from ddrc_platform.incidents import FailureKind, IncidentStore, Severity
+from ddrc_platform.ingest import sample
+from ddrc_platform.publish.checks import (
     PublicationHeldError,
     find_jumps,
     load_acknowledgements,
 )
-from ddrc_platform.definitions import build_definitions
-from ddrc_platform.incidents import FailureKind, IncidentStore, Severity
-from ddrc_platform.publication import FILE_NAME, Metric, render
-from ddrc_platform.publish import PUBLISH_KEY
-from ddrc_platform.publishers import LocalPublisher, Published
-from ddrc_platform.sources import sample
-from ddrc_platform.stand_ins.base import Fault
-from ddrc_platform.stand_ins.slack import SlackServer
-from ddrc_platform.stand_ins.sources import LAYER_PATHS, serve_sample_sources
+from ddrc_platform.publish.document import FILE_NAME, Metric, render
+from ddrc_platform.publish.targets.local import LocalPublisher, Published
+from stand_ins.base import Fault
+from stand_ins.slack import SlackServer
+from stand_ins.sources import LAYER_PATHS, serve_sample_sources
 
 pytestmark = pytest.mark.slow
 
@@ -225,12 +222,13 @@ def test_post_publish_verification_failure_is_high_severity(scenario):
 
 
 def test_freshness_breach_is_detected_against_the_policy_windows():
-    from ddrc_platform.alerting import stale_assets
-    from ddrc_platform.automation import FRESHNESS
+    from ddrc_platform.core import catalog
+    from ddrc_platform.incidents.sensor import stale_assets
+    from ddrc_platform.publish.asset import PUBLISH_FRESHNESS
 
     instance = dg.DagsterInstance.ephemeral()
     raw = dg.AssetKey(["raw", "epa", "public_status_assessment"])
-    policies = {PUBLISH_KEY: FRESHNESS["publish"], raw: FRESHNESS["epa"]}
+    policies = {PUBLISH_KEY: PUBLISH_FRESHNESS, raw: catalog.EPA.freshness}
     for key in policies:
         instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=key))
     now = dt.datetime.now(dt.UTC)

@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 import pytest
 
-from ddrc_platform.sources import sample
-from ddrc_platform.sources.sample import ArcgisSample
+from ddrc_platform.ingest import sample
+from ddrc_platform.ingest.sample import ArcgisSample
 from tests.reference_metrics import expected_metrics
 
 PACIFIC = ZoneInfo("America/Los_Angeles")

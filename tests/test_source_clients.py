@@ -9,13 +9,15 @@ import json
 import pyarrow as pa
 import pytest
 
-from ddrc_platform.sources import airtable, malibu, sample
-from ddrc_platform.sources.arcgis import ArcgisLayer, esri_to_geojson
-from ddrc_platform.sources.http import SourceClient, SourceError
-from ddrc_platform.stand_ins.airtable import AirtableServer
-from ddrc_platform.stand_ins.arcgis import ArcgisServer
-from ddrc_platform.stand_ins.base import Fault
-from ddrc_platform.stand_ins.malibu import MalibuServer
+from ddrc_platform.core import catalog
+from ddrc_platform.ingest import sample
+from ddrc_platform.ingest.sources import airtable, malibu
+from ddrc_platform.ingest.sources.arcgis import ArcgisLayer, esri_to_geojson
+from ddrc_platform.ingest.sources.http import SourceClient, SourceError
+from stand_ins.airtable import AirtableServer
+from stand_ins.arcgis import ArcgisServer
+from stand_ins.base import Fault
+from stand_ins.malibu import MalibuServer
 from tests.conftest import FAST_HTTP
 
 DAY = dt.date(2025, 6, 2)
@@ -162,7 +164,9 @@ def test_malibu_flaky_endpoint_recovered_by_retries(malibu_data):
     with MalibuServer(malibu_data) as srv:
         srv.fail_next("/Home/FireRebuildPoints", *[Fault.status(502)] * 3)
         client = SourceClient("malibu", FAST_HTTP, tries=FAST_HTTP.malibu_tries)
-        table = malibu.fetch_endpoint(client, srv.url, "FireRebuildPoints")
+        table = malibu.fetch_endpoint(
+            client, srv.url + catalog.MALIBU_FIRE_REBUILD_POINTS.endpoint.path
+        )
         assert len(srv.requests_to("/Home/FireRebuildPoints")) == 4
     assert table.num_rows == len(malibu_data["FireRebuildPoints"])
     assert "type" in table.column_names and "projectNumber" in table.column_names
@@ -173,7 +177,7 @@ def test_malibu_permanently_failing_endpoint(malibu_data):
         srv.fail_always("/Home/PalisadesPermitsIssued_Read", Fault.status(503))
         client = SourceClient("malibu", FAST_HTTP, tries=FAST_HTTP.malibu_tries)
         with pytest.raises(SourceError) as error:
-            malibu.fetch_endpoint(client, srv.url, "PalisadesPermitsIssued_Read")
+            malibu.fetch_endpoint(client, srv.url + "/Home/PalisadesPermitsIssued_Read")
     assert "gave up after 4 tries" in str(error.value)
     assert "/Home/PalisadesPermitsIssued_Read" in str(error.value)
 
@@ -182,7 +186,7 @@ def test_malibu_answer_that_is_not_a_list_is_rejected(malibu_data):
     with MalibuServer({**malibu_data, "FireRebuildVisitPoints": {"oops": 1}}) as srv:
         client = SourceClient("malibu", FAST_HTTP)
         with pytest.raises(SourceError, match="expected a JSON array of objects"):
-            malibu.fetch_endpoint(client, srv.url, "FireRebuildVisitPoints")
+            malibu.fetch_endpoint(client, srv.url + "/Home/FireRebuildVisitPoints")
 
 
 # -- Airtable ---------------------------------------------------------------------------

@@ -9,12 +9,12 @@ import pyairtable
 import pytest
 import requests
 
-from ddrc_platform.sources import sample
-from ddrc_platform.sources.sample import ArcgisSample
-from ddrc_platform.stand_ins.airtable import AirtableServer
-from ddrc_platform.stand_ins.arcgis import ArcgisServer, geojson_to_esri
-from ddrc_platform.stand_ins.base import Fault
-from ddrc_platform.stand_ins.malibu import MalibuServer
+from ddrc_platform.ingest import sample
+from ddrc_platform.ingest.sample import ArcgisSample
+from stand_ins.airtable import AirtableServer
+from stand_ins.arcgis import ArcgisServer, geojson_to_esri
+from stand_ins.base import Fault
+from stand_ins.malibu import MalibuServer
 
 DAY = date(2025, 6, 2)
 EPA = "/arcgis/rest/services/EPA/FeatureServer/0"

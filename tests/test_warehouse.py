@@ -10,13 +10,21 @@ import pyarrow as pa
 import pytest
 from fakesnow_server import FakesnowServer, fakesnow_server  # noqa: F401
 
-from ddrc_platform import catalog
-from ddrc_platform.contracts import SchemaContractError, check_columns, enforce
-from ddrc_platform.snowflake_warehouse import snowflake_warehouse_from_env
-from ddrc_platform.warehouse import DuckDBWarehouse, Warehouse, table_hash
+from ddrc_platform.core import catalog
+from ddrc_platform.ingest.contract import SchemaContractError, check_columns, enforce
+from ddrc_platform.settings import snowflake_settings
+from ddrc_platform.warehouse.base import Warehouse, table_hash
+from ddrc_platform.warehouse.duckdb import DuckDBWarehouse
+from ddrc_platform.warehouse.snowflake import SnowflakeWarehouse, snowflake_warehouse
 
 DAY1, DAY2 = dt.date(2025, 3, 1), dt.date(2025, 3, 2)
 TABLE = catalog.MALIBU_PALISADES_PERMITS_ISSUED
+
+
+def snowflake_warehouse_from_env(
+    env: dict[str, str], deployment: str, layer: str = "loader"
+) -> SnowflakeWarehouse:
+    return snowflake_warehouse(snowflake_settings(env, deployment), layer)
 
 
 def snapshot(day: dt.date, counts: dict[str, int], **extra: list) -> pa.Table:

@@ -20,7 +20,7 @@
 {%- endmacro %}
 
 {% macro analytics_database() -%}
-    {{ env_var('DDRC_SNOWFLAKE_ANALYTICS_DATABASE', 'ANALYTICS_DDRC_' ~ target.name | upper) }}
+    {{ var('snowflake_analytics_database', 'unset') }}
 {%- endmacro %}
 
 {#-

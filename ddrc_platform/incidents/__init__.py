@@ -1,15 +1,10 @@
 """Incidents: every failure reaches the right person once, with what broke, what it
 affects, how bad it is and what to do next. Pure domain logic; the sensors call it."""
 
+from ddrc_platform.core.redact import Redactor
 from ddrc_platform.incidents.desk import IncidentDesk, build_desk
-from ddrc_platform.incidents.lineage import (
-    PUBLISH_ASSET,
-    SUMMARY_ASSET,
-    MetricLineage,
-    affected_metrics,
-)
+from ddrc_platform.incidents.lineage import MetricLineage, affected_metrics
 from ddrc_platform.incidents.model import FailureKind, Incident, Person, Recovery, Severity
-from ddrc_platform.incidents.redact import Redactor
 from ddrc_platform.incidents.routing import OnCallConfig, Router, load_oncall
 from ddrc_platform.incidents.severity import severity_of
 from ddrc_platform.incidents.slack import (
@@ -25,8 +20,6 @@ from ddrc_platform.incidents.store import DeliveryState, IncidentRow, IncidentSt
 from ddrc_platform.incidents.triage import Triage
 
 __all__ = [
-    "PUBLISH_ASSET",
-    "SUMMARY_ASSET",
     "ConsoleNotifier",
     "DeliveryReport",
     "DeliveryState",

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import dagster as dg
 
+from ddrc_platform.core.redact import Redactor
 from ddrc_platform.incidents.lineage import AssetGraphLike, AssetRef, MetricLineage, MetricSources
 from ddrc_platform.incidents.model import FailureKind, Recovery
-from ddrc_platform.incidents.redact import Redactor
 from ddrc_platform.incidents.routing import Clock, Router, load_oncall, utc_now
 from ddrc_platform.incidents.runbooks import DEFAULT_REPO
 from ddrc_platform.incidents.slack import DeliveryReport, Notifier, deliver_pending, make_notifier

@@ -14,8 +14,7 @@ from typing import Protocol
 
 import dagster as dg
 
-PUBLISH_ASSET = dg.AssetKey(["publish", "ddrc_metrics_json"])
-SUMMARY_ASSET = dg.AssetKey(["summary", "ddrc_metrics_summary"])
+from ddrc_platform.core.names import PUBLISH_KEY, SUMMARY_KEY
 
 AssetRef = dg.AssetKey | str  # "raw/epa/public_status_assessment" or its AssetKey
 
@@ -68,8 +67,8 @@ class MetricLineage:
         self,
         metric_sources: MetricSources,
         graph: dg.Definitions | AssetGraphLike,
-        publish_key: AssetRef = PUBLISH_ASSET,
-        summary_key: AssetRef = SUMMARY_ASSET,
+        publish_key: AssetRef = PUBLISH_KEY,
+        summary_key: AssetRef = SUMMARY_KEY,
     ) -> None:
         if isinstance(graph, dg.Definitions):
             graph = graph.resolve_asset_graph()

@@ -20,10 +20,10 @@ from zoneinfo import ZoneInfo
 import holidays
 import yaml
 
+from ddrc_platform.core.names import PACIFIC
 from ddrc_platform.incidents.model import Person, Severity
 
 Clock = Callable[[], datetime]
-PACIFIC = ZoneInfo("America/Los_Angeles")
 
 
 def utc_now() -> datetime:

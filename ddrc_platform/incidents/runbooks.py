@@ -14,13 +14,14 @@ from datetime import UTC
 from typing import assert_never
 from urllib.parse import urlencode
 
-from ddrc_platform import catalog
+from ddrc_platform.core import catalog
+from ddrc_platform.core.names import PUBLISH_KEY as PUBLISH_ASSET
 from ddrc_platform.incidents.model import FailureKind, Incident
 from ddrc_platform.incidents.severity import public_view
 
 DEFAULT_REPO = "cagov/ddrc-platform"
-ROLLBACK_COMMAND = "uv run python -m ddrc_platform.publish rollback"
-PUBLISH_KEY = "publish/ddrc_metrics_json"
+ROLLBACK_COMMAND = "./ddrc rollback"
+PUBLISH_KEY = PUBLISH_ASSET.to_user_string()
 FRONT_END = (
     "Last resort: ask the front-end team to hide or annotate the affected numbers on the "
     "site until the file is right."
@@ -29,14 +30,6 @@ FRONT_END = (
 _TABLES = {t.asset_key.to_user_string(): t for t in catalog.RAW_TABLES}
 _FIVETRAN = {t.asset_key.to_user_string() for t in catalog.FIVETRAN_TABLES}
 _AIRTABLE = catalog.AIRTABLE_METRICS.asset_key.to_user_string()
-_SOURCE_NOTES = {
-    catalog.USACE.name: "Its TLS chain has been broken before: check its CA bundle "
-    "(`DDRC_USACE_CA_BUNDLE`) before suspecting the data.",
-    **{
-        t.name: "The city's permit server is flaky: a rerun usually succeeds."
-        for t in catalog.MALIBU_TABLES
-    },
-}
 
 
 def materialize(keys: Sequence[str], downstream: bool = False) -> str:
@@ -48,10 +41,10 @@ def _look_at_source(key: str) -> str:
     table = _TABLES.get(key)
     if table is None:
         return f"Open the run and read the error for `{key}`."
-    where = f"{table.source_url}?f=json" if table in catalog.ARCGIS_TABLES else table.source_url
+    arcgis = table.family is catalog.Family.ARCGIS
+    where = f"{table.source_url}?f=json" if arcgis else table.source_url
     step = f"Check that the source answers: {table.title} at {where}."
-    note = _SOURCE_NOTES.get(table.name)
-    return f"{step} {note}" if note else step
+    return f"{step} {table.runbook_note}" if table.runbook_note else step
 
 
 def _fivetran_sync(key: str, fivetran: bool) -> str:
@@ -112,7 +105,7 @@ def runbook(
         case FailureKind.SCHEMA_DRIFT if first in _FIVETRAN:
             steps = [
                 f"Compare the columns Fivetran lands for `{first}` with the documented ones "
-                "(`ddrc_platform/catalog.py`).",
+                "(`ddrc_platform/core/catalog.py`).",
                 "If someone renamed or removed a field in Airtable, revert that change in "
                 "Airtable; otherwise update the catalog and staging model in a reviewed PR.",
                 _fivetran_sync(first, fivetran),
@@ -120,7 +113,7 @@ def runbook(
         case FailureKind.SCHEMA_DRIFT:
             steps = [
                 f"{_look_at_source(first)} Compare its fields with the documented columns "
-                "(`ddrc_platform/catalog.py`, DOMAIN.md).",
+                "(`ddrc_platform/core/catalog.py`, docs/sources.md).",
                 "If the agency renamed or added a field, update the catalog columns and the "
                 "dbt staging model in one reviewed PR; if our own change caused it, revert it.",
                 _rerun_loader(keys, fivetran),

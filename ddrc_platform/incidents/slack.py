@@ -25,9 +25,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.webhook import WebhookClient
 
+from ddrc_platform.core.names import PACIFIC
+from ddrc_platform.core.redact import Redactor
 from ddrc_platform.incidents.model import Incident, Severity
-from ddrc_platform.incidents.redact import Redactor
-from ddrc_platform.incidents.routing import PACIFIC
 from ddrc_platform.incidents.severity import public_view
 from ddrc_platform.incidents.store import IncidentRow, IncidentStore
 

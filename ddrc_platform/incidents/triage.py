@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from ddrc_platform import catalog
+from ddrc_platform.core import catalog
+from ddrc_platform.core.redact import Redactor, redacted_excerpt
 from ddrc_platform.incidents.lineage import AssetRef, MetricLineage, as_key
 from ddrc_platform.incidents.model import FailureKind, Incident, incident_id
-from ddrc_platform.incidents.redact import Redactor, redacted_excerpt
 from ddrc_platform.incidents.routing import Router
 from ddrc_platform.incidents.runbooks import DEFAULT_REPO, github_issue_url, runbook
 from ddrc_platform.incidents.severity import severity_of

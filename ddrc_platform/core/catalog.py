@@ -1,0 +1,426 @@
+"""The sources of the platform: one declaration per raw table, every fact about it here.
+
+Everything per source (where it lives, its documented columns, how it is kept, how fresh
+it must be, its UI kind, where its endpoint comes from, its sample generator, the metric
+family it feeds, a runbook hint) is a field of its `RawTable`, so the loaders, the
+settings, the stand-ins, the sensors and the runbooks read the same fact and a new source
+is one declaration here plus its sample generator (`ingest/sample/`). A test fails when a
+declaration lacks a fact (`tests/test_catalog.py`).
+
+Column names are stored upper case in every warehouse (that is what Fivetran does and what
+unquoted identifiers resolve to in Snowflake), so a source that changes the case of a
+field name between deliveries loads unchanged. The documented columns are the ones
+`docs/sources.md` lists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+from functools import partial
+from urllib.parse import urlsplit
+
+import dagster as dg
+
+from ddrc_platform.ingest.sample import airtable as airtable_sample
+from ddrc_platform.ingest.sample import arcgis as arcgis_sample
+from ddrc_platform.ingest.sample import feedback as feedback_sample
+from ddrc_platform.ingest.sample import malibu as malibu_sample
+
+
+class Family(StrEnum):
+    """How a source is read: one reader per family (`ingest/fetch.py`)."""
+
+    ARCGIS = "arcgis"  # an ArcGIS REST layer, paged
+    MALIBU = "malibu"  # one JSON list endpoint of the city's permit server
+    AIRTABLE = "airtable"  # the Airtable REST API (Fivetran in dev/prd)
+    FEEDBACK = "feedback"  # no public endpoint: Fivetran in dev/prd, sample data locally
+
+
+class Keeping(StrEnum):
+    """How a raw table keeps history."""
+
+    SNAPSHOT = "snapshot"  # one dated snapshot per Pacific day, earlier days kept
+    CURRENT_STATE = "current_state"  # upserted by record id, as Fivetran keeps a table
+
+
+LOAD_DATE = "_LOAD_DATE"
+LOADED_AT = "_LOADED_AT"
+LAST_EDIT_DATE = "_LAST_EDIT_DATE"
+GEOMETRY = "GEOMETRY"
+FIVETRAN_SYNCED = "_FIVETRAN_SYNCED"
+FIVETRAN_DELETED = "_FIVETRAN_DELETED"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a live source is read: a settings variable, its public default, a path below."""
+
+    setting: str  # key in `Settings.endpoints`, shared by the tables of one server
+    variable: str  # the environment variable that points it elsewhere (a stand-in, a mirror)
+    default: str  # the public URL
+    path: str = ""  # below the URL: Malibu's endpoints share one base
+
+    @property
+    def public_url(self) -> str:
+        return self.default + self.path
+
+    @property
+    def stand_in_path(self) -> str:
+        """The route a local stand-in serves this source under: the public URL's path."""
+        return urlsplit(self.public_url)._replace(scheme="", netloc="").geturl()
+
+
+def _window(warn_hours: float, fail_hours: float) -> dg.FreshnessPolicy:
+    return dg.FreshnessPolicy.time_window(
+        warn_window=timedelta(hours=warn_hours), fail_window=timedelta(hours=fail_hours)
+    )
+
+
+# Each source's own cadence, with slack for a missed night: a daily layer that has not
+# loaded for a day warns, for two days fails. Airtable changes "as needed" (by hand).
+DAILY = _window(26, 50)
+AS_NEEDED = _window(24 * 3, 24 * 7)
+
+SampleGenerator = Callable[..., object]  # (scale=, day=) -> the source's wire shape
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """One raw table and every fact the platform keeps about its source."""
+
+    name: str  # short name, e.g. "epa"
+    asset_key: dg.AssetKey
+    schema: str  # warehouse schema (Fivetran's destination schema in dev/prd)
+    table: str
+    columns: tuple[str, ...]  # documented source columns, upper case (docs/sources.md)
+    keeping: Keeping
+    title: str
+    family: Family
+    kind: str  # what the UI shows as the source's kind
+    freshness: dg.FreshnessPolicy
+    sample: SampleGenerator  # deterministic data in the source's wire shape
+    endpoint: Endpoint | None = None  # None: no public endpoint (page feedback)
+    docs_url: str | None = None  # where to read about a source without an endpoint
+    system_columns: tuple[str, ...] = ()
+    record_key: str | None = None  # CURRENT_STATE tables: the record id column
+    metric_family: str | None = None  # the `source` of its metrics in metric_catalog.csv
+    runbook_note: str | None = None  # what a responder should know of this source
+    synced_by_fivetran: bool = False  # dev/prd: Fivetran lands it, not our loader
+
+    @property
+    def all_columns(self) -> tuple[str, ...]:
+        return self.columns + self.system_columns
+
+    @property
+    def path(self) -> str:
+        return f"{self.schema}.{self.table}"
+
+    @property
+    def source_url(self) -> str:
+        """Where the data comes from, for the UI and incidents."""
+        if self.docs_url is not None:
+            return self.docs_url
+        assert self.endpoint is not None  # every declaration has one or the other
+        return self.endpoint.public_url
+
+
+_SNAPSHOT_COLS = (LOAD_DATE, LOADED_AT)
+_ARCGIS_COLS = (GEOMETRY, LAST_EDIT_DATE, *_SNAPSHOT_COLS)
+
+MALIBU_BASE_URL = "https://mlb-pptsrv.ci.malibu.ca.us"
+MALIBU_FLAKY = "The city's permit server is flaky: a rerun usually succeeds."
+
+
+def _malibu(endpoint: str, path: str) -> dict:
+    """The facts the four Malibu endpoints share; they differ in path and columns."""
+    return {
+        "schema": "MALIBU",
+        "keeping": Keeping.SNAPSHOT,
+        "system_columns": _SNAPSHOT_COLS,
+        "family": Family.MALIBU,
+        "kind": "api",
+        "freshness": DAILY,
+        "sample": partial(malibu_sample.endpoint_rows, endpoint),
+        "endpoint": Endpoint("malibu", "DDRC_MALIBU_BASE_URL", MALIBU_BASE_URL, path),
+        "runbook_note": MALIBU_FLAKY,
+    }
+
+
+def _arcgis(name: str, url: str) -> dict:
+    """The facts every ArcGIS layer shares."""
+    return {
+        "keeping": Keeping.SNAPSHOT,
+        "system_columns": _ARCGIS_COLS,
+        "family": Family.ARCGIS,
+        "kind": "arcgis",
+        "freshness": DAILY,
+        "sample": partial(arcgis_sample.arcgis_layer, name),
+        "endpoint": Endpoint(name, f"DDRC_{name.upper()}_URL", url),
+        "metric_family": name,
+    }
+
+
+EPA = RawTable(
+    name="epa",
+    **_arcgis(
+        "epa",
+        "https://services.arcgis.com/cJ9YHowT8TU7DUyn/ArcGIS/rest/services/"
+        "SoCalFires2025_PublicStatusNightly/FeatureServer/0",
+    ),
+    asset_key=dg.AssetKey(["raw", "epa", "public_status_assessment"]),
+    schema="EPA",
+    table="PUBLIC_STATUS_ASSESSMENT",
+    columns=(
+        "OBJECTID",
+        "APN",
+        "ADDRESS",
+        "ASSESSMENTDATE",
+        "FIRENAME",
+        "GLOBALID",
+        "LANDUSE",
+        "PUBLICSTATUS",
+        "SHAPE__AREA",
+        "SHAPE__LENGTH",
+    ),
+    title="EPA hazardous-material (Phase 1) assessment",
+)
+
+USACE = RawTable(
+    name="usace",
+    **_arcgis(
+        "usace",
+        "https://jecop-public.usace.army.mil/arcgis/rest/services/"
+        "USACE_Debris_Parcels_Southern_California_Public/MapServer/0",
+    ),
+    runbook_note="Its TLS chain has been broken before: check its CA bundle "
+    "(`DDRC_USACE_CA_BUNDLE`) before suspecting the data.",
+    asset_key=dg.AssetKey(["raw", "usace", "parcel_debris_removal"]),
+    schema="USACE",
+    table="PARCEL_DEBRIS_REMOVAL",
+    columns=(
+        "OBJECTID",
+        "MA",
+        "APN",
+        "APN_COINCIDENT_LIST",
+        "ADDRESS",
+        "EPA_STATUS",
+        "ROE_STATUS",
+        "ROE_RECEIVED",
+        "ROE_APPROVED",
+        "ROE_SUBMITTED",
+        "ROE_WITHDRAWN",
+        "ROE_DETAILS",
+        "HSA_STATUS",
+        "HSA_REPORT_RECEIVED",
+        "HSA_REPORT_APPROVED",
+        "PCR_STATUS",
+        "PCR_RECEIVED",
+        "PCR_APPROVED",
+        "PCR_DELIVERY",
+        "FSO_PKG_RETURNED",
+        "FSO_PKG_RECEIVED",
+        "FSO_PKG_APPROVED",
+        "FSO_PKG_STATUS",
+        "HHM_REMOVAL_STATUS",
+        "EVENT_SUB_NAME",
+        "ROE_RETURNED_COMPLETE",
+        "ROE_RETURNED_INELIGIBLE",
+        "ROE_RETURNED_WITHDRAWN",
+        "GDB_FROM_DATE",
+        "GDB_TO_DATE",
+    ),
+    title="USACE debris removal (Phase 2) parcels",
+)
+
+PASADENA = RawTable(
+    name="pasadena",
+    **_arcgis(
+        "pasadena",
+        "https://services2.arcgis.com/zNjnZafDYCAJAbN0/arcgis/rest/services/"
+        "Eaton_Fire_Rebuild_Permits/FeatureServer/0",
+    ),
+    asset_key=dg.AssetKey(["raw", "pasadena", "eaton_fire_rebuild_permits"]),
+    schema="PASADENA",
+    table="EATON_FIRE_REBUILD_PERMITS",
+    columns=(
+        "ID",
+        "PMPERMITID",
+        "PERMIT_NUMBER",
+        "PARCEL_NUMBER",
+        "ADDRESS",
+        "CITY",
+        "STATE",
+        "ZIPCODE",
+        "PERMIT_STATUS",
+        "WORK_CLASS",
+        "PERMIT_TYPE",
+        "DESCRIPTION",
+        "COUNCIL_DISTRICT",
+        "SHAPE__AREA",
+        "SHAPE__LENGTH",
+    ),
+    title="Pasadena Eaton-fire rebuild permits",
+)
+
+MALIBU_FIRE_REBUILD_POINTS = RawTable(
+    **_malibu(
+        "FireRebuildPoints",
+        "/Home/FireRebuildPoints/?sFireView=vPalisadesRebuildStatsDetailWithTimes",
+    ),
+    name="malibu_fire_rebuild_points",
+    asset_key=dg.AssetKey(["raw", "malibu", "fire_rebuild_points"]),
+    table="FIRE_REBUILD_POINTS",
+    columns=(
+        "TYPE",
+        "LAT",
+        "LNG",
+        "PROJECTNUMBER",
+        "PLANNINGAPPROVED",
+        "CASETYPE",
+        "CASECATEGORY",
+        "STRUCTURES",
+        "DAYSTODECISION",
+        "DAYSTOFIRSTRESPONSE",
+        "COUNTFORDECISION",
+        "COUNTFORFIRSTRESPONSE",
+    ),
+    title="Malibu rebuild points",
+    metric_family="malibu",
+)
+
+MALIBU_PALISADES_PERMITS_ISSUED = RawTable(
+    **_malibu("PalisadesPermitsIssued_Read", "/Home/PalisadesPermitsIssued_Read"),
+    name="malibu_palisades_permits_issued",
+    asset_key=dg.AssetKey(["raw", "malibu", "palisades_permits_issued"]),
+    table="PALISADES_PERMITS_ISSUED",
+    columns=("PERMITTYPE", "PALISADESPERMITS"),
+    title="Malibu Palisades permits issued, by type",
+)
+
+MALIBU_OVERALL_REBUILD_STATS = RawTable(
+    **_malibu(
+        "OverallRebuildStatsPie_Read",
+        "/Home/OverallRebuildStatsPie_Read?sFireView=PalisadesRebuildStatsDetailWithBPComplete",
+    ),
+    name="malibu_overall_rebuild_stats",
+    asset_key=dg.AssetKey(["raw", "malibu", "overall_rebuild_stats"]),
+    table="OVERALL_REBUILD_STATS",
+    columns=("REBUILDGROUP", "REBUILDTYPECOUNT", "VALUECOLOR"),
+    title="Malibu overall rebuild statistics",
+)
+
+MALIBU_FIRE_REBUILD_VISIT_POINTS = RawTable(
+    **_malibu("FireRebuildVisitPoints", "/Home/FireRebuildVisitPoints"),
+    name="malibu_fire_rebuild_visit_points",
+    asset_key=dg.AssetKey(["raw", "malibu", "fire_rebuild_visit_points"]),
+    table="FIRE_REBUILD_VISIT_POINTS",
+    columns=("INITIALVISITS", "FOLLOWUPVISITS", "LAT", "LNG"),  # + location, as delivered
+    title="Malibu rebuild site visits",
+)
+
+AIRTABLE_METRICS = RawTable(
+    name="airtable_metrics",
+    asset_key=dg.AssetKey(["raw", "airtable", "metrics"]),
+    schema="AIRTABLE",
+    table="METRICS",
+    columns=(
+        "ID",
+        "METRIC",
+        "DATE_CREATED",
+        "DATE_METRIC_MODIFIED",
+        "METRIC_MODIFIED_BY",
+        "AS_OF_LABEL",
+        "AS_OF_DATE_AND_TIME",
+        "DATETIME_OFFSET_NUMBER",
+        "DATETIME_OFFSET_VARIABLE",
+        "METRIC_DEFINITION",
+        "METRIC_TITLE_FOR_INTERFACE",
+        "METRIC_MACHINE_NAME_FROM_METRIC_DEFINITION_",
+        "METRIC_NAME_FROM_METRIC_DEFINITION_",
+        "METRIC_TYPE_FROM_METRIC_DEFINITION_",
+        "METRIC_UNIT_LABEL_FROM_METRIC_DEFINITION_",
+        "UPDATE_FREQUENCY_FROM_METRIC_DEFINITION_",
+        "TOPIC_FROM_METRIC_DEFINITION_",
+        "AS_OF_TIME_FROM_METRIC_DEFINITION_",
+        "AS_OF_OFFSET_FROM_METRIC_DEFINITION_",
+        "METRIC_CONTACT_NAME_FROM_METRIC_DEFINITION_",
+        "METRIC_CONTACT_EMAIL_FROM_METRIC_DEFINITION_",
+    ),
+    system_columns=(FIVETRAN_SYNCED,),
+    keeping=Keeping.CURRENT_STATE,
+    record_key="ID",
+    title="Manual metrics (Airtable)",
+    family=Family.AIRTABLE,
+    kind="airtable",
+    freshness=AS_NEEDED,
+    sample=airtable_sample.airtable_records,
+    endpoint=Endpoint("airtable", "DDRC_AIRTABLE_ENDPOINT", "https://api.airtable.com"),
+    docs_url="https://airtable.com",
+    metric_family="airtable",
+    synced_by_fivetran=True,
+)
+
+PAGE_FEEDBACK = RawTable(
+    name="page_feedback",
+    asset_key=dg.AssetKey(["raw", "feedback", "page_feedback"]),
+    schema="FEEDBACK",
+    table="PAGE_FEEDBACK",
+    columns=(
+        "FEEDBACK_KEY",
+        "SITE_DOMAIN",
+        "PAGE",
+        "PAGE_SECTION",
+        "URL",
+        "TIME",
+        "IS_HELPFUL",
+        "COMMENTS",
+    ),
+    system_columns=(FIVETRAN_SYNCED, FIVETRAN_DELETED),
+    keeping=Keeping.CURRENT_STATE,
+    record_key="FEEDBACK_KEY",
+    title="Website page feedback (DynamoDB)",
+    family=Family.FEEDBACK,
+    kind="dynamodb",
+    freshness=DAILY,
+    sample=feedback_sample.page_feedback_rows,
+    docs_url="https://fivetran.com/docs/connectors/databases/dynamodb",
+    synced_by_fivetran=True,
+)
+
+RAW_TABLES = (
+    EPA,
+    USACE,
+    PASADENA,
+    MALIBU_FIRE_REBUILD_POINTS,
+    MALIBU_PALISADES_PERMITS_ISSUED,
+    MALIBU_OVERALL_REBUILD_STATS,
+    MALIBU_FIRE_REBUILD_VISIT_POINTS,
+    AIRTABLE_METRICS,
+    PAGE_FEEDBACK,
+)
+ARCGIS_TABLES = tuple(t for t in RAW_TABLES if t.family is Family.ARCGIS)
+MALIBU_TABLES = tuple(t for t in RAW_TABLES if t.family is Family.MALIBU)
+FIVETRAN_TABLES = tuple(t for t in RAW_TABLES if t.synced_by_fivetran)
+BY_KEY = {t.asset_key: t for t in RAW_TABLES}
+
+
+def by_metric_family() -> dict[str, RawTable]:
+    """metric_catalog.csv's `source` -> the raw table its metrics are computed from."""
+    return {t.metric_family: t for t in RAW_TABLES if t.metric_family}
+
+
+def endpoint_variables() -> dict[str, tuple[str, str]]:
+    """Settings endpoint -> (its variable, its public default), one per server."""
+    return {
+        t.endpoint.setting: (t.endpoint.variable, t.endpoint.default)
+        for t in RAW_TABLES
+        if t.endpoint is not None
+    }
+
+
+def sample_data(table: RawTable, *, scale: float, day: date) -> object:
+    """The table's sample delivery on `day`, in its source's wire shape."""
+    return table.sample(scale=scale, day=day)

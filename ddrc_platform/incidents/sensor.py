@@ -1,0 +1,302 @@
+"""The alerting sensor: every finished run and every freshness breach becomes incidents.
+
+One sensor reads what happened — step failures, check evaluations, materializations of
+each finished run, and the age of every asset with a freshness policy — and hands it to
+the incident desk (`ddrc_platform/incidents/`), which deduplicates, routes and delivers.
+Classifying a run as a whole (rather than reacting to single events) is what lets one
+failure produce one incident: a dbt step that failed only because a blocking test
+failed is reported as the held publication, not a second time as a dbt failure.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import dagster as dg
+from dagster import DagsterEventType, DagsterRunStatus
+
+from ddrc_platform.core import catalog
+from ddrc_platform.core.names import (
+    GATE_CHECK,
+    INCIDENT_SENSOR,
+    PUBLISH_KEY,
+    SCHEMA_CONTRACT_CHECK,
+    SUMMARY_KEY,
+    VERIFY_CHECK,
+)
+from ddrc_platform.incidents import FailureKind, IncidentDesk, Recovery, build_desk
+from ddrc_platform.incidents.slack_resource import IncidentSlackResource
+from ddrc_platform.ingest.contract import SchemaContractError
+from ddrc_platform.integrations.dagster import RunsFilter, SerializableErrorInfo
+from ddrc_platform.publish.checks import PublicationHeldError, PublishVerificationError
+from ddrc_platform.publish.targets.base import Publisher
+from ddrc_platform.settings import Settings
+from ddrc_platform.transform.project import DBT_PROJECT_DIR
+
+# failures whose own check result already says it all (columns, the gate, the verification)
+_REPORTED_BY_THEIR_CHECK = frozenset(
+    cls.__name__ for cls in (SchemaContractError, PublicationHeldError, PublishVerificationError)
+)
+_FINISHED = [DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED]
+
+
+@dataclass
+class Report:
+    kind: FailureKind
+    keys: list[dg.AssetKey]
+    error: str | None = None
+    check_name: str | None = None
+
+
+@dataclass
+class RunFindings:
+    """What one finished run says: failures to report, successes that end incidents."""
+
+    reports: list[Report] = field(default_factory=list)
+    materialized: set[dg.AssetKey] = field(default_factory=set)
+    passed_checks: list[dg.AssetCheckKey] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class GraphFacts:
+    """What the classifier needs to know of the graph: which step computes which assets."""
+
+    assets_by_step: Mapping[str, frozenset[dg.AssetKey]]
+    fivetran_keys: frozenset[dg.AssetKey]
+    dbt_step: str
+    blocking_checks: frozenset[dg.AssetCheckKey]
+
+    @classmethod
+    def of(
+        cls,
+        assets: Iterable[dg.AssetsDefinition],
+        dbt_step: str,
+        blocking_checks: Iterable[dg.AssetCheckKey],
+        fivetran_keys: Iterable[dg.AssetKey] = (),
+    ) -> GraphFacts:
+        return cls(
+            assets_by_step={a.node_def.name: frozenset(a.keys) for a in assets},
+            fivetran_keys=frozenset(fivetran_keys),
+            dbt_step=dbt_step,
+            blocking_checks=frozenset(blocking_checks),
+        )
+
+
+def exception_types(info: SerializableErrorInfo) -> set[str]:
+    """The exception classes of a step failure, through its causes and contexts."""
+    found: set[str] = set()
+    todo: list[SerializableErrorInfo | None] = [info]
+    while todo:
+        current = todo.pop()
+        if current is not None and current.cls_name not in found:
+            found.add(current.cls_name or "")
+            todo += [current.cause, current.context]
+    return found
+
+
+def classify_run(
+    status: DagsterRunStatus,
+    events: Iterable[dg.EventLogEntry],
+    facts: GraphFacts,
+    planned: set[dg.AssetKey] | None,
+) -> RunFindings:
+    findings = RunFindings()
+    failed_steps: dict[str, SerializableErrorInfo] = {}
+    failed_checks: list[tuple[dg.AssetCheckKey, bool]] = []
+    for entry in events:
+        event = entry.dagster_event
+        if event is None:
+            continue
+        if event.event_type == DagsterEventType.STEP_FAILURE:
+            failed_steps[event.step_key] = event.step_failure_data.error
+        elif event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
+            findings.materialized.add(event.asset_key)
+        elif event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION:
+            evaluation = event.event_specific_data
+            key = dg.AssetCheckKey(evaluation.asset_key, evaluation.check_name)
+            if evaluation.passed:
+                findings.passed_checks.append(key)
+            else:
+                failed_checks.append((key, evaluation.severity == dg.AssetCheckSeverity.ERROR))
+
+    for key, is_error in failed_checks:
+        if key.name == SCHEMA_CONTRACT_CHECK:
+            kind = FailureKind.SCHEMA_DRIFT
+        elif key.name == VERIFY_CHECK:
+            kind = FailureKind.PUBLISH_VERIFICATION_FAILED
+        elif is_error and (key in facts.blocking_checks or key.name == GATE_CHECK):
+            kind = FailureKind.PUBLICATION_HELD
+        else:
+            kind = FailureKind.DATA_CHECK_FAILED
+        findings.reports.append(Report(kind, [key.asset_key], check_name=key.name))
+    reported_checks = {k.asset_key for k, _ in failed_checks}
+
+    for step, info in failed_steps.items():
+        keys = sorted(facts.assets_by_step.get(step, frozenset()), key=str)
+        error = info.to_string()
+        reported_by_check = bool(exception_types(info) & _REPORTED_BY_THEIR_CHECK)
+        if step == facts.dbt_step:
+            # models that did not build; none missing means only tests failed (reported above)
+            expected = set(keys) & planned if planned else set(keys)
+            missing = sorted(expected - findings.materialized - reported_checks, key=str)
+            if missing:
+                findings.reports.append(Report(FailureKind.DBT_MODEL_FAILED, missing, error))
+        elif PUBLISH_KEY in keys:
+            if reported_by_check:
+                continue  # reported by its check (verification, or the gate)
+            findings.reports.append(Report(FailureKind.PUBLISH_FAILED, keys, error))
+        elif set(keys) & facts.fivetran_keys:
+            findings.reports.append(Report(FailureKind.FIVETRAN_SYNC_FAILED, keys, error))
+        elif reported_by_check and set(keys) & reported_checks:
+            continue  # the schema_contract check failure says it, with the columns
+        elif keys:
+            findings.reports.append(Report(FailureKind.SOURCE_LOAD_FAILED, keys, error))
+    if status == DagsterRunStatus.FAILURE and not findings.reports:
+        findings.reports.append(Report(FailureKind.RUN_FAILED, sorted(planned or [], key=str)))
+    return findings
+
+
+def metric_sources(publisher: Publisher) -> dict[str, set[dg.AssetKey]]:
+    """Published metric -> the raw tables it is computed from (catalog + Airtable for the rest)."""
+    sources: dict[str, set[dg.AssetKey]] = {}
+    families = catalog.by_metric_family()
+    with (DBT_PROJECT_DIR / "seeds" / "metric_catalog.csv").open() as handle:
+        for row in csv.DictReader(handle):
+            sources[row["metric_name"]] = {families[row["source"]].asset_key}
+    current = publisher.current()
+    for item in json.loads(current) if current else []:
+        sources.setdefault(item["METRIC_NAME"], {catalog.AIRTABLE_METRICS.asset_key})
+    return sources
+
+
+def stale_assets(
+    instance: dg.DagsterInstance,
+    policies: Mapping[dg.AssetKey, dg.FreshnessPolicy],
+    now: datetime,
+) -> tuple[list[dg.AssetKey], list[dg.AssetKey]]:
+    """(beyond their fail window, within it); never-materialized assets are neither."""
+    stale, fresh = [], []
+    for key, policy in policies.items():
+        latest = instance.get_latest_materialization_event(key)
+        if latest is None:
+            continue
+        age = now - datetime.fromtimestamp(latest.timestamp, UTC)
+        (stale if age > policy.fail_window.to_timedelta() else fresh).append(key)
+    return stale, fresh
+
+
+def record_run(desk: IncidentDesk, run_id: str, findings: RunFindings, run_url: str) -> None:
+    for report in findings.reports:
+        desk.report(
+            report.kind,
+            report.keys,
+            run_id=run_id,
+            run_url=run_url,
+            error=report.error,
+            check_name=report.check_name,
+        )
+    failed = {key for report in findings.reports for key in report.keys}
+    for key in findings.materialized - failed:  # a run cannot prove what it also failed
+        desk.recover(key, by=Recovery.MATERIALIZED)
+    for check in findings.passed_checks:
+        desk.recover(check.asset_key, by=Recovery.CHECK_PASSED, check_name=check.name)
+
+
+def make_desk(
+    settings: Settings, defs_graph: object, publisher: Publisher, slack: IncidentSlackResource
+) -> IncidentDesk:
+    return build_desk(
+        oncall_path=settings.oncall_path,
+        store_path=settings.incident_store_path,
+        metric_sources=metric_sources(publisher),
+        graph=defs_graph,
+        secrets=settings.secrets,
+        deployment=settings.deployment.value,
+        slack_channel=slack.channel,
+        slack_token=slack.token or None,
+        slack_webhook_url=slack.webhook_url,
+        slack_base_url=slack.base_url,
+        webserver_url=settings.webserver_url,
+    )
+
+
+def build_incident_sensor(
+    settings: Settings,
+    facts: GraphFacts,
+    policies: Mapping[dg.AssetKey, dg.FreshnessPolicy],
+) -> dg.SensorDefinition:
+    desks: list[IncidentDesk] = []  # built at the first tick, then kept for this code location
+
+    @dg.sensor(
+        name=INCIDENT_SENSOR,
+        minimum_interval_seconds=30,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Turns failed runs, failed checks and freshness breaches into incidents "
+        "(one per ongoing problem) and delivers them to Slack, or to the console and the "
+        "incident store when no Slack token is set.",
+    )
+    def ddrc_incidents(
+        context: dg.SensorEvaluationContext,
+        publisher: dg.ResourceParam[Publisher],
+        slack: IncidentSlackResource,
+    ) -> dg.SkipReason:
+        instance = context.instance
+        if not desks:
+            desks.append(make_desk(settings, context.repository_def.asset_graph, publisher, slack))
+        desk = desks[0]
+        after = datetime.fromisoformat(context.cursor) if context.cursor else None
+        records = instance.get_run_records(
+            RunsFilter(statuses=_FINISHED, updated_after=after),
+            order_by="update_timestamp",
+            ascending=True,
+            limit=25,
+        )
+        for record in records:
+            run = record.dagster_run
+            findings = classify_run(
+                run.status,
+                instance.all_logs(run.run_id),
+                facts,
+                set(run.asset_selection) if run.asset_selection else None,
+            )
+            record_run(desk, run.run_id, findings, f"{settings.webserver_url}/runs/{run.run_id}")
+            context.update_cursor(record.update_timestamp.isoformat())
+        stale, fresh = stale_assets(instance, policies, datetime.now(UTC))
+        for key in stale:
+            kind = (
+                FailureKind.PUBLISHED_FILE_STALE if key == PUBLISH_KEY else FailureKind.SOURCE_STALE
+            )
+            desk.report(kind, [key])
+        for key in fresh:
+            desk.recover(key, by=Recovery.FRESH)
+        delivery = desk.deliver()
+        return dg.SkipReason(
+            f"{len(records)} finished run(s) read, {len(stale)} stale asset(s); "
+            f"delivered {len(delivery.delivered)}, {len(delivery.failed)} waiting for Slack"
+        )
+
+    return ddrc_incidents
+
+
+def build_incident_defs(
+    settings: Settings, graph: dg.Definitions, dbt: dg.AssetsDefinition
+) -> dg.Definitions:
+    """The incident sensor over this graph: which step computes what, what blocks, what ages."""
+    assets = [a for a in graph.assets or () if isinstance(a, dg.AssetsDefinition)]
+    checks = [*assets, *(c for c in graph.asset_checks or () if isinstance(c, dg.AssetsDefinition))]
+    blocking = [
+        spec.key
+        for definition in checks
+        for spec in definition.check_specs
+        if spec.blocking and spec.asset_key == SUMMARY_KEY
+    ]
+    fivetran = [t.asset_key for t in catalog.FIVETRAN_TABLES] if settings.fivetran else []
+    facts = GraphFacts.of(
+        assets, dbt_step=dbt.node_def.name, blocking_checks=blocking, fivetran_keys=fivetran
+    )
+    policies = {s.key: s.freshness_policy for a in assets for s in a.specs if s.freshness_policy}
+    return dg.Definitions(sensors=[build_incident_sensor(settings, facts, policies)])

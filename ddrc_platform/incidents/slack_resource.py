@@ -1,0 +1,29 @@
+"""Where incidents go: the deployment's Slack, as a Dagster resource.
+
+dagster-slack's `SlackResource` knows a bot token only; incidents also need the channel,
+an incoming webhook as the alternative, and another API base for a stand-in
+(`DDRC_SLACK_API_URL`). With neither token nor webhook, incidents go to the console and
+the incident store (the local default).
+"""
+
+from __future__ import annotations
+
+from dagster_slack import SlackResource
+
+from ddrc_platform.settings import SlackSettings
+
+
+class IncidentSlackResource(SlackResource):
+    token: str = ""  # a bot token: threads and updates; empty with a webhook or the console
+    channel: str | None = None
+    webhook_url: str | None = None
+    base_url: str | None = None  # another Slack API base (a stand-in)
+
+
+def build_slack(settings: SlackSettings) -> IncidentSlackResource:
+    return IncidentSlackResource(
+        token=settings.token.config() if settings.token else "",
+        webhook_url=settings.webhook_url.config() if settings.webhook_url else None,
+        channel=settings.channel,
+        base_url=settings.api_url,
+    )

@@ -1,0 +1,118 @@
+"""One call per raw table: fetch it from sample data or the live source, as a typed table.
+
+Both modes end in the same shape (delivered columns upper-cased, geometry as GeoJSON
+text), so everything after the fetch (the contract, the warehouse write, dbt) cannot
+tell sample data from the real thing. One reader per source family; which family and
+which endpoint a table has is its catalog declaration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import pyarrow as pa
+
+from ddrc_platform.core.catalog import Family, RawTable
+from ddrc_platform.ingest.sample.common import ArcgisSample
+from ddrc_platform.ingest.sources import airtable, arcgis, malibu
+from ddrc_platform.ingest.sources.http import SourceClient
+from ddrc_platform.settings import Settings, SourceMode
+
+
+@dataclass(frozen=True)
+class Fetched:
+    table: pa.Table  # delivered columns, upper case
+    last_edit: datetime | None = None  # ArcGIS layers: editingInfo.lastEditDate (UTC)
+    url: str | None = None  # where it was read from (live mode)
+
+
+def upper_case_columns(table: pa.Table) -> pa.Table:
+    names = [name.upper() for name in table.column_names]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ValueError(f"columns differ only by case: {', '.join(duplicates)}")
+    return table.rename_columns(names)
+
+
+def _client(settings: Settings, table: RawTable, tries: int | None = None) -> SourceClient:
+    assert table.endpoint is not None
+    return SourceClient(
+        source=table.endpoint.setting,
+        http=settings.http,
+        tries=tries,
+        ca_bundle=settings.endpoint(table.endpoint.setting).ca_bundle,
+    )
+
+
+def _url(settings: Settings, table: RawTable) -> str:
+    assert table.endpoint is not None
+    return settings.endpoint(table.endpoint.setting).url + table.endpoint.path
+
+
+def _arcgis(table: RawTable, settings: Settings, day: date, now: datetime) -> Fetched:
+    if settings.sources is SourceMode.SAMPLE:
+        layer = table.sample(scale=settings.sample_scale, day=day)
+        assert isinstance(layer, ArcgisSample)
+        return Fetched(upper_case_columns(layer.table), arcgis.layer_last_edit(layer.metadata))
+    url = _url(settings, table)
+    client = _client(settings, table)
+    try:
+        read = arcgis.ArcgisLayer(client, url, settings.http.concurrency).read()
+    finally:
+        client.close()
+    return Fetched(upper_case_columns(read.table), read.last_edit, url)
+
+
+def _malibu(table: RawTable, settings: Settings, day: date, now: datetime) -> Fetched:
+    if settings.sources is SourceMode.SAMPLE:
+        rows = table.sample(scale=settings.sample_scale, day=day)
+        assert isinstance(rows, list)
+        return Fetched(upper_case_columns(malibu.rows_to_table(rows)))
+    url = _url(settings, table)
+    client = _client(settings, table, tries=settings.http.malibu_tries)
+    try:
+        data = malibu.fetch_endpoint(client, url)
+    finally:
+        client.close()
+    return Fetched(upper_case_columns(data), url=url)
+
+
+def _airtable(table: RawTable, settings: Settings, day: date, now: datetime) -> Fetched:
+    if settings.sources is SourceMode.SAMPLE:
+        records = table.sample(scale=settings.sample_scale, day=day)
+        assert isinstance(records, list)
+        return Fetched(airtable.records_to_table(records, now))
+    endpoint = settings.endpoint("airtable").url
+    config = settings.airtable
+    assert config.token and config.base_id  # enforced by the settings
+    records = airtable.fetch_records(
+        endpoint=endpoint,
+        token=config.token.value,
+        base_id=config.base_id,
+        table=config.table,
+        http=settings.http,
+    )
+    url = f"{endpoint}/v0/{config.base_id}/{config.table}"
+    return Fetched(airtable.records_to_table(records, now), url=url)
+
+
+def _sample_only(table: RawTable, settings: Settings, day: date, now: datetime) -> Fetched:
+    """No public endpoint (page feedback): Fivetran lands it in dev/prd, sample data here."""
+    data = table.sample(scale=settings.sample_scale, day=day)
+    assert isinstance(data, pa.Table)
+    return Fetched(data)
+
+
+_READERS: dict[Family, Callable[[RawTable, Settings, date, datetime], Fetched]] = {
+    Family.ARCGIS: _arcgis,
+    Family.MALIBU: _malibu,
+    Family.AIRTABLE: _airtable,
+    Family.FEEDBACK: _sample_only,
+}
+
+
+def fetch(table: RawTable, settings: Settings, *, day: date, now: datetime) -> Fetched:
+    """Read one raw table for the load of `day` (Pacific date) at `now` (UTC)."""
+    return _READERS[table.family](table, settings, day, now)

@@ -1,0 +1,107 @@
+"""Manual metrics from Airtable, landed in the table shape Fivetran gives them.
+
+In dev/prd Fivetran syncs the base; locally (or wherever Fivetran is absent) we read
+the REST API with pyairtable and write the very same columns, so one dbt project reads
+both: field names upper-cased with every run of other characters turned into `_`
+("Metric Name (from Metric Definition)" -> METRIC_NAME_FROM_METRIC_DEFINITION_),
+arrays and objects kept as JSON, timestamps as naive UTC, plus `_FIVETRAN_SYNCED`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+import requests
+from pyairtable import Api, retry_strategy
+
+from ddrc_platform.core.catalog import AIRTABLE_METRICS, FIVETRAN_SYNCED
+from ddrc_platform.ingest.sources.http import SourceError
+from ddrc_platform.settings import HttpSettings
+
+TIMESTAMP_COLUMNS = {"DATE_CREATED", "DATE_METRIC_MODIFIED", "AS_OF_DATE_AND_TIME"}
+NUMBER_COLUMNS = {"METRIC", "DATETIME_OFFSET_NUMBER"}
+
+
+def fivetran_column(field_name: str) -> str:
+    return re.sub(r"[^0-9A-Za-z]+", "_", field_name).upper().lstrip("_")
+
+
+def _timestamp(value: Any) -> datetime | None:
+    if value in (None, ""):
+        return None
+    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    if parsed.tzinfo is None:  # a date-only field: midnight UTC
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC).replace(tzinfo=None)
+
+
+def _cell(column: str, value: Any) -> Any:
+    if column in TIMESTAMP_COLUMNS:
+        return _timestamp(value)
+    if column in NUMBER_COLUMNS:
+        return None if value in (None, "") else float(value)
+    if isinstance(value, list | dict):
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return None if value is None else str(value)
+
+
+def records_to_table(records: list[dict], synced_at: datetime) -> pa.Table:
+    """Airtable omits empty fields; the documented columns exist even when no record has them."""
+    columns: dict[str, list] = {name: [] for name in AIRTABLE_METRICS.columns}
+    extra: dict[str, str] = {}
+    for record in records:
+        for name in record.get("fields", {}):
+            column = fivetran_column(name)
+            if column not in columns and column not in extra.values():
+                extra[name] = column
+    columns.update({column: [] for column in extra.values()})
+    for record in records:
+        by_column = {fivetran_column(k): v for k, v in record.get("fields", {}).items()}
+        by_column["ID"] = record["id"]
+        for column, values in columns.items():
+            values.append(_cell(column, by_column.get(column)))
+    types = {c: pa.timestamp("us") for c in TIMESTAMP_COLUMNS} | {
+        c: pa.float64() for c in NUMBER_COLUMNS
+    }
+    table = pa.table(
+        {name: pa.array(values, types.get(name, pa.string())) for name, values in columns.items()}
+    )
+    synced = pa.array(
+        [synced_at.astimezone(UTC).replace(tzinfo=None)] * len(records), pa.timestamp("us")
+    )
+    return table.append_column(FIVETRAN_SYNCED, synced)
+
+
+def fetch_records(
+    *, endpoint: str, token: str, base_id: str, table: str, http: HttpSettings
+) -> list[dict]:
+    """All records of the metrics table; pyairtable pages and retries 429 with backoff."""
+    api = Api(
+        token,
+        endpoint_url=endpoint,
+        timeout=(min(10.0, http.timeout), http.timeout),
+        retry_strategy=retry_strategy(
+            status_forcelist=(429, 500, 502, 503, 504),
+            total=http.tries,
+            backoff_factor=http.backoff,
+        ),
+    )
+    where = f"{endpoint}/v0/{base_id}/{table}"
+    try:
+        return api.table(base_id, table).all(page_size=100)
+    except requests.exceptions.HTTPError as exc:
+        status = exc.response.status_code if exc.response is not None else "?"
+        hint = {
+            401: "authentication failed: check AIRTABLE_TOKEN",
+            403: "the token may not read this base: check its scopes and AIRTABLE_TOKEN",
+            404: "base or table not found: check DDRC_AIRTABLE_BASE_ID and DDRC_AIRTABLE_TABLE",
+        }.get(status, "request failed")
+        raise SourceError("airtable", where, f"HTTP {status}: {hint}") from None
+    except requests.exceptions.RetryError:
+        raise SourceError("airtable", where, f"still failing after {http.tries} retries") from None
+    except requests.exceptions.RequestException as exc:
+        raise SourceError("airtable", where, f"{type(exc).__name__}") from None

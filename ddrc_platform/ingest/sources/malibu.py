@@ -1,0 +1,35 @@
+"""The City of Malibu's rebuild dashboard: four JSON list endpoints on a flaky server.
+
+Production needed up to ten tries with exponential backoff to get through, so the
+client's patience is its own setting (`DDRC_MALIBU_TRIES`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+
+from ddrc_platform.ingest.sources.http import SourceClient, SourceError
+
+
+def rows_to_table(rows: list[dict[str, Any]]) -> pa.Table:
+    """Columns in first-seen order across all rows; a column with only nulls stays text."""
+    names: dict[str, None] = {}
+    for row in rows:
+        names.update(dict.fromkeys(row))
+    columns = {}
+    for name in names:
+        array = pa.array([row.get(name) for row in rows])
+        columns[name] = array.cast(pa.string()) if pa.types.is_null(array.type) else array
+    return pa.table(columns)
+
+
+def fetch_endpoint(client: SourceClient, url: str) -> pa.Table:
+    payload = client.get_json(url)
+    if not isinstance(payload, list) or not all(isinstance(r, dict) for r in payload):
+        raise SourceError(client.source, url, "expected a JSON array of objects")
+    try:
+        return rows_to_table(payload)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise SourceError(client.source, url, f"inconsistent value types: {exc}") from None

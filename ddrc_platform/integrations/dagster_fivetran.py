@@ -1,0 +1,88 @@
+"""dagster-fivetran's workspace with its API base and poll timing made settings.
+
+The stock client builds every request URL from its `api_base_url` property, fixed to
+`https://api.fivetran.com`, and the workspace always polls every 10 seconds; a stand-in
+needs the first to change and fast tests the second. Both are overrides of members that
+are not a documented extension point: tests/test_integrations.py guards them.
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+from dagster_fivetran import FivetranOutput, FivetranWorkspace
+from dagster_fivetran.resources import FIVETRAN_API_BASE, FIVETRAN_API_VERSION, FivetranClient
+from pydantic import Field
+
+from ddrc_platform.integrations.dagster import cached_method
+
+DEFAULT_POLL_INTERVAL = 10.0  # dagster-fivetran's own default, in seconds
+
+
+class DdrcFivetranClient(FivetranClient):
+    """dagster-fivetran's client with its API base and poll timing made settings.
+
+    The stock client builds every request URL from its `api_base_url` property, fixed to
+    `https://api.fivetran.com`, and the workspace always polls every 10 seconds; a
+    stand-in needs the first to change and fast tests the second. It also remembers the
+    last connector state it read, so a failure or a reschedule can be reported with
+    Fivetran's own words.
+    """
+
+    def __init__(
+        self, *, api_url: str, poll_interval: float, poll_timeout: float | None, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self._api_url = api_url.rstrip("/")
+        self.poll_interval = poll_interval
+        self.poll_timeout = poll_timeout
+        self.last_seen: dict[str, Mapping[str, Any]] = {}
+
+    @property
+    def api_base_url(self) -> str:
+        return f"{self._api_url}/{FIVETRAN_API_VERSION}"
+
+    def get_connector_details(self, connector_id: str) -> Mapping[str, Any]:
+        details = super().get_connector_details(connector_id)
+        self.last_seen[connector_id] = details
+        return details
+
+    def sync_and_poll(
+        self,
+        connector_id: str,
+        poll_interval: float | None = None,
+        poll_timeout: float | None = None,
+    ) -> FivetranOutput | None:
+        return super().sync_and_poll(
+            connector_id,
+            poll_interval=self.poll_interval if poll_interval is None else poll_interval,
+            poll_timeout=self.poll_timeout if poll_timeout is None else poll_timeout,
+        )
+
+
+class DdrcFivetranWorkspace(FivetranWorkspace):
+    """A `FivetranWorkspace` whose API base URL and poll timing are configurable."""
+
+    api_url: str = Field(
+        default=FIVETRAN_API_BASE, description="Base URL of the Fivetran REST API."
+    )
+    poll_interval: float = Field(
+        default=DEFAULT_POLL_INTERVAL, description="Seconds between polls of a running sync."
+    )
+    poll_timeout: float | None = Field(
+        default=None, description="Seconds before a sync still running fails the step."
+    )
+
+    @cached_method
+    def get_client(self) -> DdrcFivetranClient:
+        return DdrcFivetranClient(
+            api_url=self.api_url,
+            poll_interval=self.poll_interval,
+            poll_timeout=self.poll_timeout,
+            api_key=self.api_key,
+            api_secret=self.api_secret,
+            request_max_retries=self.request_max_retries,
+            request_retry_delay=self.request_retry_delay,
+            request_backoff_factor=self.request_backoff_factor,
+            disable_schedule_on_trigger=self.disable_schedule_on_trigger,
+            retry_on_reschedule=self.retry_on_reschedule,
+        )

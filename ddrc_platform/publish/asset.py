@@ -1,0 +1,179 @@
+"""The asset `publish/ddrc_metrics_json` and the jump check that guards it."""
+
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+
+import dagster as dg
+
+from ddrc_platform.core.names import (
+    GATE_CHECK,
+    JUMP_CHECK,
+    OWNERS,
+    PUBLISH_GROUP,
+    PUBLISH_KEY,
+    PUBLISH_POOL,
+    SUMMARY_KEY,
+    VERIFY_CHECK,
+)
+from ddrc_platform.publish import document as publication
+from ddrc_platform.publish.checks import (
+    PublicationHeldError,
+    PublishVerificationError,
+    failed_blocking_checks,
+    find_jumps,
+    jump_check_result,
+    load_acknowledgements,
+    verify_published,
+)
+from ddrc_platform.publish.targets.base import Publisher
+from ddrc_platform.settings import Settings
+from ddrc_platform.warehouse.base import Warehouse
+
+# the hourly job confirms the public file every hour: 2 hours late warns, 6 fails
+PUBLISH_FRESHNESS = dg.FreshnessPolicy.time_window(
+    warn_window=timedelta(hours=2), fail_window=timedelta(hours=6)
+)
+
+
+def read_summary(warehouse: Warehouse, relation: str) -> list[publication.Metric]:
+    rows = warehouse.query(f"select * from {relation}").to_pylist()
+    return publication.metrics_from_rows(rows)
+
+
+def build_jump_check(settings: Settings, summary_relation: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=SUMMARY_KEY,
+        name=JUMP_CHECK,
+        blocking=True,
+        description=(
+            "Blocks publication when a metric moves more than DDRC_JUMP_MAX_FRACTION "
+            f"({settings.jump_max_fraction:.0%}) from the value the public sees now, or "
+            "disappears, unless `config/acknowledgements.yaml` names the metric and new value."
+        ),
+    )
+    def no_unacknowledged_jumps(
+        analytics: dg.ResourceParam[Warehouse], publisher: dg.ResourceParam[Publisher]
+    ) -> dg.AssetCheckResult:
+        jumps = find_jumps(
+            publisher.current(),
+            read_summary(analytics, summary_relation),
+            settings.jump_max_fraction,
+            load_acknowledgements(settings.acknowledgements_path),
+        )
+        return jump_check_result(jumps, settings.jump_max_fraction)
+
+    return no_unacknowledged_jumps
+
+
+def build_publish_asset(
+    summary_relation: str,
+    publisher_kind: str,
+    clock: Callable[[], datetime],
+    blocking_checks: list[dg.AssetCheckKey],
+) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=PUBLISH_KEY,
+        deps=[SUMMARY_KEY],
+        group_name=PUBLISH_GROUP,
+        kinds={"json", publisher_kind},
+        owners=OWNERS,
+        description=(
+            "**The public contract**: `ddrc-metrics.json`, read by the DDRC website. Built from "
+            "the metrics summary only when every blocking check on it passed, validated against "
+            "`ddrc_platform/publish/schemas/ddrc-metrics.schema.json` "
+            "(docs/published-contract.md), written atomically, every version "
+            "kept in `history/`, re-read and compared with the summary after writing; unchanged "
+            "content is not republished. Roll back with `./ddrc rollback`."
+        ),
+        metadata={"summary": summary_relation, "json_schema": "ddrc-metrics.schema.json"},
+        tags={"ddrc/layer": "publish"},
+        pool=PUBLISH_POOL,  # one publish step at a time, whatever run it is in (deploy/)
+        freshness_policy=PUBLISH_FRESHNESS,
+        check_specs=[
+            dg.AssetCheckSpec(
+                GATE_CHECK,
+                asset=PUBLISH_KEY,
+                description="Every blocking check on the summary passed at its latest "
+                "evaluation, so even a manual publish cannot skip them.",
+            ),
+            dg.AssetCheckSpec(
+                VERIFY_CHECK,
+                asset=PUBLISH_KEY,
+                description="The file the public reads, re-read after publishing, is exactly "
+                "what the summary says.",
+            ),
+        ],
+    )
+    def ddrc_metrics_json(
+        context: dg.AssetExecutionContext,
+        analytics: dg.ResourceParam[Warehouse],
+        publisher: dg.ResourceParam[Publisher],
+    ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+        failed = failed_blocking_checks(context.instance, blocking_checks)
+        yield dg.AssetCheckResult(
+            check_name=GATE_CHECK,
+            passed=not failed,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description=f"failed: {', '.join(failed)}" if failed else "all passed",
+        )
+        if failed:
+            raise PublicationHeldError(
+                f"blocking checks on the summary failed ({', '.join(failed)}): nothing "
+                "published, the public file is unchanged"
+            )
+        metrics = read_summary(analytics, summary_relation)
+        content = publication.render(metrics)
+        publication.validate(content)  # before anything is written
+        previous = publisher.current()
+        changes = publication.diff(previous, content)
+        digest = publication.content_hash(content)
+        metadata: dict[str, dg.RawMetadataValue] = {
+            "metric_count": len(metrics),
+            "content_hash": digest,
+            "diff": dg.MetadataValue.md(publication.diff_markdown(changes)),
+            "added": sum(c.kind == "added" for c in changes),
+            "removed": sum(c.kind == "removed" for c in changes),
+            "changed": sum(c.kind == "changed" for c in changes),
+        }
+        if previous is not None and publication.content_hash(previous) == digest:
+            context.log.info("ddrc-metrics.json unchanged; not republished")
+            metadata["status"] = "unchanged"
+        else:
+            published = publisher.publish(content, clock())
+            context.log.info(f"published {len(metrics)} metrics to {published.location}")
+            metadata |= {
+                "status": "published",
+                "location": published.location,
+                "version": published.version,
+            }
+        yield dg.MaterializeResult(metadata=metadata)
+        try:
+            verify_published(publisher.current(), content)
+        except PublishVerificationError as error:
+            yield dg.AssetCheckResult(check_name=VERIFY_CHECK, passed=False, description=str(error))
+            raise
+        yield dg.AssetCheckResult(
+            check_name=VERIFY_CHECK,
+            passed=True,
+            description=f"the published file is the summary's {len(metrics)} metrics",
+        )
+
+    return ddrc_metrics_json
+
+
+def build_publish_defs(
+    settings: Settings,
+    dbt: dg.AssetsDefinition,
+    publisher_kind: str,
+    clock: Callable[[], datetime],
+) -> dg.Definitions:
+    """The public file, gated on every blocking check of the summary (dbt's and the jump)."""
+    from ddrc_platform.transform.assets import blocking_check_keys, summary_relation
+
+    summary = summary_relation(dbt)
+    jump_check = build_jump_check(settings, summary)
+    blocking = [*blocking_check_keys(dbt, SUMMARY_KEY), *jump_check.check_keys]
+    return dg.Definitions(
+        assets=[build_publish_asset(summary, publisher_kind, clock, blocking)],
+        asset_checks=[jump_check],
+    )

@@ -1,0 +1,108 @@
+"""The dbt project as Dagster assets, and the dbt resource that runs it."""
+
+import sys
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtCliRuntimeError, DbtCliResource, dbt_assets
+
+from ddrc_platform.core.names import SUMMARY_KEY
+from ddrc_platform.integrations.dagster_dbt import DdrcDbtCliResource
+from ddrc_platform.settings import Settings
+from ddrc_platform.transform.project import dbt_project, dbt_vars, prepare_manifest, vars_args
+from ddrc_platform.transform.translator import DdrcDbtTranslator
+from ddrc_platform.warehouse.base import Warehouse
+
+
+def with_row_counts(
+    events: Iterable[Any], manifest: Mapping[str, Any], warehouse: Warehouse
+) -> Iterator[Any]:
+    """Add `dagster/row_count` to each built model, counted through our own warehouse.
+
+    Not dagster-dbt's `fetch_row_counts()`: it opens the dbt adapter in this process, and
+    dbt-duckdb keeps that DuckDB file open process-wide, locking out the next dbt run.
+    """
+    nodes = manifest["nodes"]
+    for event in events:
+        if isinstance(event, dg.Output | dg.AssetMaterialization):
+            unique_id = event.metadata.get("unique_id")
+            node = nodes.get(unique_id.value) if unique_id else None
+            if node and node["resource_type"] in ("model", "seed"):
+                counted = warehouse.query(f"select count(*) as n from {node['relation_name']}")
+                metadata = {**event.metadata, "dagster/row_count": counted.column("n")[0].as_py()}
+                event = event.with_metadata(metadata)
+        yield event
+
+
+def build_dbt_assets(settings: Settings, warehouse_kind: str) -> dg.AssetsDefinition:
+    project = dbt_project(settings.deployment.value)
+    manifest = prepare_manifest(project)
+    objects = settings.snowflake.objects if settings.snowflake else None
+    variables = dbt_vars(settings.deployment.value, settings.home, objects)
+
+    @dbt_assets(
+        manifest=manifest,
+        project=project,
+        dagster_dbt_translator=DdrcDbtTranslator(warehouse_kind),
+        name="ddrc_dbt",
+    )
+    def ddrc_dbt(
+        context: dg.AssetExecutionContext,
+        dbt: DbtCliResource,
+        analytics: dg.ResourceParam[Warehouse],
+    ) -> Iterator[Any]:
+        invocation = dbt.cli(
+            ["build", *vars_args(variables)], context=context, target_path=settings.dbt_target_path
+        )
+        # dbt holds the DuckDB file while it runs: count rows once it has finished, and
+        # report what did build even when a test failed (its check result included)
+        events: list[Any] = []
+        try:
+            events.extend(invocation.stream())
+        except DagsterDbtCliRuntimeError:
+            yield from with_row_counts(events, invocation.manifest, analytics)
+            raise
+        yield from with_row_counts(events, invocation.manifest, analytics)
+
+    return ddrc_dbt
+
+
+def build_dbt_resource(settings: Settings) -> DbtCliResource:
+    return DdrcDbtCliResource(
+        project_dir=dbt_project(settings.deployment.value),
+        target=settings.deployment.value,
+        dbt_executable=str(Path(sys.executable).parent / "dbt"),
+    )
+
+
+def model_relation(manifest: Mapping[str, Any], name: str) -> str:
+    """A model's relation as dbt names it for the target the manifest was parsed for."""
+    return next(
+        n["relation_name"]
+        for n in manifest["nodes"].values()
+        if n["resource_type"] == "model" and n["name"] == name
+    )
+
+
+def summary_relation(dbt_assets_def: dg.AssetsDefinition) -> str:
+    manifest = dbt_assets_def.metadata_by_key[SUMMARY_KEY]["dagster_dbt/manifest"].manifest
+    return model_relation(manifest, SUMMARY_KEY.path[-1])
+
+
+def blocking_check_keys(
+    dbt_assets_def: dg.AssetsDefinition, key: dg.AssetKey
+) -> list[dg.AssetCheckKey]:
+    """The dbt tests on `key` that hold publication back (error severity)."""
+    return [
+        spec.key for spec in dbt_assets_def.check_specs if spec.asset_key == key and spec.blocking
+    ]
+
+
+def build_transform_defs(
+    settings: Settings, warehouse_kind: str
+) -> tuple[dg.Definitions, dg.AssetsDefinition]:
+    """The dbt stage, and its assets definition (the publisher reads its manifest)."""
+    dbt = build_dbt_assets(settings, warehouse_kind)
+    return dg.Definitions(assets=[dbt]), dbt

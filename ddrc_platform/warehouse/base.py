@@ -1,0 +1,69 @@
+"""What every warehouse offers the platform, and the rules they all keep.
+
+A load either replaces its day's snapshot completely or changes nothing: the delete of
+the day's old rows and the insert of the new ones share one transaction, so readers
+(dbt, dashboards) never see a half-written snapshot, and a rerun never duplicates rows.
+Identifiers are always quoted; column names are stored upper case. DuckDB (`duckdb.py`)
+is the reference; Snowflake (`snowflake.py`) keeps the same contract.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date
+from typing import Protocol
+
+import pyarrow as pa
+
+from ddrc_platform.core.catalog import RawTable
+
+
+def quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+LOADS_SCHEMA, LOADS_TABLE = "OPS", "RAW_LOADS"
+
+
+def table_hash(data: pa.Table) -> str:
+    """A fingerprint of delivered data: an identical same-day reload need not rewrite anything."""
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, data.schema) as writer:
+        writer.write_table(data.combine_chunks())
+    return hashlib.sha256(sink.getvalue()).hexdigest()
+
+
+def check_record_key(table: RawTable, data: pa.Table) -> None:
+    """Current state is keyed by record id: a duplicate or missing id is a bad delivery."""
+    assert table.record_key is not None
+    keys = data.column(table.record_key)
+    if len(keys.unique()) != data.num_rows or keys.null_count:
+        raise ValueError(
+            f"{table.path}: {table.record_key} must identify each record once "
+            f"({data.num_rows} rows, {len(keys.unique())} distinct, {keys.null_count} null)"
+        )
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    rows: int
+    replaced_rows: int  # rows of the same day (or previous state) that this write replaced
+    added_columns: tuple[str, ...]  # columns the table did not have before
+    unchanged: bool = False  # the same day's snapshot already held exactly this data
+
+
+class Warehouse(Protocol):
+    """What loaders, publishers and checks need of a warehouse, whatever it is."""
+
+    kind: str  # shown as an asset kind: "duckdb" | "snowflake"
+
+    def write_snapshot(
+        self, table: RawTable, data: pa.Table, load_date: date, content_hash: str
+    ) -> WriteResult: ...
+
+    def write_current_state(self, table: RawTable, data: pa.Table) -> WriteResult: ...
+
+    def query(self, sql: str, params: list | None = None) -> pa.Table: ...
+
+    def table_columns(self, schema: str, table: str) -> list[str]: ...

@@ -1,0 +1,39 @@
+"""The local deployment loads no cloud SDK: it must start fast and without them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+CLOUD_SDKS = (
+    "snowflake.connector",
+    "snowflake.core",
+    "snowflake.snowpark",
+    "dagster_snowflake",
+    "azure.storage",
+    "azure.identity",
+    "dagster_azure",
+    "dagster_fivetran",
+)
+
+PROBE = """
+import json, sys
+import ddrc_platform.definitions as d
+d.defs()
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def test_local_definitions_import_no_cloud_sdk(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"DDRC_HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+    )
+    modules = json.loads(done.stdout.splitlines()[-1])
+    loaded = [m for m in modules if m.startswith(CLOUD_SDKS)]
+    assert not loaded, f"the local definitions imported cloud SDKs: {loaded[:10]}"
+    assert "ddrc_platform.definitions" in modules  # the probe really loaded them

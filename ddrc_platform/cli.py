@@ -15,7 +15,13 @@ from pathlib import Path
 
 import dagster as dg
 
-from ddrc_platform.core.names import PIPELINE_JOB, PUBLISH_KEY
+from ddrc_platform.core.names import (
+    PIPELINE_JOB,
+    PUBLISH_KEY,
+    pacific_date,
+    partition_key,
+    utc_now,
+)
 from ddrc_platform.settings import Settings, load_settings
 from ddrc_platform.transform.project import (
     TARGETS,
@@ -36,8 +42,9 @@ def run(settings: Settings, select: str | None) -> int:
     instance = dg.DagsterInstance.local_temp(tempdir=str(home))
     job = defs.resolve_job_def(PIPELINE_JOB)
     selection = None if select is None else [dg.AssetKey.from_user_string(select)]
+    today = partition_key(pacific_date(utc_now()))  # the snapshot (and history) of today
     result = job.execute_in_process(
-        instance=instance, raise_on_error=False, asset_selection=selection
+        instance=instance, raise_on_error=False, asset_selection=selection, partition_key=today
     )
     seconds = time.perf_counter() - started
     print(f"\nrun {result.run_id} {'succeeded' if result.success else 'FAILED'} in {seconds:.1f} s")

@@ -1,30 +1,79 @@
-"""When the graph runs: the pipeline job and its schedule."""
+"""When the graph runs: on change (sensors + automation), once a day (reconcile), by hand.
+
+- A source's sensor (`ingest/signals.py`) loads it when it changed; the automation sensor
+  below then runs what lies downstream (dbt models, summary, checks, publish) by each
+  asset's automation condition. A cycle in which nothing changed starts no run.
+- The daily reconcile runs the whole job for today's partition at 06:27 Pacific, after the
+  agencies' nightly rebuilds. It earns its place three ways: it loads the sources that
+  cannot tell us they changed (page feedback locally; a USACE layer whose count did not
+  move), it makes sure every day has its snapshot even when a signal was missed, and it
+  confirms the public file once a day (freshness).
+- The job `ddrc_pipeline` is also what `./ddrc run` and the UI's "Materialize all" run.
+"""
 
 from __future__ import annotations
 
 import dagster as dg
 
-from ddrc_platform.core.names import PACIFIC_NAME, PIPELINE_JOB
-from ddrc_platform.settings import Deployment, Settings
+from ddrc_platform.core.names import (
+    AUTOMATION_SENSOR,
+    PACIFIC_NAME,
+    PIPELINE_JOB,
+    RECONCILE_SCHEDULE,
+    pacific_date,
+    partition_key,
+)
+from ddrc_platform.settings import Settings
+
+# one run that may publish at a time (deploy/dagster.yaml's tag concurrency limit)
+PUBLISHES_TAG = {"ddrc/publishes": "true"}
 
 ddrc_pipeline = dg.define_asset_job(
     PIPELINE_JOB,
     selection=dg.AssetSelection.all(),
-    description="Loads every source, builds the dbt project and publishes ddrc-metrics.json.",
-    tags={"ddrc/publishes": "true"},
+    description="Loads every source (today's snapshot), builds the dbt project (today's "
+    "history partition) and publishes ddrc-metrics.json.",
+    tags=PUBLISHES_TAG,
 )
 
 
+def _status(settings: Settings) -> dict:
+    """Running by themselves in dev/prd; on a laptop, off until turned on in the UI."""
+    running = settings.reacts_by_default
+    return {
+        "schedule": dg.DefaultScheduleStatus.RUNNING
+        if running
+        else dg.DefaultScheduleStatus.STOPPED,
+        "sensor": dg.DefaultSensorStatus.RUNNING if running else dg.DefaultSensorStatus.STOPPED,
+    }
+
+
 def build_schedule_defs(settings: Settings) -> dg.Definitions:
-    hourly = dg.ScheduleDefinition(
-        name="ddrc_pipeline_hourly",
+    status = _status(settings)
+
+    @dg.schedule(
+        name=RECONCILE_SCHEDULE,
         job=ddrc_pipeline,
-        cron_schedule="27 * * * *",  # production's cadence
+        cron_schedule="27 6 * * *",
         execution_timezone=PACIFIC_NAME,
-        # a laptop should not start publishing by itself; dev and prd should
-        default_status=dg.DefaultScheduleStatus.STOPPED
-        if settings.deployment is Deployment.LOCAL
-        else dg.DefaultScheduleStatus.RUNNING,
-        description="Hourly at minute 27, Pacific time, as production has always run.",
+        default_status=status["schedule"],
+        description="Daily at 06:27 Pacific, after the nightly rebuilds: every source's "
+        "snapshot of the day, whatever the change signals said (see jobs.py).",
     )
-    return dg.Definitions(jobs=[ddrc_pipeline], schedules=[hourly])
+    def ddrc_daily_reconcile(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+        day = pacific_date(context.scheduled_execution_time)
+        return dg.RunRequest(partition_key=partition_key(day), tags={"ddrc/trigger": "reconcile"})
+
+    automation = dg.AutomationConditionSensorDefinition(
+        AUTOMATION_SENSOR,
+        target=dg.AssetSelection.all(),
+        default_status=status["sensor"],
+        minimum_interval_seconds=settings.watch.automation_seconds,
+        run_tags={**PUBLISHES_TAG, "ddrc/trigger": "automation"},
+        emit_backfills=False,  # plain runs: what changed is small, one run per partition
+        description="Runs what lies downstream of a change (dbt models, summary, checks, "
+        "publish), each asset by its automation condition.",
+    )
+    return dg.Definitions(
+        jobs=[ddrc_pipeline], schedules=[ddrc_daily_reconcile], sensors=[automation]
+    )

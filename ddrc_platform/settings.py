@@ -134,6 +134,18 @@ class HttpSettings:
 
 
 @dataclass(frozen=True)
+class WatchSettings:
+    """How often the graph looks for change: a change is picked up within both intervals.
+
+    `watch_seconds`: each source's change signal (one cheap request per source).
+    `automation_seconds`: the declarative-automation sensor that runs what lies downstream.
+    """
+
+    watch_seconds: int = 120
+    automation_seconds: int = 60
+
+
+@dataclass(frozen=True)
 class SourceEndpoint:
     url: str
     ca_bundle: str | None = None  # a source whose TLS chain is broken gets its own CA bundle
@@ -205,6 +217,7 @@ class Settings:
     sample_scale: float = 1.0
     endpoints: Mapping[str, SourceEndpoint] = field(default_factory=dict)
     http: HttpSettings = field(default_factory=HttpSettings)
+    watch: WatchSettings = field(default_factory=WatchSettings)
     airtable: AirtableSettings = field(default_factory=AirtableSettings)
     snowflake: SnowflakeSettings | None = None  # dev/prd
     fivetran: FivetranSettings | None = None  # dev/prd
@@ -215,6 +228,11 @@ class Settings:
     oncall_path: Path = CONFIG_DIR / "oncall.yaml"
     incident_store: Path | None = None  # DDRC_INCIDENT_STORE; default $DDRC_HOME/incidents.sqlite
     webserver_url: str = "http://127.0.0.1:3000"  # DDRC_WEBSERVER_URL: links into the UI
+
+    @property
+    def reacts_by_default(self) -> bool:
+        """Sensors and automation run by themselves in dev/prd; a laptop turns them on in the UI."""
+        return self.deployment is not Deployment.LOCAL
 
     @property
     def warehouse_path(self) -> Path:
@@ -458,6 +476,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         sample_scale=number(env, "DDRC_SAMPLE_SCALE", 1.0),
         endpoints=endpoints,
         http=http,
+        watch=WatchSettings(
+            watch_seconds=int(number(env, "DDRC_WATCH_INTERVAL", WatchSettings.watch_seconds)),
+            automation_seconds=int(
+                number(env, "DDRC_AUTOMATION_INTERVAL", WatchSettings.automation_seconds)
+            ),
+        ),
         airtable=AirtableSettings(
             token=read.secret("AIRTABLE_TOKEN"),
             base_id=read.get("DDRC_AIRTABLE_BASE_ID"),

@@ -5,8 +5,10 @@ and switches to `POST /v0/{base}/{table}/listRecords` with a JSON body when the 
 would pass 16,000 characters; it follows `offset` until a page comes without one.
 Airtable checks the token before anything else (401), answers an unknown base or
 table with 404 `{"error": "NOT_FOUND"}`, and rejects an offset it did not issue with
-422. Filters, sorting and field selection are refused here rather than ignored, so a
-client that relies on them fails loudly instead of receiving unfiltered rows.
+422. Sorting by fields (`sort[i][field]`, `sort[i][direction]`) is served, as the change
+signal asks for the newest entry; filters and field selection are refused here rather
+than ignored, so a client that relies on them fails loudly instead of receiving
+unfiltered rows.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from urllib.parse import unquote
 from stand_ins.base import Request, Response, StandIn
 
 PAGE_SIZE = 100  # Airtable's default and maximum
-_UNSUPPORTED = ("filterByFormula", "sort", "fields", "returnFieldsByFieldId")
+_UNSUPPORTED = ("filterByFormula", "fields", "returnFieldsByFieldId")
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
@@ -35,6 +37,22 @@ def _table_id(name: str) -> str:
         number, digit = divmod(number, 62)
         digits.append(_BASE62[digit])
     return "tbl" + "".join(digits)
+
+
+def _sorted(records: list[dict], params: dict) -> list[dict]:
+    """Records in `sort[i]` order (as text; empty values last, as Airtable lists them)."""
+    keys = []
+    for i in range(len(params)):
+        field = params.get(f"sort[{i}][field]")
+        if field is None:
+            break
+        keys.append((field, params.get(f"sort[{i}][direction]", "asc") == "desc"))
+    for field, descending in reversed(keys):  # stable sorts, least significant key first
+        present = [r for r in records if r["fields"].get(field) not in (None, "")]
+        empty = [r for r in records if r["fields"].get(field) in (None, "")]
+        present.sort(key=lambda r: str(r["fields"][field]), reverse=descending)
+        records = present + empty
+    return records
 
 
 class AirtableServer(StandIn):
@@ -109,9 +127,10 @@ class AirtableServer(StandIn):
         if not 1 <= page_size <= PAGE_SIZE or (max_records is not None and max_records < 1):
             return invalid
         with self._records_lock:
-            records, start = self._records, 0
+            records, start = _sorted(self._records, params), 0
             if params.get("offset"):
-                start = self._position.get(str(params["offset"]).rsplit("/", 1)[-1], -1)
+                after = str(params["offset"]).rsplit("/", 1)[-1]
+                start = next((i for i, r in enumerate(records) if r["id"] == after), -1)
                 if start < 0:
                     return _error(
                         422,

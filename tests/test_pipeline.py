@@ -19,7 +19,7 @@ import dagster as dg
 import pyarrow.compute as pc
 import pytest
 
-from ddrc_platform.core.names import PIPELINE_JOB, PUBLISH_KEY
+from ddrc_platform.core.names import PIPELINE_JOB, PUBLISH_KEY, pacific_date, partition_key
 from ddrc_platform.definitions import build_definitions
 from ddrc_platform.ingest import sample
 from ddrc_platform.publish.document import FILE_NAME, format_timestamp, validate
@@ -37,7 +37,9 @@ CATALOG = Path(__file__).parent.parent / "ddrc_dbt" / "seeds" / "metric_catalog.
 def run_pipeline(settings, clock=lambda: NOW) -> dg.ExecuteInProcessResult:
     defs = build_definitions(settings, clock=clock)
     return defs.resolve_job_def(PIPELINE_JOB).execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+        partition_key=partition_key(pacific_date(clock())),
     )
 
 
@@ -223,6 +225,8 @@ def test_dagster_cli_materializes_the_whole_graph(tmp_path, dagster_home):
             "ddrc_platform.definitions",
             "--select",
             "*",
+            "--partition",  # today's snapshots and history
+            partition_key(pacific_date(dt.datetime.now(dt.UTC))),
         ],
         env={
             **os.environ,

@@ -16,7 +16,14 @@ import pyarrow.compute as pc
 import pytest
 
 from ddrc_platform.core.names import INCIDENT_SENSOR as SENSOR_NAME
-from ddrc_platform.core.names import JUMP_CHECK, PIPELINE_JOB, PUBLISH_KEY, VERIFY_CHECK
+from ddrc_platform.core.names import (
+    JUMP_CHECK,
+    PIPELINE_JOB,
+    PUBLISH_KEY,
+    VERIFY_CHECK,
+    pacific_date,
+    partition_key,
+)
 from ddrc_platform.definitions import build_definitions
 from ddrc_platform.incidents import FailureKind, IncidentStore, Severity
 from ddrc_platform.ingest import sample
@@ -88,7 +95,10 @@ def scenario(make_settings, tmp_path):
 def run(settings, instance, clock=lambda: NOW, selection=None):
     defs = build_definitions(settings, clock=clock)
     result = defs.resolve_job_def(PIPELINE_JOB).execute_in_process(
-        instance=instance, raise_on_error=False, asset_selection=selection
+        instance=instance,
+        raise_on_error=False,
+        asset_selection=selection,
+        partition_key=partition_key(pacific_date(clock())),
     )
     return defs, result
 
@@ -208,6 +218,7 @@ def test_post_publish_verification_failure_is_high_severity(scenario):
         instance=instance,
         raise_on_error=False,
         selection=job.asset_selection if hasattr(job, "asset_selection") else None,
+        partition_key=partition_key(DAY),
     )
     assert not result.success
     (check,) = [c for c in result.get_asset_check_evaluations() if c.check_name == VERIFY_CHECK]

@@ -15,7 +15,7 @@ field name between deliveries loads unchanged. The documented columns are the on
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
@@ -410,6 +410,12 @@ BY_KEY = {t.asset_key: t for t in RAW_TABLES}
 def by_metric_family() -> dict[str, RawTable]:
     """metric_catalog.csv's `source` -> the raw table its metrics are computed from."""
     return {t.metric_family: t for t in RAW_TABLES if t.metric_family}
+
+
+def strictest_freshness(tables: Iterable[RawTable]) -> dg.FreshnessPolicy | None:
+    """What is built from these tables must be as fresh as the most demanding of them."""
+    policies = [t.freshness for t in tables]
+    return min(policies, key=lambda p: p.fail_window.to_timedelta(), default=None)
 
 
 def endpoint_variables() -> dict[str, tuple[str, str]]:

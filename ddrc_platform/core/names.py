@@ -29,10 +29,24 @@ VERIFY_CHECK = "published_file_matches_summary"
 GATE_CHECK = "blocking_checks_passed"
 
 PIPELINE_JOB = "ddrc_pipeline"
+RECONCILE_SCHEDULE = "ddrc_daily_reconcile"
 INCIDENT_SENSOR = "ddrc_incidents"
+AUTOMATION_SENSOR = "ddrc_automation"
+WATCH_SENSOR_PREFIX = "watch_"  # + the source's short name: its change signal
 
 PACIFIC_NAME = "America/Los_Angeles"
 PACIFIC = ZoneInfo(PACIFIC_NAME)
+
+
+# The first day a dated snapshot exists for: the day after the fires broke out (also the
+# sample data's day zero).
+FIRST_LOAD_DATE = date(2025, 1, 8)
+
+# One partition per Pacific day, the `_LOAD_DATE` of a snapshot; `end_offset=1` makes
+# today's partition exist while the day is still running (a load belongs to its day).
+DAILY_PARTITIONS = dg.DailyPartitionsDefinition(
+    start_date=FIRST_LOAD_DATE.isoformat(), timezone=PACIFIC_NAME, end_offset=1
+)
 
 
 def utc_now() -> datetime:
@@ -42,6 +56,11 @@ def utc_now() -> datetime:
 def pacific_date(moment: datetime) -> date:
     """The day a load belongs to: the team and the agencies work on Pacific time."""
     return moment.astimezone(PACIFIC).date()
+
+
+def partition_key(day: date) -> str:
+    """The DAILY_PARTITIONS key of a load date."""
+    return day.isoformat()
 
 
 @dataclass(frozen=True)

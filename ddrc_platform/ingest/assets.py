@@ -10,6 +10,7 @@ import pyarrow as pa
 from ddrc_platform.core import catalog
 from ddrc_platform.core.catalog import Keeping, RawTable
 from ddrc_platform.core.names import (
+    DAILY_PARTITIONS,
     INGESTION_GROUP,
     OWNERS,
     SCHEMA_CONTRACT_CHECK,
@@ -18,6 +19,7 @@ from ddrc_platform.core.names import (
 )
 from ddrc_platform.ingest.contract import check_columns, enforce
 from ddrc_platform.ingest.fetch import Fetched, fetch
+from ddrc_platform.ingest.signals import build_watch_defs
 from ddrc_platform.settings import Settings, SourceMode
 from ddrc_platform.warehouse.base import Warehouse, table_hash
 
@@ -45,10 +47,34 @@ def with_snapshot_columns(
     return data.append_column(catalog.LOADED_AT, pa.array([naive_utc] * n, pa.timestamp("us")))
 
 
+def load_date_of(
+    context: dg.AssetExecutionContext, table: RawTable, settings: Settings, now: datetime
+) -> date:
+    """The day this load is the snapshot of: the run's partition, else today (Pacific).
+
+    A live source serves only its present state, so a past day cannot be fetched: that
+    fails before any request, saying so. Sample data can be generated for any day.
+    """
+    today = pacific_date(now)
+    if not context.has_partition_key:
+        return today
+    day = date.fromisoformat(context.partition_key)
+    if day != today and settings.sources is SourceMode.LIVE:
+        raise dg.Failure(
+            f"{table.asset_key.to_user_string()}: cannot load the past day {day} from the live "
+            f"source ({table.source_url}): it serves only its present state, today's "
+            f"partition is {today}. Snapshots are kept per day as they are loaded; past days "
+            "can be generated only in sample mode (DDRC_SOURCES=sample)."
+        )
+    return day
+
+
 def _description(table: RawTable, settings: Settings) -> str:
     keeping = (
-        "Dated snapshots: one per Pacific day (`_LOAD_DATE`), earlier days kept; a same-day "
-        "reload replaces that day's rows in one transaction."
+        "Dated snapshots: one per Pacific day (`_LOAD_DATE`, the partition key), earlier "
+        "days kept; a same-day reload replaces that day's rows in one transaction. Loaded "
+        "when its change signal (sensor `watch_...`) sees a change; a past day can be "
+        "backfilled in sample mode only (a live source serves only today)."
         if table.keeping is Keeping.SNAPSHOT
         else "Current state keyed by record id, in the table shape Fivetran lands it."
     )
@@ -71,6 +97,7 @@ def build_raw_asset(
 ) -> dg.AssetsDefinition:
     """A loader asset: fetch, enforce the schema contract, write atomically, report."""
     source_kind = "python" if settings.sources is SourceMode.SAMPLE else table.kind
+    snapshot = table.keeping is Keeping.SNAPSHOT
 
     @dg.asset(
         key=table.asset_key,
@@ -86,6 +113,7 @@ def build_raw_asset(
         },
         tags={"ddrc/source": table.name, "ddrc/layer": "raw"},
         freshness_policy=table.freshness,
+        partitions_def=DAILY_PARTITIONS if snapshot else None,
         check_specs=[
             dg.AssetCheckSpec(
                 SCHEMA_CONTRACT_CHECK,
@@ -100,7 +128,7 @@ def build_raw_asset(
     ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         started = time.perf_counter()
         now = clock()
-        load_date = pacific_date(now)
+        load_date = load_date_of(context, table, settings, now)
         fetched = fetch(table, settings, day=load_date, now=now)
         report = check_columns(table, fetched.table.column_names)
         if report.missing:
@@ -115,7 +143,7 @@ def build_raw_asset(
         if report.undocumented:
             context.log.warning(report.summary)
 
-        if table.keeping is Keeping.SNAPSHOT:
+        if snapshot:
             data = with_snapshot_columns(table, fetched, load_date, now)
             digest = (
                 f"{table_hash(fetched.table)}@{fetched.last_edit}"  # the edit time is published
@@ -135,7 +163,7 @@ def build_raw_asset(
             "unchanged": result.unchanged,
             "source_mode": settings.sources.value,
         }
-        if table.keeping is Keeping.SNAPSHOT:
+        if snapshot:
             metadata["load_date"] = load_date.isoformat()
         if fetched.last_edit is not None:
             metadata["source_last_edit"] = dg.MetadataValue.timestamp(fetched.last_edit)
@@ -167,16 +195,21 @@ def build_raw_assets(
 def build_ingest_defs(
     settings: Settings, warehouse_kind: str, clock: Callable[[], datetime] = utc_now
 ) -> dg.Definitions:
-    """The raw layer: our loaders for every table, or (dev/prd) Fivetran for its tables.
+    """The raw layer: our loaders for every table, or (dev/prd) Fivetran for its tables;
+    each with what tells the graph it changed (`signals.py`, Fivetran's polling sensor).
 
     The Fivetran module is imported only in dev/prd: the local deployment never pays for
     dagster-fivetran.
     """
+    watch = build_watch_defs(settings, clock)
     if settings.fivetran is None:  # local: Airtable and feedback loaded in Fivetran's shape
-        return dg.Definitions(assets=build_raw_assets(settings, warehouse_kind, clock=clock))
+        return dg.Definitions(
+            assets=build_raw_assets(settings, warehouse_kind, clock=clock), sensors=watch
+        )
     from ddrc_platform.ingest.fivetran import (
         FIVETRAN_RESOURCE_KEY,
         build_fivetran_assets,
+        build_fivetran_sensor,
         build_fivetran_workspace,
     )
 
@@ -187,5 +220,6 @@ def build_ingest_defs(
             *build_raw_assets(settings, warehouse_kind, tables=ours, clock=clock),
             *build_fivetran_assets(workspace),
         ],
+        sensors=[*watch, build_fivetran_sensor(workspace, settings.watch.watch_seconds)],
         resources={FIVETRAN_RESOURCE_KEY: workspace},
     )

@@ -36,17 +36,23 @@ def upper_case_columns(table: pa.Table) -> pa.Table:
     return table.rename_columns(names)
 
 
-def _client(settings: Settings, table: RawTable, tries: int | None = None) -> SourceClient:
+def source_client(
+    settings: Settings,
+    table: RawTable,
+    tries: int | None = None,
+    headers: dict[str, str] | None = None,
+) -> SourceClient:
     assert table.endpoint is not None
     return SourceClient(
         source=table.endpoint.setting,
         http=settings.http,
         tries=tries,
         ca_bundle=settings.endpoint(table.endpoint.setting).ca_bundle,
+        headers=headers,
     )
 
 
-def _url(settings: Settings, table: RawTable) -> str:
+def source_url(settings: Settings, table: RawTable) -> str:
     assert table.endpoint is not None
     return settings.endpoint(table.endpoint.setting).url + table.endpoint.path
 
@@ -56,8 +62,8 @@ def _arcgis(table: RawTable, settings: Settings, day: date, now: datetime) -> Fe
         layer = table.sample(scale=settings.sample_scale, day=day)
         assert isinstance(layer, ArcgisSample)
         return Fetched(upper_case_columns(layer.table), arcgis.layer_last_edit(layer.metadata))
-    url = _url(settings, table)
-    client = _client(settings, table)
+    url = source_url(settings, table)
+    client = source_client(settings, table)
     try:
         read = arcgis.ArcgisLayer(client, url, settings.http.concurrency).read()
     finally:
@@ -70,8 +76,8 @@ def _malibu(table: RawTable, settings: Settings, day: date, now: datetime) -> Fe
         rows = table.sample(scale=settings.sample_scale, day=day)
         assert isinstance(rows, list)
         return Fetched(upper_case_columns(malibu.rows_to_table(rows)))
-    url = _url(settings, table)
-    client = _client(settings, table, tries=settings.http.malibu_tries)
+    url = source_url(settings, table)
+    client = source_client(settings, table, tries=settings.http.malibu_tries)
     try:
         data = malibu.fetch_endpoint(client, url)
     finally:

@@ -45,6 +45,7 @@ from dagster_fivetran import (
     FivetranConnectorTableProps,
     FivetranMetadataSet,
     FivetranWorkspace,
+    build_fivetran_polling_sensor,
     fivetran_assets,
 )
 from dagster_fivetran.constants import (
@@ -59,7 +60,7 @@ from dagster_fivetran.translator import FivetranConnector
 
 from ddrc_platform.core import catalog
 from ddrc_platform.core.catalog import RawTable
-from ddrc_platform.core.names import INGESTION_GROUP, OWNERS
+from ddrc_platform.core.names import INGESTION_GROUP, OWNERS, WATCH_SENSOR_PREFIX
 from ddrc_platform.core.redact import Redactor
 from ddrc_platform.integrations.dagster_fivetran import DdrcFivetranWorkspace
 from ddrc_platform.settings import FivetranSettings, SettingsError, fivetran_settings
@@ -211,6 +212,23 @@ def build_fivetran_assets(workspace: FivetranWorkspace) -> list[dg.AssetsDefinit
         }
     )
     return [_connector_assets(workspace, translator, cid, name) for cid, name in connectors]
+
+
+def build_fivetran_sensor(
+    workspace: FivetranWorkspace, interval_seconds: int
+) -> dg.SensorDefinition:
+    """The change signal of the Fivetran tables: syncs Fivetran ran on its own schedule
+    become materializations of their assets, so the automation downstream follows them
+    as it follows our loaders. Syncs Dagster triggers (the daily reconcile) are recorded
+    by the run itself; a sync Fivetran reschedules (quota) is handled by `_sync`."""
+    return build_fivetran_polling_sensor(
+        workspace=workspace,
+        dagster_fivetran_translator=DdrcFivetranTranslator(),
+        connector_selector_fn=_is_ddrc_connector,
+        minimum_interval_seconds=interval_seconds,
+        default_sensor_status=dg.DefaultSensorStatus.RUNNING,
+        name=WATCH_SENSOR_PREFIX + "fivetran",
+    )
 
 
 def _connector_assets(

@@ -1,10 +1,11 @@
 """The asset `publish/ddrc_metrics_json` and the jump check that guards it."""
 
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import dagster as dg
 
+from ddrc_platform.core import catalog
 from ddrc_platform.core.names import (
     GATE_CHECK,
     JUMP_CHECK,
@@ -29,9 +30,14 @@ from ddrc_platform.publish.targets.base import Publisher
 from ddrc_platform.settings import Settings
 from ddrc_platform.warehouse.base import Warehouse
 
-# the hourly job confirms the public file every hour: 2 hours late warns, 6 fails
-PUBLISH_FRESHNESS = dg.FreshnessPolicy.time_window(
-    warn_window=timedelta(hours=2), fail_window=timedelta(hours=6)
+# The public file is as fresh as the summary must be: the strictest of its sources'
+# windows (the same rule the translator gives every model).
+PUBLISH_FRESHNESS = catalog.strictest_freshness(catalog.RAW_TABLES)
+
+# Published when the summary changed and every blocking check on it passed (or runs in
+# the same run: a check that fails there stops the publish step).
+PUBLISH_CONDITION = (
+    dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()
 )
 
 
@@ -89,6 +95,7 @@ def build_publish_asset(
         tags={"ddrc/layer": "publish"},
         pool=PUBLISH_POOL,  # one publish step at a time, whatever run it is in (deploy/)
         freshness_policy=PUBLISH_FRESHNESS,
+        automation_condition=PUBLISH_CONDITION,
         check_specs=[
             dg.AssetCheckSpec(
                 GATE_CHECK,

@@ -8,7 +8,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtCliRuntimeError, DbtCliResource, dbt_assets
 
-from ddrc_platform.core.names import SUMMARY_KEY
+from ddrc_platform.core.names import DAILY_PARTITIONS, SUMMARY_KEY
 from ddrc_platform.integrations.dagster_dbt import DdrcDbtCliResource
 from ddrc_platform.settings import Settings
 from ddrc_platform.transform.project import dbt_project, dbt_vars, prepare_manifest, vars_args
@@ -36,37 +36,82 @@ def with_row_counts(
         yield event
 
 
-def build_dbt_assets(settings: Settings, warehouse_kind: str) -> dg.AssetsDefinition:
+HISTORY_MODEL = "metric_history"
+
+
+def run_dbt_build(
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    analytics: Warehouse,
+    variables: dict[str, str],
+    target_path: Path,
+) -> Iterator[Any]:
+    """`dbt build` of the selected models, their tests as checks, row counts after."""
+    invocation = dbt.cli(["build", *vars_args(variables)], context=context, target_path=target_path)
+    # dbt holds the DuckDB file while it runs: count rows once it has finished, and
+    # report what did build even when a test failed (its check result included)
+    events: list[Any] = []
+    try:
+        events.extend(invocation.stream())
+    except DagsterDbtCliRuntimeError:
+        yield from with_row_counts(events, invocation.manifest, analytics)
+        raise
+    yield from with_row_counts(events, invocation.manifest, analytics)
+
+
+def build_dbt_assets(
+    settings: Settings, warehouse_kind: str
+) -> tuple[dg.AssetsDefinition, dg.AssetsDefinition]:
+    """The models that hold the latest state (summary included), and the metric history.
+
+    Two definitions because the history alone is partitioned by day: a run of it computes
+    its partitions' load dates (vars `min_date`, `max_date`), and a backfill of any range
+    is one dbt run (`BackfillPolicy.single_run()`), as dagster-open-platform does it.
+    """
     project = dbt_project(settings.deployment.value)
     manifest = prepare_manifest(project)
     objects = settings.snowflake.objects if settings.snowflake else None
     variables = dbt_vars(settings.deployment.value, settings.home, objects)
+    translator = DdrcDbtTranslator(warehouse_kind)
 
     @dbt_assets(
         manifest=manifest,
         project=project,
-        dagster_dbt_translator=DdrcDbtTranslator(warehouse_kind),
+        dagster_dbt_translator=translator,
         name="ddrc_dbt",
+        exclude=HISTORY_MODEL,
     )
     def ddrc_dbt(
         context: dg.AssetExecutionContext,
         dbt: DbtCliResource,
         analytics: dg.ResourceParam[Warehouse],
     ) -> Iterator[Any]:
-        invocation = dbt.cli(
-            ["build", *vars_args(variables)], context=context, target_path=settings.dbt_target_path
-        )
-        # dbt holds the DuckDB file while it runs: count rows once it has finished, and
-        # report what did build even when a test failed (its check result included)
-        events: list[Any] = []
-        try:
-            events.extend(invocation.stream())
-        except DagsterDbtCliRuntimeError:
-            yield from with_row_counts(events, invocation.manifest, analytics)
-            raise
-        yield from with_row_counts(events, invocation.manifest, analytics)
+        yield from run_dbt_build(context, dbt, analytics, variables, settings.dbt_target_path)
 
-    return ddrc_dbt
+    @dbt_assets(
+        manifest=manifest,
+        project=project,
+        dagster_dbt_translator=translator,
+        name="ddrc_dbt_history",
+        select=HISTORY_MODEL,
+        partitions_def=DAILY_PARTITIONS,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+    )
+    def ddrc_dbt_history(
+        context: dg.AssetExecutionContext,
+        dbt: DbtCliResource,
+        analytics: dg.ResourceParam[Warehouse],
+    ) -> Iterator[Any]:
+        window = context.partition_time_window
+        dates = {
+            "min_date": window.start.date().isoformat(),
+            "max_date": window.end.date().isoformat(),
+        }
+        yield from run_dbt_build(
+            context, dbt, analytics, {**variables, **dates}, settings.dbt_target_path
+        )
+
+    return ddrc_dbt, ddrc_dbt_history
 
 
 def build_dbt_resource(settings: Settings) -> DbtCliResource:
@@ -103,6 +148,6 @@ def blocking_check_keys(
 def build_transform_defs(
     settings: Settings, warehouse_kind: str
 ) -> tuple[dg.Definitions, dg.AssetsDefinition]:
-    """The dbt stage, and its assets definition (the publisher reads its manifest)."""
-    dbt = build_dbt_assets(settings, warehouse_kind)
-    return dg.Definitions(assets=[dbt]), dbt
+    """The dbt stage, and the assets definition of the summary (the publisher reads it)."""
+    latest, history = build_dbt_assets(settings, warehouse_kind)
+    return dg.Definitions(assets=[latest, history]), latest

@@ -1,4 +1,5 @@
-"""How dbt nodes become Dagster assets: keys by layer, groups by domain, our owners and kinds."""
+"""How dbt nodes become Dagster assets: keys by layer, groups by domain, our owners and kinds,
+when they run (on change), and how fresh they must be (as fresh as their sources)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtProject
 
+from ddrc_platform.core import catalog
+from ddrc_platform.core.catalog import Keeping
 from ddrc_platform.core.names import OWNERS, SUMMARY_KEY, TRANSFORM_GROUP
 
 
@@ -16,11 +19,19 @@ class DdrcDbtTranslator(DagsterDbtTranslator):
 
     Sources keep the key their `meta.dagster.asset_key` names: the loader asset, so
     lineage runs unbroken from a source to a number on the public site.
+
+    Every model and seed runs when something upstream changed (`eager`), so a changed
+    source rebuilds only what lies below it. A model reads every kept snapshot, but
+    depends on the latest (today's) partition of a snapshot source: a backfilled past day
+    triggers nothing, and a source whose today's load failed holds back only its own
+    models. Each model's freshness is the strictest of the sources it is built from (the
+    catalog's `freshness`: no second table of windows).
     """
 
     def __init__(self, warehouse_kind: str) -> None:
         super().__init__(DagsterDbtTranslatorSettings(enable_asset_checks=True))
         self.warehouse_kind = warehouse_kind
+        self._sources_cache: dict[str, frozenset[dg.AssetKey]] = {}
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
@@ -42,6 +53,38 @@ class DdrcDbtTranslator(DagsterDbtTranslator):
         ).get("domain")
         return domain or TRANSFORM_GROUP
 
+    def get_automation_condition(
+        self, dbt_resource_props: Mapping[str, Any]
+    ) -> dg.AutomationCondition | None:
+        return dg.AutomationCondition.eager()
+
+    def get_partition_mapping(
+        self, dbt_resource_props: Mapping[str, Any], dbt_parent_resource_props: Mapping[str, Any]
+    ) -> dg.PartitionMapping | None:
+        if dbt_parent_resource_props["resource_type"] != "source":
+            return None
+        table = catalog.BY_KEY.get(super().get_asset_key(dbt_parent_resource_props))
+        if table is None or table.keeping is not Keeping.SNAPSHOT:
+            return None
+        return dg.LastPartitionMapping()
+
+    def source_tables(self, manifest: Mapping[str, Any], unique_id: str) -> frozenset[dg.AssetKey]:
+        """The raw tables (their keys) a node is built from, through any number of models."""
+        if unique_id in self._sources_cache:
+            return self._sources_cache[unique_id]
+        if unique_id in manifest["sources"]:
+            key = super().get_asset_key(manifest["sources"][unique_id])
+            found = frozenset([key] if key in catalog.BY_KEY else [])
+        else:
+            found = frozenset().union(
+                *(
+                    self.source_tables(manifest, p)
+                    for p in manifest["parent_map"].get(unique_id, [])
+                )
+            )
+        self._sources_cache[unique_id] = found
+        return found
+
     def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
         return OWNERS
 
@@ -55,4 +98,11 @@ class DdrcDbtTranslator(DagsterDbtTranslator):
     ) -> dg.AssetSpec:
         # the manifest names the adapter it was parsed for; the deployment decides
         spec = super().get_asset_spec(manifest, unique_id, project)
-        return spec.replace_attributes(kinds={"dbt", self.warehouse_kind})
+        if unique_id in manifest["sources"]:
+            return spec.replace_attributes(kinds={"dbt", self.warehouse_kind})
+        return spec.replace_attributes(
+            kinds={"dbt", self.warehouse_kind},
+            freshness_policy=catalog.strictest_freshness(
+                catalog.BY_KEY[key] for key in self.source_tables(manifest, unique_id)
+            ),
+        )

@@ -1,12 +1,17 @@
 {#-
   The published metrics: the row ddrc-metrics.json is built from, one per metric.
-  Pipeline metrics take the value of the latest load date of their source and their
-  labels from the metric_catalog seed; hand-entered Airtable metrics fill in the rest,
-  but never a name the catalog gives to a pipeline metric.
+  Pipeline metrics take their values from their family's latest good snapshot: the
+  latest load date that loaded (a failed load writes nothing, so the snapshot dates are
+  exactly the successful loads), so a source that is down leaves its metrics at their
+  last good value while the others move on. A metric with no row on its family's latest
+  load date is missing here, never taken from an older day: the blocking test
+  publishes_every_catalog_metric then holds the publication back. Labels come from the
+  metric_catalog seed; hand-entered Airtable metrics fill in the rest, but never a name
+  the catalog gives to a pipeline metric.
 -#}
-with history as (
+with metrics as (
 
-    select * from {{ ref('metric_history') }}
+    select * from {{ ref('int_pipeline__metrics_by_load_date') }}
 
 ),
 
@@ -16,11 +21,23 @@ catalog as (
 
 ),
 
+latest_good_loads as (
+
+    select
+        metric_family,
+        max(load_date) as load_date
+    from metrics
+    group by metric_family
+
+),
+
 latest_pipeline_metrics as (
 
-    select *
-    from history
-    qualify row_number() over (partition by metric_name order by load_date desc) = 1
+    select metrics.*
+    from metrics
+    inner join latest_good_loads
+        on latest_good_loads.metric_family = metrics.metric_family
+        and latest_good_loads.load_date = metrics.load_date
 
 ),
 

@@ -1,28 +1,28 @@
 {#-
-  Every pipeline metric for every load date, recomputed from the kept snapshots under the
-  current rules. Trend dashboards read it; ddrc_metrics_summary publishes its latest row
-  per metric.
+  Every pipeline metric for every load date: the trend dashboards' table. Daily
+  partitioned in Dagster and incremental here: a run computes only the load dates of its
+  partitions, given as vars min_date (inclusive) and max_date (exclusive); the hourly
+  change-driven path computes today, and after a rule change a range backfill from the UI recomputes
+  exactly the days it names. A first build (no table yet), or dbt by hand without the
+  vars, computes every day.
+  delete+insert (and transient temporary tables) because that is what works on every
+  target, fakesnow included.
 -#}
-{%- set family_metrics = [
-    ref('int_epa__metrics_by_load_date'),
-    ref('int_usace__metrics_by_load_date'),
-    ref('int_malibu__metrics_by_load_date'),
-    ref('int_pasadena__metrics_by_load_date'),
-] -%}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['metric_name', 'load_date'],
+    tmp_relation_type='transient',
+    on_schema_change='fail',
+) }}
 
-with metrics as (
-{% for relation in family_metrics %}
-    select
-        metric_name,
-        load_date,
-        metric_value,
-        last_updated
-    from {{ relation }}
-    {%- if not loop.last %}
-
-    union all
-    {%- endif %}
-{% endfor %}
-)
-
-select * from metrics
+select
+    metric_name,
+    load_date,
+    metric_value,
+    last_updated
+from {{ ref('int_pipeline__metrics_by_load_date') }}
+{% if is_incremental() %}
+where load_date >= cast('{{ var("min_date", "0001-01-01") }}' as date)
+    and load_date < cast('{{ var("max_date", "9999-12-31") }}' as date)
+{% endif %}

@@ -26,9 +26,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ddrc_platform.core.names import PACIFIC
+from ddrc_platform.core.names import FIRST_LOAD_DATE, PACIFIC
 
-SAMPLE_DAY_ZERO: date = date(2025, 1, 8)  # day index 0 (fires were Jan 7 2025)
+SAMPLE_DAY_ZERO: date = FIRST_LOAD_DATE  # day index 0 (fires were Jan 7 2025)
 
 NEVER = 1_000_000  # the threshold of a step a record never takes
 MIN_SCALE, MAX_SCALE = 0.01, 100.0

@@ -16,6 +16,8 @@ import dagster as dg
 
 SUMMARY_KEY = dg.AssetKey(["summary", "ddrc_metrics_summary"])
 PUBLISH_KEY = dg.AssetKey(["publish", "ddrc_metrics_json"])
+HISTORY_MODEL = "metric_history"  # the daily-partitioned dbt model
+HISTORY_KEY = dg.AssetKey(["marts", HISTORY_MODEL])
 
 OWNERS = ["team:ddrc-data-engineering"]
 INGESTION_GROUP = "ingestion"

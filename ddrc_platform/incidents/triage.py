@@ -19,7 +19,7 @@ from ddrc_platform.incidents.lineage import AssetRef, MetricLineage, as_key
 from ddrc_platform.incidents.model import FailureKind, Incident, incident_id
 from ddrc_platform.incidents.routing import Router
 from ddrc_platform.incidents.runbooks import DEFAULT_REPO, github_issue_url, runbook
-from ddrc_platform.incidents.severity import severity_of
+from ddrc_platform.incidents.severity import aging, severity_of
 
 _TITLES = {t.asset_key.to_user_string(): t.title for t in catalog.RAW_TABLES}
 
@@ -94,14 +94,19 @@ class Triage:
             act_now=route.act_now,
             deferred_until=route.deferred_until,
             runbook=tuple(
-                runbook(
-                    kind,
-                    keys,
-                    check_name=check_name,
-                    affected_metrics=affected,
-                    manual_metrics=manual,
-                    fivetran=self.deployment != "local",
+                line
+                for line in (
+                    aging(kind, keys, affected),
+                    *runbook(
+                        kind,
+                        keys,
+                        check_name=check_name,
+                        affected_metrics=affected,
+                        manual_metrics=manual,
+                        fivetran=self.deployment != "local",
+                    ),
                 )
+                if line
             ),
             escalation=route.escalation,
             github_issue_url="",

@@ -8,7 +8,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtCliRuntimeError, DbtCliResource, dbt_assets
 
-from ddrc_platform.core.names import DAILY_PARTITIONS, SUMMARY_KEY
+from ddrc_platform.core.names import DAILY_PARTITIONS, HISTORY_MODEL, SUMMARY_KEY
 from ddrc_platform.integrations.dagster_dbt import DdrcDbtCliResource
 from ddrc_platform.settings import Settings
 from ddrc_platform.transform.project import dbt_project, dbt_vars, prepare_manifest, vars_args
@@ -34,9 +34,6 @@ def with_row_counts(
                 metadata = {**event.metadata, "dagster/row_count": counted.column("n")[0].as_py()}
                 event = event.with_metadata(metadata)
         yield event
-
-
-HISTORY_MODEL = "metric_history"
 
 
 def run_dbt_build(

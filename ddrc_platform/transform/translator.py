@@ -11,7 +11,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtP
 
 from ddrc_platform.core import catalog
 from ddrc_platform.core.catalog import Keeping
-from ddrc_platform.core.names import OWNERS, SUMMARY_KEY, TRANSFORM_GROUP
+from ddrc_platform.core.names import HISTORY_MODEL, OWNERS, SUMMARY_KEY, TRANSFORM_GROUP
 
 
 class DdrcDbtTranslator(DagsterDbtTranslator):
@@ -21,11 +21,12 @@ class DdrcDbtTranslator(DagsterDbtTranslator):
     lineage runs unbroken from a source to a number on the public site.
 
     Every model and seed runs when something upstream changed (`eager`), so a changed
-    source rebuilds only what lies below it. A model reads every kept snapshot, but
-    depends on the latest (today's) partition of a snapshot source: a backfilled past day
-    triggers nothing, and a source whose today's load failed holds back only its own
-    models. Each model's freshness is the strictest of the sources it is built from (the
-    catalog's `freshness`: no second table of windows).
+    source rebuilds only what lies below it, and when its own SQL changed (a deployed rule
+    change); the partitioned history then takes a backfill of the range to recompute.
+    A model reads every kept snapshot, but depends on the latest (today's) partition of a
+    snapshot source: a backfilled past day triggers nothing, and a source whose today's
+    load failed holds back only its own models. Each model's freshness is the strictest
+    of the sources it is built from (the catalog's `freshness`: no second table).
     """
 
     def __init__(self, warehouse_kind: str) -> None:
@@ -56,7 +57,10 @@ class DdrcDbtTranslator(DagsterDbtTranslator):
     def get_automation_condition(
         self, dbt_resource_props: Mapping[str, Any]
     ) -> dg.AutomationCondition | None:
-        return dg.AutomationCondition.eager()
+        if dbt_resource_props["name"] == HISTORY_MODEL:  # a rule change: backfill by hand
+            return dg.AutomationCondition.eager()
+        # a deployed rule change (the model's code version) rebuilds the latest state
+        return dg.AutomationCondition.eager() | dg.AutomationCondition.code_version_changed()
 
     def get_partition_mapping(
         self, dbt_resource_props: Mapping[str, Any], dbt_parent_resource_props: Mapping[str, Any]

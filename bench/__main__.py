@@ -27,7 +27,9 @@ def measure(*args: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--scales", type=float, nargs="+", default=[1, 10, 100])
-    parser.add_argument("--skip", choices=["ingest", "pipeline"], nargs="*", default=[])
+    parser.add_argument(
+        "--skip", choices=["ingest", "pipeline", "change", "backfill"], nargs="*", default=[]
+    )
     args = parser.parse_args()
 
     if "ingest" not in args.skip:
@@ -64,6 +66,47 @@ def main() -> None:
         print(
             f"\ndefinitions load: {d['definitions_seconds']:.2f} s "
             f"(bare `import dagster`: {d['import_dagster_seconds']:.2f} s)"
+        )
+
+    if "change" not in args.skip:
+        print("\n## Change-driven runs (sample mode, scale 1), measured in one process")
+        c = measure("change", "--scale", "1")
+        full = c["full_run_seconds"]
+        rows = [
+            ("full run (cold: dbt parse, new files)", c["full_run_cold_seconds"], None, None),
+            ("full run", full, None, None),
+            (
+                "no-change cycle (every sensor tick + automation)",
+                c["no_change_cycle_seconds"],
+                full,
+                0.05,
+            ),
+            (
+                "Malibu-only change (loader + automation + run)",
+                c["malibu_change_seconds"],
+                full,
+                0.30,
+            ),
+            ("full run on 365 days of snapshots", c["full_run_365_days_seconds"], full, 1.1),
+            (
+                "full run vs dbt build alone + fetch",
+                full,
+                c["dbt_alone_seconds"] + c["fetch_seconds"],
+                1.3,
+            ),
+        ]
+        for label, seconds, base, target in rows:
+            ratio = f"{seconds / base:6.2f} (target <= {target})" if base else ""
+            print(f"  {label:52} {seconds:7.2f} s  {ratio}")
+        print(f"  dbt build alone {c['dbt_alone_seconds']:.2f} s, fetch {c['fetch_seconds']:.2f} s")
+        print(f"  Malibu change ran: {', '.join(c['malibu_change_assets'])}")
+
+    if "backfill" not in args.skip:
+        b = measure("backfill", "--days", "30")
+        print(
+            f"\n## History backfill after a rule change: {b['days']} days in one dbt run: "
+            f"{b['wall_seconds']:.1f} s wall, peak {b['peak_mb']:,.0f} MB (Dagster process), "
+            f"{b['peak_dbt_mb']:,.0f} MB (dbt)"
         )
 
 

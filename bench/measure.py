@@ -3,6 +3,8 @@
     python -m bench.measure ingest   --scale 10 --mode live
     python -m bench.measure pipeline --scale 10
     python -m bench.measure definitions
+    python -m bench.measure change   --scale 1      # change-driven runs against a full run
+    python -m bench.measure backfill --days 30      # a history backfill after a rule change
 Prints one JSON object.
 """
 
@@ -17,7 +19,7 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 BENCH_NOW = datetime(2025, 6, 2, 19, 30, tzinfo=UTC)
@@ -110,32 +112,12 @@ def pipeline(scale: float) -> dict:
         started = time.perf_counter()
         defs = build_definitions(settings, clock=lambda: BENCH_NOW)
         result = defs.resolve_job_def(PIPELINE_JOB).execute_in_process(
-            instance=dg.DagsterInstance.ephemeral()
+            instance=dg.DagsterInstance.ephemeral(),
+            partition_key=BENCH_NOW.date().isoformat(),  # Pacific: the same day at 19:30 UTC
         )
         wall = time.perf_counter() - started
         steps = step_seconds(result)
-        # dbt alone, on the same data, as a team without Dagster would run it
-        dbt = Path(sys.executable).parent / "dbt"
-        project = Path(__file__).resolve().parent.parent / "ddrc_dbt"
-        started = time.perf_counter()
-        subprocess.run(
-            [
-                str(dbt),
-                "build",
-                "--project-dir",
-                str(project),
-                "--profiles-dir",
-                str(project),
-                "--target",
-                "local",
-                "--target-path",
-                str(Path(tmp) / "dbt-alone"),
-            ],
-            env={**os.environ, "DDRC_HOME": str(settings.home)},
-            check=True,
-            capture_output=True,
-        )
-        dbt_alone = time.perf_counter() - started
+        dbt_alone = dbt_build_alone(settings, tmp)
     rows = sum(
         e.step_materialization_data.materialization.metadata["dagster/row_count"].value
         for e in result.get_asset_materialization_events()
@@ -149,6 +131,179 @@ def pipeline(scale: float) -> dict:
         "dbt_alone_seconds": dbt_alone,
         "raw_rows": rows,
         "peak_mb": peak_mb(),
+    }
+
+
+def peak_children_mb() -> float:
+    """dbt runs in a subprocess: its peak memory is a child's."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def keep_snapshots(settings, days: int) -> None:
+    """Copy today's snapshot of every snapshot table to the `days - 1` days before it, as
+    a warehouse that has kept a snapshot a day for that long holds them."""
+    from ddrc_platform.core import catalog
+    from ddrc_platform.core.names import pacific_date
+    from ddrc_platform.warehouse.base import LOADS_SCHEMA, LOADS_TABLE, quote
+    from ddrc_platform.warehouse.duckdb import DuckDBWarehouse
+
+    today = pacific_date(BENCH_NOW)
+    loads = f"{quote(LOADS_SCHEMA)}.{quote(LOADS_TABLE)}"
+    with DuckDBWarehouse(path=str(settings.warehouse_path)).connect() as con:
+        for table in catalog.RAW_TABLES:
+            if table.keeping is not catalog.Keeping.SNAPSHOT:
+                continue
+            target = f"{quote(table.schema)}.{quote(table.table)}"
+            con.execute(
+                f"insert into {target} select * replace "
+                f"(cast(? as date) - cast(d as integer) as {quote(catalog.LOAD_DATE)}) "
+                f"from {target}, range(1, ?) as days(d) where {quote(catalog.LOAD_DATE)} = ?",
+                [today, days, today],
+            )
+            con.execute(
+                f"insert into {loads} select table_path, cast(? as date) - cast(d as integer), "
+                f"content_hash, row_count, loaded_at from {loads}, range(1, ?) as days(d) "
+                "where table_path = ? and load_date = ?",
+                [today, days, table.path, today],
+            )
+
+
+def dbt_build_alone(settings, tmp: str) -> float:
+    """`dbt build` on the same warehouse, as a team without Dagster would run it."""
+    dbt = Path(sys.executable).parent / "dbt"
+    project = Path(__file__).resolve().parent.parent / "ddrc_dbt"
+    started = time.perf_counter()
+    subprocess.run(
+        [
+            str(dbt),
+            "build",
+            "--project-dir",
+            str(project),
+            "--profiles-dir",
+            str(project),
+            "--target",
+            "local",
+            "--target-path",
+            str(Path(tmp) / "dbt-alone"),
+            "--vars",
+            json.dumps({"ddrc_home": str(settings.home)}),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return time.perf_counter() - started
+
+
+def change(scale: float) -> dict:
+    """Change-driven work against a full run, all measured in this one process."""
+    import dagster as dg
+
+    from ddrc_platform.core.names import PIPELINE_JOB, WATCH_SENSOR_PREFIX, pacific_date
+    from ddrc_platform.core.names import partition_key as key_of
+    from ddrc_platform.definitions import build_definitions
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = settings_for(Path(tmp), scale, {})
+        instance = dg.DagsterInstance.ephemeral()
+        defs = build_definitions(settings, clock=lambda: BENCH_NOW)
+        job = defs.resolve_job_def(PIPELINE_JOB)
+        day = key_of(pacific_date(BENCH_NOW))
+
+        def full_run() -> tuple[float, dict[str, float]]:
+            started = time.perf_counter()
+            result = job.execute_in_process(instance=instance, partition_key=day)
+            return time.perf_counter() - started, step_seconds(result)
+
+        cold, _ = full_run()  # first run: dbt parses, DuckDB files are created
+        full, steps = full_run()
+        fetch = sum(v for k, v in steps.items() if k.startswith("raw__"))
+        dbt_alone = dbt_build_alone(settings, tmp)
+
+        # one tick of every sensor when nothing changed (after a first tick set the cursors)
+        watchers = [s for s in defs.sensors if s.name.startswith(WATCH_SENSOR_PREFIX)]
+
+        def tick(sensor, cursor):
+            context = dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs)
+            return sensor.evaluate_tick(context).cursor
+
+        cursors = {s.name: tick(s, None) for s in watchers}
+        automation = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+        started = time.perf_counter()
+        for sensor in watchers:
+            tick(sensor, cursors[sensor.name])
+        quiet = dg.evaluate_automation_conditions(
+            defs=defs, instance=instance, cursor=automation.cursor
+        )
+        no_change = time.perf_counter() - started
+        assert quiet.total_requested == 0, "a cycle with no change requested work"
+
+        # Malibu changed: its loader, one automation tick, the run it requests
+        malibu = dg.AssetKey(["raw", "malibu", "fire_rebuild_points"])
+        started = time.perf_counter()
+        job.execute_in_process(instance=instance, partition_key=day, asset_selection=[malibu])
+        requested = dg.evaluate_automation_conditions(
+            defs=defs, instance=instance, cursor=quiet.cursor
+        )
+        keys = [
+            r.key
+            for r in requested.results
+            if r.true_subset.size and isinstance(r.key, dg.AssetKey)
+        ]
+        job.execute_in_process(instance=instance, partition_key=day, asset_selection=keys)
+        malibu_run = time.perf_counter() - started
+
+        keep_snapshots(settings, 365)
+        year, _ = full_run()
+    return {
+        "scale": scale,
+        "full_run_cold_seconds": cold,
+        "full_run_seconds": full,
+        "fetch_seconds": fetch,
+        "dbt_alone_seconds": dbt_alone,
+        "no_change_cycle_seconds": no_change,
+        "malibu_change_seconds": malibu_run,
+        "malibu_change_assets": sorted(k.to_user_string() for k in keys),
+        "full_run_365_days_seconds": year,
+        "peak_mb": peak_mb(),
+    }
+
+
+def backfill(days: int, scale: float) -> dict:
+    """A `days`-long history backfill (one dbt run, as the UI launches it) after a rule change."""
+    import dagster as dg
+
+    from ddrc_platform.core.names import HISTORY_KEY, PIPELINE_JOB, pacific_date
+    from ddrc_platform.core.names import partition_key as key_of
+    from ddrc_platform.definitions import build_definitions
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = settings_for(Path(tmp), scale, {})
+        instance = dg.DagsterInstance.ephemeral()
+        defs = build_definitions(settings, clock=lambda: BENCH_NOW)
+        today = pacific_date(BENCH_NOW)
+        defs.resolve_job_def(PIPELINE_JOB).execute_in_process(
+            instance=instance, partition_key=key_of(today)
+        )
+        keep_snapshots(settings, days)
+        before = peak_mb(), peak_children_mb()
+        started = time.perf_counter()
+        result = dg.materialize(
+            [defs.resolve_assets_def(HISTORY_KEY)],
+            resources=defs.resources,
+            instance=instance,
+            tags={
+                "dagster/asset_partition_range_start": key_of(today - timedelta(days=days - 1)),
+                "dagster/asset_partition_range_end": key_of(today),
+            },
+        )
+        wall = time.perf_counter() - started
+        assert result.success
+    return {
+        "days": days,
+        "wall_seconds": wall,
+        "peak_mb": peak_mb(),
+        "peak_dbt_mb": peak_children_mb(),
+        "peak_mb_before_backfill": before[0],
     }
 
 
@@ -178,7 +333,8 @@ def definitions() -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.measure")
-    parser.add_argument("what", choices=["ingest", "pipeline", "definitions"])
+    parser.add_argument("what", choices=["ingest", "pipeline", "definitions", "change", "backfill"])
+    parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--mode", choices=["sample", "live"], default="sample")
     args = parser.parse_args()
@@ -186,6 +342,10 @@ def main() -> None:
         result = ingest(args.scale, args.mode)
     elif args.what == "pipeline":
         result = pipeline(args.scale)
+    elif args.what == "change":
+        result = change(args.scale)
+    elif args.what == "backfill":
+        result = backfill(args.days, args.scale)
     else:
         result = definitions()
     print(json.dumps(result))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
+from ddrc_platform.core.names import AUTOMATION_SENSOR, RECONCILE_SCHEDULE, WATCH_SENSOR_PREFIX
 from ddrc_platform.definitions import build_definitions
 from ddrc_platform.settings import SettingsError, load_settings
 from tests.conftest import PLACEHOLDERS
@@ -62,8 +63,16 @@ def test_dev_and_prd_load_offline_with_the_same_keys_and_lineage(
     slack = defs.resources["slack"]
     assert slack.channel == "C0000000"
     assert "xoxb-placeholder" not in repr(slack) and "SLACK_BOT_TOKEN" in repr(slack)
-    schedule = defs.resolve_schedule_def("ddrc_pipeline_hourly")
+    # the graph reacts by itself in dev/prd: the reconcile, every change signal, automation
+    schedule = defs.resolve_schedule_def(RECONCILE_SCHEDULE)
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    watchers = [s for s in defs.sensors if s.name.startswith(WATCH_SENSOR_PREFIX)]
+    assert {s.name for s in watchers} >= {"watch_epa", "watch_fivetran"}
+    assert "watch_airtable_metrics" not in {s.name for s in watchers}  # Fivetran's table
+    assert all(
+        defs.resolve_sensor_def(name).default_status == dg.DefaultSensorStatus.RUNNING
+        for name in [AUTOMATION_SENSOR, *(s.name for s in watchers)]
+    )
 
 
 @pytest.mark.parametrize("deployment", ["dev", "prd"])

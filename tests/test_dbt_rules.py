@@ -702,6 +702,22 @@ def test_history_keeps_every_load_date_under_the_current_rules(built: Path) -> N
     ]
 
 
+def test_a_failed_source_keeps_its_last_good_snapshot_and_the_others_move_on(
+    built: Path, tmp_path: Path
+) -> None:
+    home = _copy_home(built, tmp_path)
+    before = dict(_query(home, "select metric_name, metric_value from marts.ddrc_metrics_summary"))
+    with duckdb.connect(str(home / "warehouse.duckdb")) as con:  # today's EPA load failed
+        con.execute("delete from EPA.PUBLIC_STATUS_ASSESSMENT where _LOAD_DATE = ?", [LATEST])
+    run = run_dbt(home, "build", "--select", "ddrc_metrics_summary")
+    assert run.exit_code == 0, run.output
+    after = dict(_query(home, "select metric_name, metric_value from marts.ddrc_metrics_summary"))
+    assert after["cleanup_phase1_complete"] == Decimal("1.00")  # EPA's older (good) snapshot
+    assert {k: v for k, v in after.items() if k != "cleanup_phase1_complete"} == {
+        k: v for k, v in before.items() if k != "cleanup_phase1_complete"
+    }
+
+
 def test_page_feedback_weekly_counts_pacific_weeks_without_comments(built: Path) -> None:
     rows = _query(
         built,

@@ -1,0 +1,113 @@
+"""Change signals and the sensors that load a changed source: cheap, once per change, and
+honest about a source that cannot be read. Against the stand-ins (live) and sample data."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+
+import dagster as dg
+import pytest
+
+from ddrc_platform.core import catalog
+from ddrc_platform.ingest import sample
+from ddrc_platform.ingest.assets import build_raw_asset
+from ddrc_platform.ingest.signals import build_watch_sensor, signature
+from ddrc_platform.warehouse.duckdb import DuckDBWarehouse
+from stand_ins.base import Fault
+from stand_ins.sources import LAYER_PATHS, serve_sample_sources
+
+NOW = dt.datetime(2025, 6, 2, 19, 30, tzinfo=dt.UTC)
+DAY = dt.date(2025, 6, 2)
+SCALE = 0.05
+
+
+def tick(sensor: dg.SensorDefinition, cursor: str | None, settings):
+    """One evaluation of EPA's sensor, in definitions that hold the loader it targets."""
+    defs = dg.Definitions(
+        assets=[build_raw_asset(catalog.EPA, settings, "duckdb")],
+        sensors=[sensor],
+        resources={"warehouse": DuckDBWarehouse(path=str(settings.warehouse_path))},
+    )
+    instance = dg.DagsterInstance.ephemeral()
+    context = dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs)
+    return sensor.evaluate_tick(context)
+
+
+@pytest.fixture
+def live(make_settings):
+    with serve_sample_sources(day=DAY, scale=SCALE) as sources:
+        yield sources, make_settings(DDRC_SAMPLE_SCALE=str(SCALE), **sources.env)
+
+
+def test_a_sensor_loads_once_per_change_and_once_per_day(make_settings):
+    settings = make_settings(DDRC_SAMPLE_SCALE=str(SCALE))
+    now = [NOW]
+    sensor = build_watch_sensor(catalog.EPA, settings, clock=lambda: now[0])
+    first = tick(sensor, None, settings)
+    (request,) = first.run_requests
+    assert request.partition_key == "2025-06-02"
+    assert request.asset_selection == [catalog.EPA.asset_key]
+    again = tick(sensor, first.cursor, settings)
+    assert again.run_requests == [] and "unchanged" in again.skip_message
+    now[0] = NOW + dt.timedelta(days=1)  # a new day: the layer's nightly rebuild
+    (tomorrow,) = tick(sensor, first.cursor, settings).run_requests
+    assert tomorrow.partition_key == "2025-06-03"
+    assert sensor.default_status == dg.DefaultSensorStatus.STOPPED  # locally: off until turned on
+
+
+def test_live_signals_move_with_the_source_and_only_then(live):
+    sources, settings = live
+    epa = signature(catalog.EPA, settings, NOW)
+    assert epa.startswith("edited 2025-06-02")
+    assert signature(catalog.USACE, settings, NOW).startswith("count ")  # a MapServer: no edit time
+    points = signature(catalog.MALIBU_FIRE_REBUILD_POINTS, settings, NOW)
+    airtable = signature(catalog.AIRTABLE_METRICS, settings, NOW)
+    assert signature(catalog.EPA, settings, NOW) == epa  # unchanged: the same signature
+
+    layer = sample.arcgis_layer("epa", scale=SCALE, day=DAY)
+    metadata = copy.deepcopy(layer.metadata)
+    metadata["editingInfo"]["lastEditDate"] += 60_000
+    sources.arcgis.set_layer(LAYER_PATHS["epa"], sample.ArcgisSample(metadata, layer.table))
+    assert signature(catalog.EPA, settings, NOW) != epa
+
+    endpoints = sample.malibu_endpoints(scale=SCALE, day=DAY)
+    endpoints["FireRebuildPoints"][0]["type"] = "PermitIssued"
+    sources.malibu.set_endpoints(endpoints)
+    assert signature(catalog.MALIBU_FIRE_REBUILD_POINTS, settings, NOW) != points
+
+    records = sample.airtable_records(scale=SCALE, day=DAY)
+    newest = copy.deepcopy(records[0])
+    newest["id"] = "recNEWENTRY000001"
+    newest["fields"]["Date Created"] = "2099-01-01T00:00:00.000Z"
+    sources.airtable.set_records([*records, newest])
+    assert signature(catalog.AIRTABLE_METRICS, settings, NOW) != airtable
+
+
+def test_an_unreadable_signal_still_loads_once_so_the_failure_is_seen(live):
+    sources, settings = live
+    sources.arcgis.fail_always(LAYER_PATHS["epa"], Fault.status(503, "Service Unavailable"))
+    sensor = build_watch_sensor(catalog.EPA, settings, clock=lambda: NOW)
+    first = tick(sensor, None, settings)
+    (request,) = first.run_requests
+    assert "unreadable" in request.run_key
+    assert tick(sensor, first.cursor, settings).run_requests == []  # not again until it answers
+
+
+def test_a_past_raw_partition_fails_at_once_in_live_mode(live, tmp_path):
+    sources, settings = live
+    asset = build_raw_asset(catalog.EPA, settings, "duckdb", clock=lambda: NOW)
+    served = len(sources.arcgis.requests_to(LAYER_PATHS["epa"]))
+    result = dg.materialize(
+        [asset],
+        partition_key="2025-06-01",
+        resources={"warehouse": DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))},
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.is_step_failure]
+    message = failure.step_failure_data.user_failure_data.description
+    assert "cannot load the past day 2025-06-01 from the live source" in message
+    assert "DDRC_SOURCES=sample" in message
+    assert len(sources.arcgis.requests_to(LAYER_PATHS["epa"])) == served  # no request made

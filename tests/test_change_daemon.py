@@ -2,8 +2,10 @@
 (live mode), the change sensors and the automation sensor turned on as a user would in
 the UI, short intervals through the settings.
 
-One `dagster dev` for the whole story, in order: the first ticks load every source and
-publish; a cycle with no change runs nothing; a changed EPA layer runs exactly EPA's
+One `dagster dev` for the whole story, in order: the daily job has loaded and published
+today, and the EPA and Malibu sensors have seen today's signatures (their cursors, as
+after a first tick: set through GraphQL so the test need not wait for every source's
+first load); a cycle with no change runs nothing; a changed EPA layer runs exactly EPA's
 loader and what lies below it; EPA down plus a Malibu change republishes Malibu and keeps
 EPA's number; a past raw partition fails at once with the reason.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,7 +34,9 @@ from ddrc_platform.core.names import (
     partition_key,
 )
 from ddrc_platform.ingest import sample
+from ddrc_platform.ingest.signals import signature
 from ddrc_platform.publish.document import FILE_NAME
+from ddrc_platform.settings import load_settings
 from stand_ins.base import Fault
 from stand_ins.sources import LAYER_PATHS, serve_sample_sources
 from tests.test_daemon_e2e import dagster_dev, wait_until  # noqa: F401 (a fixture)
@@ -40,12 +45,14 @@ pytestmark = pytest.mark.slow
 
 SCALE = 0.05
 INTERVAL = 3  # seconds between sensor ticks (DDRC_WATCH_INTERVAL, DDRC_AUTOMATION_INTERVAL)
-QUIET = 25  # seconds without a run that count as "settled": several ticks of every sensor
+QUIET = 20  # seconds without a run that count as "settled": several ticks of every sensor
 
 REPOSITORIES = """{ repositoriesOrError { ... on RepositoryConnection { nodes {
   name location { name } sensors { name } } } } }"""
 START_SENSOR = """mutation($s: SensorSelector!) { startSensor(sensorSelector: $s) {
   __typename ... on PythonError { message } } }"""
+SET_CURSOR = """mutation($s: SensorSelector!, $c: String) { setSensorCursor(sensorSelector: $s,
+  cursor: $c) { __typename ... on PythonError { message } } }"""
 LAUNCH = """mutation($p: ExecutionParams!) { launchRun(executionParams: $p) {
   __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }"""
 
@@ -135,22 +142,49 @@ def test_the_graph_reacts_to_change_through_the_daemon(tmp_path, dagster_home, d
             "repositoryLocationName": repo["location"]["name"],
             "repositoryName": repo["name"],
         }
-        sensors = [
-            s["name"]
-            for s in repo["sensors"]
-            if s["name"].startswith(WATCH_SENSOR_PREFIX) or s["name"] == AUTOMATION_SENSOR
-        ]
-        assert len(sensors) == 1 + sum(1 for t in catalog.RAW_TABLES if t.endpoint)
         instance = dg.DagsterInstance.from_config(str(dagster_home))
 
-        # 1. turned on: the first ticks load every watched source once and publish
-        mark = time.time()
-        for name in sensors:
+        def launch(assets: list[dg.AssetKey] | None, partition: str) -> str:
+            job = (
+                {"jobName": "ddrc_pipeline"}
+                if assets is None
+                else {
+                    "jobName": "__ASSET_JOB",
+                    "assetSelection": [{"path": k.path} for k in assets],
+                }
+            )
+            launched = graphql(
+                port,
+                LAUNCH,
+                p={
+                    "selector": {**selector, **job},
+                    "executionMetadata": {
+                        "tags": [{"key": "dagster/partition", "value": partition}]
+                    },
+                },
+            )["launchRun"]
+            assert launched["__typename"] == "LaunchRunSuccess", launched
+            run_id = launched["run"]["runId"]
+            wait_until(lambda: instance.get_run_by_id(run_id).is_finished, 900, "waiting for a run")
+            return run_id
+
+        # 1. today's full load and publication (the daily reconcile's job)
+        seeded = launch(None, partition_key(today))
+        assert instance.get_run_by_id(seeded).status == dg.DagsterRunStatus.SUCCESS
+        first = published(home)
+        settings = load_settings({**os.environ, **env})
+        for table in (catalog.EPA, catalog.MALIBU_FIRE_REBUILD_POINTS):
+            name = WATCH_SENSOR_PREFIX + table.name
+            cursor = f"{partition_key(today)} {signature(table, settings, datetime.now(UTC))}"
+            done = graphql(port, SET_CURSOR, s={**selector, "sensorName": name}, c=cursor)
+            assert done["setSensorCursor"]["__typename"] != "PythonError", done
+        for name in (
+            WATCH_SENSOR_PREFIX + catalog.EPA.name,
+            WATCH_SENSOR_PREFIX + catalog.MALIBU_FIRE_REBUILD_POINTS.name,
+            AUTOMATION_SENSOR,
+        ):
             started = graphql(port, START_SENSOR, s={**selector, "sensorName": name})
             assert started["startSensor"]["__typename"] == "Sensor", started
-        settle(instance, mark, expect_runs=True, timeout=900)
-        first = published(home)
-        assert set(first) >= {"cleanup_phase1_complete", "malibu_rebuild_applications_in_review"}
 
         # 2. nothing changed: several ticks of every sensor, no run
         mark = time.time()
@@ -213,23 +247,7 @@ def test_the_graph_reacts_to_change_through_the_daemon(tmp_path, dagster_home, d
         # 5. a past day cannot be fetched from a live source: the run fails at once, saying so
         live.arcgis.heal()
         yesterday = partition_key(today - timedelta(days=1))
-        launched = graphql(
-            port,
-            LAUNCH,
-            p={
-                "selector": {
-                    **selector,
-                    "jobName": "__ASSET_JOB",
-                    "assetSelection": [{"path": ["raw", "epa", "public_status_assessment"]}],
-                },
-                "executionMetadata": {"tags": [{"key": "dagster/partition", "value": yesterday}]},
-            },
-        )["launchRun"]
-        assert launched["__typename"] == "LaunchRunSuccess", launched
-        run_id = launched["run"]["runId"]
-        wait_until(
-            lambda: instance.get_run_by_id(run_id).is_finished, 300, "waiting for the past run"
-        )
+        run_id = launch([catalog.EPA.asset_key], yesterday)
         assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.FAILURE
         failures = [
             e.dagster_event.step_failure_data.error.message

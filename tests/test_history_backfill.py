@@ -75,14 +75,12 @@ def test_a_range_backfill_after_a_rule_change_recomputes_exactly_those_days(
     assert dg.materialize(
         [latest],
         selection=[dg.AssetKey(["intermediate", "int_malibu__metrics_by_load_date"])],
-        resources=defs.resources,
         instance=instance,
     ).success
 
     # the backfill of the first three days, as the UI launches it: one run for the range
     backfill = dg.materialize(
         [defs.resolve_assets_def(HISTORY_KEY)],
-        resources=defs.resources,
         instance=instance,
         tags={
             "dagster/asset_partition_range_start": partition_key(DAYS[0]),

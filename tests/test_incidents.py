@@ -375,3 +375,15 @@ def test_airtable_runbook_says_fivetran_only_where_fivetran_syncs_it():
     prd = " ".join(runbook(FailureKind.SOURCE_LOAD_FAILED, keys, fivetran=True))
     assert "Fivetran" not in local and "Reload `raw/airtable/metrics`" in local
     assert "Re-trigger the Fivetran sync of `raw/airtable/metrics`" in prd
+
+
+def test_a_failed_source_incident_says_its_number_is_aging_and_when_it_breaches():
+    from ddrc_platform.incidents.severity import aging
+
+    epa = catalog.EPA.asset_key.to_user_string()
+    told = aging(FailureKind.SOURCE_LOAD_FAILED, [epa], ["cleanup_phase1_complete"])
+    assert told is not None
+    assert "last good value of cleanup_phase1_complete, aging" in told
+    assert "other sources keep publishing" in told
+    assert "warns 26 h" in told and "freshness window 50 h after its last successful load" in told
+    assert aging(FailureKind.PUBLICATION_HELD, [epa], ["cleanup_phase1_complete"]) is None

@@ -96,7 +96,6 @@ class Triage:
             runbook=tuple(
                 line
                 for line in (
-                    aging(kind, keys, affected),
                     *runbook(
                         kind,
                         keys,
@@ -105,6 +104,7 @@ class Triage:
                         manual_metrics=manual,
                         fivetran=self.deployment != "local",
                     ),
+                    aging(kind, keys, affected),  # after the steps: what the public sees meanwhile
                 )
                 if line
             ),

@@ -155,7 +155,7 @@ def keep_snapshots(settings, days: int) -> None:
                 continue
             target = f"{quote(table.schema)}.{quote(table.table)}"
             con.execute(
-                f"insert into {target} select * replace "
+                f"insert into {target} select * exclude (d) replace "
                 f"(cast(? as date) - cast(d as integer) as {quote(catalog.LOAD_DATE)}) "
                 f"from {target}, range(1, ?) as days(d) where {quote(catalog.LOAD_DATE)} = ?",
                 [today, days, today],

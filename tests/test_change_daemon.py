@@ -87,7 +87,7 @@ def materialized_since(instance: dg.DagsterInstance, mark: float) -> list[tuple]
         for event in instance.all_logs(
             run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
         ):
-            found.append((event.asset_key, event.dagster_event.partition))
+            found.append((event.dagster_event.asset_key, event.dagster_event.partition))
     return found
 
 

@@ -288,8 +288,7 @@ def backfill(days: int, scale: float) -> dict:
         before = peak_mb(), peak_children_mb()
         started = time.perf_counter()
         result = dg.materialize(
-            [defs.resolve_assets_def(HISTORY_KEY)],
-            resources=defs.resources,
+            [defs.resolve_assets_def(HISTORY_KEY)],  # bound to its resources already
             instance=instance,
             tags={
                 "dagster/asset_partition_range_start": key_of(today - timedelta(days=days - 1)),

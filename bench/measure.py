@@ -252,6 +252,7 @@ def change(scale: float) -> dict:
             for r in requested.results
             if r.true_subset.size and isinstance(r.key, dg.AssetKey)
         ]
+        assert keys, "the Malibu change requested nothing downstream"
         job.execute_in_process(instance=instance, partition_key=day, asset_selection=keys)
         malibu_run = time.perf_counter() - started
 

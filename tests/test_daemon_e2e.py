@@ -17,6 +17,7 @@ import requests
 from dagster import DagsterRunStatus
 from dagster_graphql import DagsterGraphQLClient
 
+from ddrc_platform.core.names import pacific_date, partition_key
 from stand_ins.base import Fault
 from stand_ins.slack import SlackServer
 from stand_ins.sources import LAYER_PATHS, serve_sample_sources
@@ -89,7 +90,8 @@ def dagster_dev(tmp_path: Path, dagster_home: Path):
 
 
 def test_failed_source_reaches_slack_through_the_daemon(tmp_path, dagster_dev):
-    today = dt.date.today()  # what the pipeline under `dagster dev` will load
+    now = dt.datetime.now(dt.UTC)
+    today = pacific_date(now)  # what the pipeline under `dagster dev` will load
     with (
         serve_sample_sources(day=today, scale=0.05) as live,
         SlackServer(token=TOKEN) as slack,
@@ -115,7 +117,9 @@ def test_failed_source_reaches_slack_through_the_daemon(tmp_path, dagster_dev):
         )
         client = DagsterGraphQLClient("127.0.0.1", port_number=port)
         run_id = wait_until(
-            lambda: client.submit_job_execution("ddrc_pipeline"),
+            lambda: client.submit_job_execution(
+                "ddrc_pipeline", tags={"dagster/partition": partition_key(pacific_date(now))}
+            ),
             120,
             "waiting for the code location to load",
             process,

@@ -7,6 +7,8 @@ so `./ddrc ui` started on the same home shows them afterwards.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import subprocess
 import sys
 import time
@@ -15,7 +17,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from ddrc_platform.core.names import PIPELINE_JOB, PUBLISH_KEY
+from ddrc_platform.core.names import PIPELINE_JOB
 from ddrc_platform.settings import Settings, load_settings
 from ddrc_platform.transform.project import (
     TARGETS,
@@ -26,34 +28,57 @@ from ddrc_platform.transform.project import (
 )
 
 
-def run(settings: Settings, select: str | None) -> int:
+def run(settings: Settings, select: str | None, verbose: bool = False) -> int:
+    """The whole graph in this process; one line per step, the full log in a file."""
+    from ddrc_platform.console import RunConsole, console_logger
     from ddrc_platform.definitions import build_definitions
 
     started = time.perf_counter()
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    console = RunConsole(settings.home / "logs" / f"run-{stamp}.log")
+    logging.captureWarnings(True)  # library warnings go to the log file, not the screen
+    logging.getLogger("py.warnings").addHandler(console)
+    logging.getLogger("py.warnings").propagate = False
+    print(f"ddrc run: {settings.deployment.value} deployment, {settings.sources.value} sources")
     defs = build_definitions(settings)
     home = settings.run_dagster_home
     home.mkdir(parents=True, exist_ok=True)
     instance = dg.DagsterInstance.local_temp(tempdir=str(home))
-    job = defs.resolve_job_def(PIPELINE_JOB)
+    loggers = {"ddrc_console": console_logger(console)}
+    if verbose:
+        loggers["console"] = dg.colored_console_logger
+    job = defs.resolve_job_def(PIPELINE_JOB).with_logger_defs(loggers)
     selection = None if select is None else [dg.AssetKey.from_user_string(select)]
-    result = job.execute_in_process(
-        instance=instance, raise_on_error=False, asset_selection=selection
-    )
+    # what libraries print (dbt's own progress lines) goes to the log file, not the screen
+    with (
+        console.log_path.with_suffix(".out").open("w") as raw,
+        contextlib.redirect_stdout(sys.stdout if verbose else raw),
+        contextlib.redirect_stderr(sys.stderr if verbose else raw),
+    ):
+        result = job.execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            asset_selection=selection,
+            run_config={"loggers": {name: {} for name in loggers}},
+        )
+    console.close()
     seconds = time.perf_counter() - started
-    print(f"\nrun {result.run_id} {'succeeded' if result.success else 'FAILED'} in {seconds:.1f} s")
-    print(f"deployment: {settings.deployment.value}, sources: {settings.sources.value}")
-    print(f"warehouse:  {settings.warehouse_path}")
-    for event in result.get_asset_materialization_events():
-        mat = event.step_materialization_data.materialization
-        if mat.asset_key == PUBLISH_KEY:
-            meta = {k: v.value for k, v in mat.metadata.items()}
-            print(f"published:  {meta.get('location', '(unchanged)')} [{meta.get('status')}]")
-            print(f"            {meta.get('metric_count')} metrics, sha256 {meta['content_hash']}")
+    for warning in console.warning_summary():
+        print(f"  warning   {warning}")
     if not result.success:
-        for event in result.all_events:
-            if event.is_step_failure:
-                print(f"failed step {event.step_key}: {event.step_failure_data.error.message}")
-    return 0 if result.success else 1
+        print(f"\nFAILED in {seconds:.1f} s (run {result.run_id})")
+        for failure in console.failures or ["the run failed before any step"]:
+            print(f"  {failure[:300]}")
+        print(f"full log: {console.log_path}")
+        return 1
+    print(f"\ndone in {seconds:.1f} s (run {result.run_id})")
+    print(f"  warehouse   {settings.warehouse_path}")
+    print(f"  published   {settings.publish_dir / 'ddrc-metrics.json'}")
+    print(f"  full log    {console.log_path}")
+    print("look at it:")
+    print("  ./ddrc ui                                     the Dagster UI, this run included")
+    print("  uv run streamlit run dashboards/app.py        the dashboard")
+    return 0
 
 
 def prepare(targets: list[str]) -> int:
@@ -110,6 +135,7 @@ def main(argv: list[str] | None = None) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     runner = commands.add_parser("run", help="materialize the whole graph in-process")
     runner.add_argument("--select", help="one asset key, e.g. raw/epa/public_status_assessment")
+    runner.add_argument("--verbose", action="store_true", help="Dagster's full log on screen")
     preparer = commands.add_parser("prepare", help="prepare the dbt manifests")
     preparer.add_argument("--target", action="append", choices=TARGETS, dest="targets")
     dbt_cmd = commands.add_parser("dbt", help="run dbt by hand on this deployment's warehouse")
@@ -122,7 +148,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(prepare(args.targets or list(TARGETS)))
     settings = load_settings()
     if args.command == "run":
-        sys.exit(run(settings, args.select))
+        sys.exit(run(settings, args.select, args.verbose))
     if args.command == "dbt":
         sys.exit(dbt(settings, args.args))
     if args.command == "versions":

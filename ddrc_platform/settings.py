@@ -252,44 +252,6 @@ class Settings:
     def endpoint(self, name: str) -> SourceEndpoint:
         return self.endpoints[name]
 
-    def dbt_vars(self) -> dict[str, str]:
-        """What profiles.yml reads (`var(...)`): the warehouse the dbt subprocess connects to.
-
-        Passed on dbt's command line rather than through the process environment, so a
-        run never mutates `os.environ` and Snowflake names are derived once, here.
-        """
-        if self.snowflake is None:
-            return {"ddrc_home": str(self.home)}
-        objects = self.snowflake.objects
-        return {
-            "snowflake_role": objects.transformer_role,
-            "snowflake_warehouse": objects.transformer_warehouse,
-            "snowflake_database": objects.transform_database,
-            "snowflake_analytics_database": objects.analytics_database,
-            "snowflake_raw_database": objects.raw_database,
-        }
-
-    def dbt_env(self) -> dict[str, str]:
-        """The credentials the dbt subprocess needs (Snowflake), and nothing else secret."""
-        if self.snowflake is None:
-            return {}
-        s = self.snowflake
-        env = {
-            "SNOWFLAKE_ACCOUNT": s.account,
-            "SNOWFLAKE_USER": s.user,
-            "SNOWFLAKE_PRIVATE_KEY": s.private_key.value if s.private_key else "",
-            "SNOWFLAKE_PRIVATE_KEY_PATH": s.private_key_path or "",
-            "SNOWFLAKE_PRIVATE_KEY_PASSPHRASE": (
-                s.private_key_passphrase.value if s.private_key_passphrase else ""
-            ),
-            "SNOWFLAKE_PASSWORD": s.password.value if s.password else "",
-            "SNOWFLAKE_HOST": s.host or "",
-            "SNOWFLAKE_PROTOCOL": s.protocol or "https",
-        }
-        if s.port:
-            env["SNOWFLAKE_PORT"] = str(s.port)
-        return env
-
 
 def _choice(env: Mapping[str, str], name: str, enum: type[E], default: E) -> E:
     raw = env.get(name, "").strip().lower() or default.value

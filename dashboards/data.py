@@ -43,7 +43,7 @@ from ddrc_platform.project import DBT_PROJECT_DIR, dbt_project
 from ddrc_platform.publication import PublicationError, validate
 from ddrc_platform.publishers import LocalPublisher
 from ddrc_platform.transform import model_relation, prepare_manifest
-from ddrc_platform.warehouse import LOADS_SCHEMA, LOADS_TABLE, quote
+from ddrc_platform.warehouse import quote
 
 T = TypeVar("T")
 
@@ -351,55 +351,38 @@ def _airtable_titles(session: Session) -> pd.DataFrame:
 # -- sources -----------------------------------------------------------------------
 
 
-def _latest_loads(session: Session) -> pd.DataFrame:
-    """The loads log, latest load date per snapshot table (indexed by `schema.table`)."""
-    log = session.frame(
-        "select table_path, load_date, row_count, loaded_at "
-        f"from {session.raw(LOADS_SCHEMA, LOADS_TABLE)}"
-    )
-    log = log.sort_values(["load_date", "loaded_at"]).drop_duplicates("table_path", keep="last")
-    return log.set_index("table_path")
+def _source_facts(session: Session, table: catalog.RawTable) -> dict[str, Any]:
+    """Last load, rows (and, for ArcGIS layers, last edit) of a raw table's latest data.
 
-
-def _source_facts(session: Session, table: catalog.RawTable, loads: pd.DataFrame | None) -> dict:
-    """Last load, last edit at the source and rows of one raw table (None where unknown).
-
-    Snapshot tables: the loads log. Fivetran-shaped tables have no log entry: their last
-    load is the newest `_FIVETRAN_SYNCED`, when a sync last changed a row.
+    Snapshot tables: the latest snapshot's `_LOADED_AT`, the loader's UTC clock (the loads
+    log's `loaded_at` is DuckDB's `now()` in the machine's time zone). Fivetran-shaped
+    tables: the newest `_FIVETRAN_SYNCED`, when a sync last changed a row, and the rows
+    not deleted. Raises NoData when the table does not exist.
     """
     relation = session.raw(table.schema, table.table)
-    if table.keeping is catalog.Keeping.CURRENT_STATE:
+    if table.keeping is catalog.Keeping.SNAPSHOT:
+        edit = (
+            f', max("{catalog.LAST_EDIT_DATE}") as last_edit'
+            if catalog.LAST_EDIT_DATE in table.system_columns
+            else ""
+        )
+        day = f'"{catalog.LOAD_DATE}"'
+        sql = (
+            f"select max({day}) as load_date, count(*) as row_count, "
+            f'max("{catalog.LOADED_AT}") as last_load{edit} from {relation} '
+            f"where {day} = (select max({day}) from {relation})"
+        )
+    else:
         live = (
             f'where not coalesce("{catalog.FIVETRAN_DELETED}", false)'
             if catalog.FIVETRAN_DELETED in table.system_columns
             else ""
         )
-        counted = _optional(
-            lambda: session.frame(
-                f'select count(*) as row_count, max("{catalog.FIVETRAN_SYNCED}") as loaded_at '
-                f"from {relation} {live}"
-            )
+        sql = (
+            f'select count(*) as row_count, max("{catalog.FIVETRAN_SYNCED}") as last_load '
+            f"from {relation} {live}"
         )
-        if counted is None:
-            return {}
-        return {"row_count": counted.at[0, "row_count"], "last_load": counted.at[0, "loaded_at"]}
-    if loads is None or table.path not in loads.index:
-        return {}
-    load = loads.loc[table.path]
-    facts = {
-        "load_date": load["load_date"],
-        "row_count": load["row_count"],
-        "last_load": load["loaded_at"],
-    }
-    if catalog.LAST_EDIT_DATE in table.system_columns:
-        edited = _optional(
-            lambda: session.frame(
-                f'select max("{catalog.LAST_EDIT_DATE}") as last_edit from {relation} '
-                f'where "{catalog.LOAD_DATE}" = (select max("{catalog.LOAD_DATE}") from {relation})'
-            )
-        )
-        facts["last_edit"] = None if edited is None else edited.at[0, "last_edit"]
-    return facts
+    return session.frame(sql).iloc[0].to_dict()
 
 
 def freshness(last_load: Any, policy: dg.FreshnessPolicy, now: datetime) -> Freshness:
@@ -415,15 +398,26 @@ def freshness(last_load: Any, policy: dg.FreshnessPolicy, now: datetime) -> Fres
 
 
 def _sources(session: Session, now: datetime) -> pd.DataFrame:
-    try:
-        loads = _latest_loads(session)
-    except NoData:  # nothing loaded yet; an unreadable log (a missing grant) is no answer
-        loads = None
+    """Each raw table's facts and freshness; a table not there yet was never loaded.
+
+    Snowflake says "does not exist or not authorized" alike: when no table at all can be
+    read, that is the answer (a missing grant, or nothing loaded), not nine blank rows.
+    """
+    facts, unreadable = {}, []
+    for table in catalog.RAW_TABLES:
+        try:
+            facts[table.name] = _source_facts(session, table)
+        except NoData:
+            facts[table.name] = {}
+        except Unavailable as failure:
+            facts[table.name] = {}
+            unreadable.append(failure)
+    if len(unreadable) == len(catalog.RAW_TABLES):
+        raise unreadable[0]
     rows = []
     for table in catalog.RAW_TABLES:
-        policy = FRESHNESS[table.name]
-        facts = _source_facts(session, table, loads)
-        last_load = _utc(facts.get("last_load"))
+        policy, found = FRESHNESS[table.name], facts[table.name]
+        last_load = _utc(found.get("last_load"))
         rows.append(
             {
                 "name": table.name,
@@ -432,17 +426,16 @@ def _sources(session: Session, now: datetime) -> pd.DataFrame:
                 "asset_key": table.asset_key.to_user_string(),
                 "source_url": table.source_url,
                 "keeping": table.keeping.value,
-                "load_date": facts.get("load_date"),
+                "load_date": found.get("load_date"),
                 "last_load": last_load,
-                "last_edit": _utc(facts.get("last_edit")),
-                "row_count": facts.get("row_count"),
+                "last_edit": _utc(found.get("last_edit")),
+                "row_count": found.get("row_count") or None,
                 "freshness": freshness(last_load, policy, now).value,
                 "late_after": policy.warn_window.to_timedelta() if policy.warn_window else None,
                 "stale_after": policy.fail_window.to_timedelta(),
             }
         )
-    frame = pd.DataFrame(rows)
-    return frame.astype({"row_count": "Int64"})
+    return pd.DataFrame(rows).astype({"row_count": "Int64"})
 
 
 def sources(settings: Settings, now: datetime | None = None) -> pd.DataFrame:

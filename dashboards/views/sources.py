@@ -79,10 +79,10 @@ st.dataframe(
     },
 )
 st.caption(
-    "Snapshot tables: the last load that wrote a snapshot (a same-day reload of unchanged "
-    "data keeps the earlier time) and that snapshot's rows, from the warehouse's loads log. "
-    "Fivetran tables (Airtable, page feedback): the last sync that changed a row "
-    "(`_FIVETRAN_SYNCED`) and the rows not deleted. Last edit: ArcGIS layers only."
+    "Snapshot tables: when the latest snapshot was loaded (a same-day reload of unchanged "
+    "data keeps the earlier time) and its rows. Fivetran tables (Airtable, page feedback): "
+    "the last sync that changed a row (`_FIVETRAN_SYNCED`) and the rows not deleted. Last "
+    "edit at the source: ArcGIS layers only."
 )
 
 troubled = table[table["open_incidents"].map(len) > 0]

@@ -58,16 +58,22 @@ def change(value: float, metric_type: str, days: int) -> str | None:
     return f"{ui.signed(value, metric_type)} in {days} days"
 
 
+def weekly_delta(row: Any) -> int | str | None:
+    """The number 0 shows as a plain zero; a signed text shows its direction by an arrow."""
+    if math.isnan(row.change_7d):
+        return None
+    return 0 if row.change_7d == 0 else ui.signed(row.change_7d, row.metric_type)
+
+
 def card(row: Any) -> None:
-    week = None if math.isnan(row.change_7d) else row.change_7d
+    delta = weekly_delta(row)
     with st.container(border=True):
         st.metric(
             row.title,
             ui.number(row.metric_value, row.metric_type),
-            # a number 0 shows a gray "no change"; a signed text shows its direction
-            delta=week if not week else ui.signed(week, row.metric_type),
+            delta=delta,
             delta_color="off",
-            delta_description=None if week is None else "in 7 days",
+            delta_description=None if delta is None else "in 7 days",
             chart_data=row.trend if isinstance(row.trend, list) and len(row.trend) > 1 else None,
             help=row.description if isinstance(row.description, str) else None,
         )

@@ -1,4 +1,4 @@
-"""The commands behind `./ddrc`: run the pipeline, prepare dbt, roll the public file back.
+"""The commands behind `./ddrc`: run, prepare dbt, roll back (and pin), list incidents.
 
 Runs are recorded in a Dagster instance under `$DDRC_HOME/dagster` (or `DAGSTER_HOME`),
 so `./ddrc ui` started on the same home shows them afterwards.
@@ -10,12 +10,11 @@ import argparse
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
 
-from ddrc_platform.core.names import PIPELINE_JOB, PUBLISH_KEY
+from ddrc_platform.core.names import PIPELINE_JOB, PUBLISH_KEY, ROLLBACK_JOB
 from ddrc_platform.settings import Settings, load_settings
 from ddrc_platform.transform.project import (
     TARGETS,
@@ -26,19 +25,21 @@ from ddrc_platform.transform.project import (
 )
 
 
-def run(settings: Settings, select: str | None) -> int:
+def execute(settings: Settings, job_name: str, **kwargs: object) -> dg.ExecuteInProcessResult:
+    """Run one job of the definitions in this process, recorded in the instance the UI reads."""
     from ddrc_platform.definitions import build_definitions
 
-    started = time.perf_counter()
-    defs = build_definitions(settings)
     home = settings.run_dagster_home
     home.mkdir(parents=True, exist_ok=True)
     instance = dg.DagsterInstance.local_temp(tempdir=str(home))
-    job = defs.resolve_job_def(PIPELINE_JOB)
+    job = build_definitions(settings).resolve_job_def(job_name)
+    return job.execute_in_process(instance=instance, raise_on_error=False, **kwargs)
+
+
+def run(settings: Settings, select: str | None) -> int:
+    started = time.perf_counter()
     selection = None if select is None else [dg.AssetKey.from_user_string(select)]
-    result = job.execute_in_process(
-        instance=instance, raise_on_error=False, asset_selection=selection
-    )
+    result = execute(settings, PIPELINE_JOB, asset_selection=selection)
     seconds = time.perf_counter() - started
     print(f"\nrun {result.run_id} {'succeeded' if result.success else 'FAILED'} in {seconds:.1f} s")
     print(f"deployment: {settings.deployment.value}, sources: {settings.sources.value}")
@@ -85,23 +86,39 @@ def dbt(settings: Settings, args: list[str]) -> int:
 
 
 def versions(settings: Settings) -> int:
+    from ddrc_platform.publish.document import content_hash
     from ddrc_platform.resources import build_publisher
 
-    print("\n".join(build_publisher(settings).versions()) or "(none)")
+    publisher = build_publisher(settings)
+    current, pin = publisher.current(), publisher.pin()
+    live = f"-{content_hash(current)[:12]}.json" if current else None
+    for name in publisher.versions():
+        marks = [
+            "live" if live and name.endswith(live) else "",
+            "pinned" if pin and pin.version == name else "",
+        ]
+        print(" ".join([name, *filter(None, marks)]))
+    print(pin.describe() if pin else "not pinned")
     return 0
 
 
-def rollback(settings: Settings, to: str | None) -> int:
-    from ddrc_platform.publish.rollback import RollbackError
-    from ddrc_platform.publish.rollback import rollback as restore
+def rollback(settings: Settings, to: str | None, release: bool) -> int:
+    """The job `ddrc_rollback`, run here: the same code, record and pin as from the UI."""
+    config = {"to": to, "release": release}
+    result = execute(
+        settings,
+        ROLLBACK_JOB,
+        run_config={"ops": {"rollback_publication": {"config": config}}},
+    )
+    for event in result.all_events:
+        if event.is_step_failure:
+            print(f"rollback: {event.step_failure_data.error.message.strip()}", file=sys.stderr)
+    if not result.success:
+        return 1
     from ddrc_platform.resources import build_publisher
 
-    try:
-        restored = restore(build_publisher(settings), to, datetime.now(UTC))
-    except RollbackError as error:
-        print(f"rollback: {error}", file=sys.stderr)
-        return 1
-    print(f"rolled back: {restored} is live again")
+    pin = build_publisher(settings).pin()
+    print(f"rolled back: {pin.describe()}" if pin else "released: publishing goes ahead")
     return 0
 
 
@@ -116,7 +133,11 @@ def main(argv: list[str] | None = None) -> None:
     dbt_cmd.add_argument("args", nargs=argparse.REMAINDER)
     commands.add_parser("versions", help="list published versions, oldest first")
     back = commands.add_parser("rollback", help="make an earlier published version live again")
-    back.add_argument("--to", help="history version name (default: the one before the live one)")
+    back.add_argument("--to", help="history version name (default: the previous public one)")
+    back.add_argument("--release", action="store_true", help="lift the pin: publishing resumes")
+    incidents_cmd = commands.add_parser("incidents", help="open and recent incidents")
+    incidents_cmd.add_argument("show", nargs="?", choices=["show"], help="show one incident")
+    incidents_cmd.add_argument("id", nargs="?", help="incident id (as listed)")
     args = parser.parse_args(argv)
     if args.command == "prepare":
         sys.exit(prepare(args.targets or list(TARGETS)))
@@ -127,7 +148,11 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(dbt(settings, args.args))
     if args.command == "versions":
         sys.exit(versions(settings))
-    sys.exit(rollback(settings, args.to))
+    if args.command == "incidents":
+        from ddrc_platform.incidents.cli import incidents
+
+        sys.exit(incidents(settings.incident_store_path, args.id))
+    sys.exit(rollback(settings, args.to, args.release))
 
 
 if __name__ == "__main__":

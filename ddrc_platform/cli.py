@@ -139,6 +139,8 @@ def main(argv: list[str] | None = None) -> None:
     incidents_cmd.add_argument("show", nargs="?", choices=["show"], help="show one incident")
     incidents_cmd.add_argument("id", nargs="?", help="incident id (as listed)")
     args = parser.parse_args(argv)
+    if args.command == "incidents" and bool(args.show) != bool(args.id):
+        parser.error("usage: ./ddrc incidents [show ID]")
     if args.command == "prepare":
         sys.exit(prepare(args.targets or list(TARGETS)))
     settings = load_settings()

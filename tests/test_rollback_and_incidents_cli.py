@@ -71,6 +71,41 @@ def test_a_failed_live_write_enters_no_history_and_rollback_stays_public(tmp_pat
     assert publisher.pin() == pin  # pin.json beside the file
 
 
+def ddrc(home: Path, *args: str) -> str:
+    """`./ddrc ARGS` on this home, as a responder's shell runs it; its output."""
+    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"} | {"DDRC_HOME": str(home)}
+    done = subprocess.run(
+        [sys.executable, "-m", "ddrc_platform.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout
+
+
+def test_the_cli_rolls_back_pins_and_releases_through_the_job(tmp_path):
+    home = tmp_path / "ddrc"
+    publisher = LocalPublisher(directory=str(home / "publish"))
+    publisher.publish(document(61000), NOW)
+    publisher.publish(document(61100), NOW + dt.timedelta(hours=1))
+    first = version_name(document(61000), NOW)
+
+    assert f"to version {first} (run " in ddrc(home, "rollback")
+    assert publisher.current() == document(61000)
+    listed = ddrc(home, "versions").splitlines()
+    assert listed[0] == f"{first} live pinned" and listed[-2].endswith(" live")
+    assert listed[-1] == publisher.pin().describe()
+
+    assert "released" in ddrc(home, "rollback", "--release")
+    assert publisher.pin() is None
+    assert ddrc(home, "versions").splitlines()[-1] == "not pinned"
+    # Dagster knows: both were runs of the job, in the instance `./ddrc ui` shows
+    instance = dg.DagsterInstance.local_temp(tempdir=str(home / "dagster"))
+    runs = instance.get_runs(dg.RunsFilter(job_name=ROLLBACK_JOB))
+    assert [r.status for r in runs] == [dg.DagsterRunStatus.SUCCESS] * 2
+
+
 def set_airtable_entry(live, value: int, by: str, at: dt.datetime) -> str:
     """Edit the latest `people_helped_drc` entry as a person would in Airtable; its id."""
     records = sample.airtable_records(scale=SCALE, day=DAY)
@@ -198,22 +233,10 @@ def test_an_airtable_entry_holding_the_publication_is_listed_by_the_cli(stand_in
     ids = [r.asset_observation.metadata["incident_id"].value for r in observed.records]
     assert floor.id in ids
 
-    env = {**os.environ, "DDRC_HOME": str(settings.home)}
-
-    def ddrc(*args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "-m", "ddrc_platform.cli", "incidents", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return done.stdout
-
-    listing = ddrc()
+    listing = ddrc(settings.home, "incidents")
     (line,) = [ln for ln in listing.splitlines() if ln.startswith(f"{floor.id}  ")]
     assert "  low  open  " in line and floor.incident.title in line
-    shown = ddrc("show", floor.id)
+    shown = ddrc(settings.home, "incidents", "show", floor.id)
     assert f"run:           {floor.incident.run_url}" in shown
     assert "runbook:\n  1. " in shown and "delivery:      " in shown
     assert (

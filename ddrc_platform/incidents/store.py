@@ -56,6 +56,7 @@ CREATE TABLE IF NOT EXISTS notes (
     incident_key INTEGER NOT NULL REFERENCES incidents(key),
     at TEXT NOT NULL,
     text TEXT NOT NULL,
+    delivered INTEGER NOT NULL DEFAULT 0,
     UNIQUE (incident_key, text)
 );
 """
@@ -310,6 +311,20 @@ class IncidentStore:
                 (key, _ts(at), text),
             )
             return cursor.rowcount == 1
+
+    def undelivered_notes(self, key: int) -> list[tuple[int, str]]:
+        """(note id, text) of the notes Slack has not seen, oldest first."""
+        with self._tx() as db:
+            rows = db.execute(
+                "SELECT rowid, text FROM notes WHERE incident_key = ? AND NOT delivered "
+                "ORDER BY rowid",
+                (key,),
+            ).fetchall()
+        return [(r["rowid"], r["text"]) for r in rows]
+
+    def mark_note_delivered(self, note_id: int) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE notes SET delivered = 1 WHERE rowid = ?", (note_id,))
 
     def notes(self, key: int) -> list[tuple[datetime, str]]:
         """The notes of incident row `key`, oldest first."""

@@ -169,7 +169,8 @@ class AzureBlobPublisher(dg.ConfigurableResource):
                     ) from None
                 etag = live_now.etag
         self._live_read, self._live_etag = True, etag
-        self._upload_history(self._container().get_blob_client(self.history_name(name)), content)
+        history = self._container().get_blob_client(self.history_name(name))
+        self._upload_history(history, content, digest)
         return Published(location=_without_query(live.url), version=name)
 
     def versions(self) -> list[str]:
@@ -209,13 +210,12 @@ class AzureBlobPublisher(dg.ConfigurableResource):
                 if _error_code(error) != "BlobNotFound":
                     raise
 
-    def _upload_history(self, history: BlobClient, content: bytes) -> None:
+    def _upload_history(self, history: BlobClient, content: bytes, digest: str) -> None:
         """Create the history copy of the version just made live.
 
         The name holds the time and a content hash prefix, so an existing blob of that name is
         this very version (published within the same second): fine, once its hash confirms it.
         """
-        digest = hashlib.sha256(content).hexdigest()
         operation = f"upload history copy (the new {FILE_NAME} is live)"
         with self._azure(operation, history.blob_name):
             try:

@@ -1,4 +1,4 @@
-"""The commands behind `./ddrc`: run the pipeline, prepare dbt, roll the public file back.
+"""The commands behind `./ddrc`: run, prepare dbt, roll back (and pin), list incidents.
 
 Runs are recorded in a Dagster instance under `$DDRC_HOME/dagster` (or `DAGSTER_HOME`),
 so `./ddrc ui` started on the same home shows them afterwards.
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from ddrc_platform.core.names import PIPELINE_JOB
+from ddrc_platform.core.names import PIPELINE_JOB, ROLLBACK_JOB
 from ddrc_platform.settings import Settings, load_settings
 from ddrc_platform.transform.project import (
     TARGETS,
@@ -28,10 +28,28 @@ from ddrc_platform.transform.project import (
 )
 
 
+def execute(
+    settings: Settings,
+    job_name: str,
+    loggers: dict[str, dg.LoggerDefinition] | None = None,
+    **kwargs: object,
+) -> dg.ExecuteInProcessResult:
+    """Run one job of the definitions in this process, recorded in the instance the UI reads."""
+    from ddrc_platform.definitions import build_definitions
+
+    home = settings.run_dagster_home
+    home.mkdir(parents=True, exist_ok=True)
+    instance = dg.DagsterInstance.local_temp(tempdir=str(home))
+    job = build_definitions(settings).resolve_job_def(job_name)
+    if loggers:
+        job = job.with_logger_defs(loggers)
+        kwargs["run_config"] = {"loggers": {name: {} for name in loggers}}
+    return job.execute_in_process(instance=instance, raise_on_error=False, **kwargs)
+
+
 def run(settings: Settings, select: str | None, verbose: bool = False) -> int:
     """The whole graph in this process; one line per step, the full log in a file."""
     from ddrc_platform.console import RunConsole, console_logger
-    from ddrc_platform.definitions import build_definitions
 
     started = time.perf_counter()
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -40,14 +58,9 @@ def run(settings: Settings, select: str | None, verbose: bool = False) -> int:
     logging.getLogger("py.warnings").addHandler(console)
     logging.getLogger("py.warnings").propagate = False
     print(f"ddrc run: {settings.deployment.value} deployment, {settings.sources.value} sources")
-    defs = build_definitions(settings)
-    home = settings.run_dagster_home
-    home.mkdir(parents=True, exist_ok=True)
-    instance = dg.DagsterInstance.local_temp(tempdir=str(home))
     loggers = {"ddrc_console": console_logger(console)}
     if verbose:
         loggers["console"] = dg.colored_console_logger
-    job = defs.resolve_job_def(PIPELINE_JOB).with_logger_defs(loggers)
     selection = None if select is None else [dg.AssetKey.from_user_string(select)]
     # what libraries print (dbt's own progress lines) goes to the log file, not the screen
     with (
@@ -55,12 +68,7 @@ def run(settings: Settings, select: str | None, verbose: bool = False) -> int:
         contextlib.redirect_stdout(sys.stdout if verbose else raw),
         contextlib.redirect_stderr(sys.stderr if verbose else raw),
     ):
-        result = job.execute_in_process(
-            instance=instance,
-            raise_on_error=False,
-            asset_selection=selection,
-            run_config={"loggers": {name: {} for name in loggers}},
-        )
+        result = execute(settings, PIPELINE_JOB, loggers, asset_selection=selection)
     console.close()
     seconds = time.perf_counter() - started
     for warning in console.warning_summary():
@@ -110,23 +118,39 @@ def dbt(settings: Settings, args: list[str]) -> int:
 
 
 def versions(settings: Settings) -> int:
+    from ddrc_platform.publish.document import content_hash
     from ddrc_platform.resources import build_publisher
 
-    print("\n".join(build_publisher(settings).versions()) or "(none)")
+    publisher = build_publisher(settings)
+    current, pin = publisher.current(), publisher.pin()
+    live = f"-{content_hash(current)[:12]}.json" if current else None
+    for name in publisher.versions():
+        marks = [
+            "live" if live and name.endswith(live) else "",
+            "pinned" if pin and pin.version == name else "",
+        ]
+        print(" ".join([name, *filter(None, marks)]))
+    print(pin.describe() if pin else "not pinned")
     return 0
 
 
-def rollback(settings: Settings, to: str | None) -> int:
-    from ddrc_platform.publish.rollback import RollbackError
-    from ddrc_platform.publish.rollback import rollback as restore
+def rollback(settings: Settings, to: str | None, release: bool) -> int:
+    """The job `ddrc_rollback`, run here: the same code, record and pin as from the UI."""
+    config = {"to": to, "release": release}
+    result = execute(
+        settings,
+        ROLLBACK_JOB,
+        run_config={"ops": {"rollback_publication": {"config": config}}},
+    )
+    for event in result.all_events:
+        if event.is_step_failure:
+            print(f"rollback: {event.step_failure_data.error.message.strip()}", file=sys.stderr)
+    if not result.success:
+        return 1
     from ddrc_platform.resources import build_publisher
 
-    try:
-        restored = restore(build_publisher(settings), to, datetime.now(UTC))
-    except RollbackError as error:
-        print(f"rollback: {error}", file=sys.stderr)
-        return 1
-    print(f"rolled back: {restored} is live again")
+    pin = build_publisher(settings).pin()
+    print(f"rolled back: {pin.describe()}" if pin else "released: publishing goes ahead")
     return 0
 
 
@@ -142,8 +166,14 @@ def main(argv: list[str] | None = None) -> None:
     dbt_cmd.add_argument("args", nargs=argparse.REMAINDER)
     commands.add_parser("versions", help="list published versions, oldest first")
     back = commands.add_parser("rollback", help="make an earlier published version live again")
-    back.add_argument("--to", help="history version name (default: the one before the live one)")
+    back.add_argument("--to", help="history version name (default: the previous public one)")
+    back.add_argument("--release", action="store_true", help="lift the pin: publishing resumes")
+    incidents_cmd = commands.add_parser("incidents", help="open and recent incidents")
+    incidents_cmd.add_argument("show", nargs="?", choices=["show"], help="show one incident")
+    incidents_cmd.add_argument("id", nargs="?", help="incident id (as listed)")
     args = parser.parse_args(argv)
+    if args.command == "incidents" and bool(args.show) != bool(args.id):
+        parser.error("usage: ./ddrc incidents [show ID]")
     if args.command == "prepare":
         sys.exit(prepare(args.targets or list(TARGETS)))
     settings = load_settings()
@@ -153,7 +183,11 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(dbt(settings, args.args))
     if args.command == "versions":
         sys.exit(versions(settings))
-    sys.exit(rollback(settings, args.to))
+    if args.command == "incidents":
+        from ddrc_platform.incidents.cli import incidents
+
+        sys.exit(incidents(settings.incident_store_path, args.id))
+    sys.exit(rollback(settings, args.to, args.release))
 
 
 if __name__ == "__main__":

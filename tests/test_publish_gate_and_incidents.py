@@ -99,7 +99,7 @@ def tick(defs: dg.Definitions, instance: dg.DagsterInstance, cursor: str | None)
         instance=instance,
         cursor=cursor,
         repository_def=defs.get_repository_def(),
-        resources={"publisher": defs.resources["publisher"], "slack": defs.resources["slack"]},
+        resources={k: defs.resources[k] for k in ("publisher", "slack", "warehouse")},
     )
     sensor.evaluate_tick(context)
     return context.cursor

@@ -29,6 +29,7 @@ VERIFY_CHECK = "published_file_matches_summary"
 GATE_CHECK = "blocking_checks_passed"
 
 PIPELINE_JOB = "ddrc_pipeline"
+ROLLBACK_JOB = "ddrc_rollback"
 INCIDENT_SENSOR = "ddrc_incidents"
 
 PACIFIC_NAME = "America/Los_Angeles"

@@ -66,6 +66,14 @@ class IncidentDesk:
         at = at or self.triage.router.clock()
         return self.store.record_recovery(asset_key_or_id, at, by=by, check_name=check_name)
 
+    def note_open_incidents(self, text: str, at: datetime | None = None) -> list[IncidentRow]:
+        """Record what a responder did (a rollback, a release) on every open incident."""
+        at = at or self.triage.router.clock()
+        rows = self.store.list_incidents(open_only=True)
+        for row in rows:
+            self.store.add_note(row.key, text, at)
+        return rows
+
     def deliver(self) -> DeliveryReport:
         return deliver_pending(self.store, self.notifier)
 

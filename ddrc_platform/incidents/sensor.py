@@ -28,7 +28,8 @@ from ddrc_platform.core.names import (
     SUMMARY_KEY,
     VERIFY_CHECK,
 )
-from ddrc_platform.incidents import FailureKind, IncidentDesk, Recovery, build_desk
+from ddrc_platform.incidents import FailureKind, IncidentDesk, IncidentRow, Recovery, build_desk
+from ddrc_platform.incidents.airtable import entry_changes
 from ddrc_platform.incidents.slack_resource import IncidentSlackResource
 from ddrc_platform.ingest.contract import SchemaContractError
 from ddrc_platform.integrations.dagster import RunsFilter, SerializableErrorInfo
@@ -36,6 +37,7 @@ from ddrc_platform.publish.checks import PublicationHeldError, PublishVerificati
 from ddrc_platform.publish.targets.base import Publisher
 from ddrc_platform.settings import Settings
 from ddrc_platform.transform.project import DBT_PROJECT_DIR
+from ddrc_platform.warehouse.base import Warehouse
 
 # failures whose own check result already says it all (columns, the gate, the verification)
 _REPORTED_BY_THEIR_CHECK = frozenset(
@@ -189,9 +191,13 @@ def stale_assets(
     return stale, fresh
 
 
-def record_run(desk: IncidentDesk, run_id: str, findings: RunFindings, run_url: str) -> None:
+def record_run(
+    desk: IncidentDesk, run_id: str, findings: RunFindings, run_url: str
+) -> list[IncidentRow]:
+    """Report the run's failures and recoveries; the incidents it newly opened."""
+    opened = []
     for report in findings.reports:
-        desk.report(
+        row, is_new = desk.report(
             report.kind,
             report.keys,
             run_id=run_id,
@@ -199,11 +205,60 @@ def record_run(desk: IncidentDesk, run_id: str, findings: RunFindings, run_url: 
             error=report.error,
             check_name=report.check_name,
         )
+        if is_new:
+            opened.append(row)
     failed = {key for report in findings.reports for key in report.keys}
     for key in findings.materialized - failed:  # a run cannot prove what it also failed
         desk.recover(key, by=Recovery.MATERIALIZED)
     for check in findings.passed_checks:
         desk.recover(check.asset_key, by=Recovery.CHECK_PASSED, check_name=check.name)
+    return opened
+
+
+def explain_airtable_entries(
+    desk: IncidentDesk,
+    row: IncidentRow,
+    settings: Settings,
+    raw: Warehouse,
+    published: bytes | None,
+) -> list[str]:
+    """Note on a held publication (or failed check) of manual metrics the Airtable entries
+    that changed them. Best effort: the incident stands even if the table cannot be read."""
+    if row.incident.kind not in (FailureKind.PUBLICATION_HELD, FailureKind.DATA_CHECK_FAILED):
+        return []
+    manual = set(desk.triage.lineage.fed_by(catalog.AIRTABLE_METRICS.asset_key))
+    metrics = [m for m in row.incident.affected_metrics if m in manual]
+    if not metrics:
+        return []
+    try:
+        notes = entry_changes(
+            raw, published, metrics, settings.airtable.base_id, settings.airtable.table
+        )
+    except Exception as error:  # a note saying so, never a failed tick
+        notes = [f"Airtable entries not read: {desk.triage.redact(str(error))[:300]}"]
+    for note in notes:
+        desk.store.add_note(row.key, note, row.opened_at)
+    return notes
+
+
+def observe_incident(instance: dg.DagsterInstance, row: IncidentRow, notes: list[str]) -> None:
+    """The incident on the failed assets' pages, as an observation (a sensor cannot
+    materialize): its id, title, severity, runbook and run."""
+    incident = row.incident
+    metadata: dict[str, dg.RawMetadataValue] = {
+        "incident_id": incident.id,
+        "incident_title": incident.title,
+        "severity": incident.severity.value,
+        "runbook": dg.MetadataValue.md("\n".join(f"1. {step}" for step in incident.runbook)),
+    }
+    if incident.run_url:
+        metadata["run"] = dg.MetadataValue.url(incident.run_url)
+    if notes:
+        metadata["notes"] = dg.MetadataValue.md("\n".join(f"- {note}" for note in notes))
+    for key in incident.asset_keys:
+        instance.report_runless_asset_event(
+            dg.AssetObservation(asset_key=dg.AssetKey.from_user_string(key), metadata=metadata)
+        )
 
 
 def make_desk(
@@ -243,6 +298,7 @@ def build_incident_sensor(
         context: dg.SensorEvaluationContext,
         publisher: dg.ResourceParam[Publisher],
         slack: IncidentSlackResource,
+        warehouse: dg.ResourceParam[Warehouse],
     ) -> dg.SkipReason:
         instance = context.instance
         if not desks:
@@ -263,7 +319,11 @@ def build_incident_sensor(
                 facts,
                 set(run.asset_selection) if run.asset_selection else None,
             )
-            record_run(desk, run.run_id, findings, f"{settings.webserver_url}/runs/{run.run_id}")
+            run_url = f"{settings.webserver_url}/runs/{run.run_id}"
+            for row in record_run(desk, run.run_id, findings, run_url):
+                published = publisher.current()
+                notes = explain_airtable_entries(desk, row, settings, warehouse, published)
+                observe_incident(instance, row, notes)
             context.update_cursor(record.update_timestamp.isoformat())
         stale, fresh = stale_assets(instance, policies, datetime.now(UTC))
         for key in stale:

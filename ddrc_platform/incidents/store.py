@@ -52,6 +52,13 @@ CREATE TABLE IF NOT EXISTS incidents (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS incidents_one_open ON incidents(id) WHERE resolved_at IS NULL;
 CREATE INDEX IF NOT EXISTS incidents_delivery ON incidents(delivery_state);
+CREATE TABLE IF NOT EXISTS notes (
+    incident_key INTEGER NOT NULL REFERENCES incidents(key),
+    at TEXT NOT NULL,
+    text TEXT NOT NULL,
+    delivered INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (incident_key, text)
+);
 """
 
 # Recomputed on every write, so the state always agrees with the counters it summarises.
@@ -294,6 +301,38 @@ class IncidentStore:
             )
             db.execute(f"UPDATE incidents SET {_STATE} WHERE key = ?", (key,))
             return self._get(db, key)
+
+    # -- notes: what responders did or found, in the incident's record -----------------
+    def add_note(self, key: int, text: str, at: datetime) -> bool:
+        """Append a note to incident row `key`; False if it already has this very note."""
+        with self._tx() as db:
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO notes (incident_key, at, text) VALUES (?, ?, ?)",
+                (key, _ts(at), text),
+            )
+            return cursor.rowcount == 1
+
+    def undelivered_notes(self, key: int) -> list[tuple[int, str]]:
+        """(note id, text) of the notes Slack has not seen, oldest first."""
+        with self._tx() as db:
+            rows = db.execute(
+                "SELECT rowid, text FROM notes WHERE incident_key = ? AND NOT delivered "
+                "ORDER BY rowid",
+                (key,),
+            ).fetchall()
+        return [(r["rowid"], r["text"]) for r in rows]
+
+    def mark_note_delivered(self, note_id: int) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE notes SET delivered = 1 WHERE rowid = ?", (note_id,))
+
+    def notes(self, key: int) -> list[tuple[datetime, str]]:
+        """The notes of incident row `key`, oldest first."""
+        with self._tx() as db:
+            rows = db.execute(
+                "SELECT at, text FROM notes WHERE incident_key = ? ORDER BY rowid", (key,)
+            ).fetchall()
+        return [(datetime.fromisoformat(r["at"]), r["text"]) for r in rows]
 
     # -- reading ---------------------------------------------------------------------
     def open_incident(self, incident_id: str) -> IncidentRow | None:

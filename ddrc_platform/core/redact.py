@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from urllib.parse import quote, quote_plus
+from urllib.parse import parse_qsl, quote, quote_plus, urlsplit
 
 REDACTED = "[REDACTED]"
 
@@ -19,6 +19,8 @@ _KEYS = r"(?:password|passwd|pwd|passphrase|secret|api[_-]?key|token)"
 
 # (pattern, replacement): the replacement keeps the key name so the text stays readable.
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # credentials in a URL's user part: https://user:password@host, https://token@host
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s/@\"'<>]+@"), rf"\1{REDACTED}@"),
     (
         re.compile(
             r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)",
@@ -46,6 +48,23 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 
 _MARGIN = 8192  # longer than any secret we redact
 _MIN_SECRET_LENGTH = 4  # shorter values would redact ordinary words and digits
+
+
+_SECRET_PARAMS = re.compile(rf"(?i){_KEYS}$|^(?:sig|code|key)$")
+
+
+def url_secrets(url: str) -> list[str]:
+    """The credential parts of a URL: its user part and the values of token-like parameters.
+
+    A source URL variable may carry them (`https://user:pass@host/...`, `...?token=...`):
+    the settings add these to the deployment's secrets, so their exact values are redacted
+    even where a message shows them without their URL around them.
+    """
+    parts = urlsplit(url)
+    # a user part alone (`https://TOKEN@host`) is the credential; with a password, the password
+    found = [parts.password or parts.username] if parts.username else []
+    found += [v for k, v in parse_qsl(parts.query) if v and _SECRET_PARAMS.search(k)]
+    return found
 
 
 class Redactor:

@@ -31,6 +31,7 @@ PLACEHOLDERS = {
     "SLACK_BOT_TOKEN": "xoxb-placeholder",
     "DDRC_SLACK_CHANNEL": "C0000000",
     "DDRC_WEBSERVER_URL": "https://dagster.example",
+    "DDRC_INCIDENT_DATABASE_URL": "postgresql://ddrc:placeholder@127.0.0.1:1/ddrc_incidents",
 }
 
 

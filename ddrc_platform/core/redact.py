@@ -100,17 +100,27 @@ class Redactor:
         return text
 
 
+def _head_and_tail(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    head = limit // 3
+    tail = limit - head - 3
+    return f"{text[:head]}\n…\n{text[-tail:]}"
+
+
 def excerpt(text: str, limit: int = 1500) -> str:
-    """Shorten error text, keeping its head (what failed) and its tail (the final exception).
+    """Shorten error text: its first paragraph (the error's own message) whole, then the head
+    (what failed) and the tail (the final exception) of the rest.
 
     Call it on redacted text only: cutting first could leave a secret's unmatched half.
     """
     text = text.strip()
     if len(text) <= limit:
         return text
-    head = limit // 3
-    tail = limit - head - 3
-    return f"{text[:head]}\n…\n{text[-tail:]}"
+    message, _, rest = text.partition("\n\n")
+    if rest and len(message) <= limit * 2 // 3:
+        return f"{message}\n\n{_head_and_tail(rest.strip(), limit - len(message) - 2)}"
+    return _head_and_tail(text, limit)
 
 
 def redacted_excerpt(text: str, redact: Redactor, limit: int = 1500) -> str:
@@ -122,7 +132,6 @@ def redacted_excerpt(text: str, redact: Redactor, limit: int = 1500) -> str:
     """
     text = text.strip()
     if len(text) > limit + 2 * _MARGIN:
-        keep_head = limit // 3
-        keep_tail = limit - keep_head
-        text = f"{text[: keep_head + _MARGIN]}\n…\n{text[-(keep_tail + _MARGIN) :]}"
+        window = limit + _MARGIN  # the excerpt keeps less than `limit` from either end
+        text = f"{text[:window]}\n…\n{text[-window:]}"
     return excerpt(redact(text), limit)

@@ -221,6 +221,7 @@ class Settings:
     incident_store: Path | None = None  # DDRC_INCIDENT_STORE; default $DDRC_HOME/incidents.sqlite
     incident_database: Secret | None = None  # DDRC_INCIDENT_DATABASE_URL: PostgreSQL (dev/prd)
     max_run_seconds: float = 3000.0  # DDRC_MAX_RUN_SECONDS: a run this old is hung (hourly job)
+    warehouse_lock_wait: float = 60.0  # DDRC_WAREHOUSE_LOCK_WAIT: local runs wait this long
     webserver_url: str = "http://127.0.0.1:3000"  # DDRC_WEBSERVER_URL: links into the UI
 
     @property
@@ -500,5 +501,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         incident_store=Path(env["DDRC_INCIDENT_STORE"]) if env.get("DDRC_INCIDENT_STORE") else None,
         incident_database=read.secret("DDRC_INCIDENT_DATABASE_URL"),
         max_run_seconds=number(env, "DDRC_MAX_RUN_SECONDS", 3000.0),
+        warehouse_lock_wait=number(env, "DDRC_WAREHOUSE_LOCK_WAIT", 60.0),
         webserver_url=(env.get("DDRC_WEBSERVER_URL") or "http://127.0.0.1:3000").rstrip("/"),
     )

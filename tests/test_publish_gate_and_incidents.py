@@ -167,6 +167,8 @@ def test_gate_jump_check_verification_and_incidents(scenario):
     (held,) = store.list_incidents(open_only=True)
     assert held.incident.kind == FailureKind.PUBLICATION_HELD
     assert held.incident.severity == Severity.LOW  # the site still shows the last good data
+    # the incident names each held metric with its published and its new value
+    assert "pasadena_rebuild_applications_in_review: 9.00 → 0.00" in held.incident.error_excerpt
 
     # a manual publish cannot skip the failed blocking check
     defs, result = run(settings, instance, clock=lambda: later, selection=[PUBLISH_KEY])

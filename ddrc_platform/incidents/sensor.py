@@ -202,6 +202,11 @@ def classify_run(
             continue  # the schema_contract check failure says it, with the columns
         elif keys:
             findings.reports.append(Report(FailureKind.SOURCE_LOAD_FAILED, keys, error))
+    busy = [r for r in findings.reports if r.kind is FailureKind.WAREHOUSE_BUSY]
+    if len(busy) > 1:  # every step waited for the same other run: one incident says it
+        keys = sorted({key for r in busy for key in r.keys}, key=str)
+        findings.reports = [r for r in findings.reports if r not in busy]
+        findings.reports.append(Report(FailureKind.WAREHOUSE_BUSY, keys, busy[0].error))
     if status in (DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED) and past_max_runtime:
         findings.reports.append(
             Report(FailureKind.RUN_HUNG, sorted(planned or [], key=str), past_max_runtime)

@@ -291,6 +291,15 @@ def test_undecodable_bytes_fail_the_read_instead_of_being_replaced(server):
         read(server)
 
 
+def test_undecodable_airtable_bytes_fail_too(airtable_records):
+    """pyairtable decodes through requests, which would replace the bytes silently."""
+    body = b'{"records": [{"id": "rec1", "fields": {"Metric Modified By": "Jos\xe9"}}]}'
+    with AirtableServer(TOKEN, "appDDRC", "Metrics", airtable_records) as srv:
+        srv.fail_next("/v0/", Fault(Response(200, body, {"Content-Type": "application/json"})))
+        with pytest.raises(SourceDataError, match="undecodable bytes at offset 65"):
+            fetch_airtable(srv)
+
+
 def test_duplicate_object_ids_say_the_layer_itself_is_inconsistent(pasadena):
     oid = pasadena.metadata["objectIdField"]
     ids = pasadena.table.column(oid).to_pylist()

@@ -56,6 +56,7 @@ _KIND_BY_EXCEPTION = {
 }
 # what Dagster's run monitoring says when it stops a run past its maximum runtime
 _MAX_RUNTIME = "maximum runtime"
+_RUN_STOPPING = (DagsterEventType.RUN_CANCELING, DagsterEventType.RUN_FAILURE)
 
 
 @dataclass
@@ -142,11 +143,11 @@ def classify_run(
     past_max_runtime: str | None = None
     for entry in events:
         event = entry.dagster_event
-        if _MAX_RUNTIME in (entry.message or "").lower():
-            past_max_runtime = entry.message
         if event is None:
             continue
-        if event.event_type == DagsterEventType.STEP_FAILURE:
+        if event.event_type in _RUN_STOPPING and _MAX_RUNTIME in (entry.message or "").lower():
+            past_max_runtime = entry.message
+        elif event.event_type == DagsterEventType.STEP_FAILURE:
             failed_steps[event.step_key] = event.step_failure_data.error
         elif event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
             findings.materialized.add(event.asset_key)

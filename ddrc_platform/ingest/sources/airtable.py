@@ -20,7 +20,7 @@ import requests
 from pyairtable import Api, retry_strategy
 
 from ddrc_platform.core.catalog import AIRTABLE_METRICS, FIVETRAN_SYNCED
-from ddrc_platform.ingest.sources.http import SourceDataError, SourceError
+from ddrc_platform.ingest.sources.http import SourceDataError, SourceError, decode_strictly
 from ddrc_platform.settings import HttpSettings
 
 TIMESTAMP_COLUMNS = {"DATE_CREATED", "DATE_METRIC_MODIFIED", "AS_OF_DATE_AND_TIME"}
@@ -126,6 +126,12 @@ def fetch_records(
         ),
     )
     where = f"{endpoint}/v0/{base_id}/{table}"
+
+    def strictly_decoded(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        # requests (and so pyairtable) would replace undecodable bytes silently
+        decode_strictly(response.content, response.encoding, SOURCE, response.url)
+
+    api.session.hooks["response"].append(strictly_decoded)
     try:
         return api.table(base_id, table).all(page_size=100)
     except requests.exceptions.HTTPError as exc:

@@ -65,6 +65,20 @@ class AnswerRejected(Exception):
         self.retryable = retryable
 
 
+def decode_strictly(body: bytes, encoding: str | None, source: str, url: str) -> str:
+    """The body as text; undecodable bytes fail, never silently replaced by "\ufffd"
+    (a wrong character would end up in the warehouse, and on the site)."""
+    try:
+        return body.decode(encoding or "utf-8")
+    except UnicodeDecodeError as exc:
+        raise SourceDataError(
+            source,
+            url,
+            f"undecodable bytes at offset {exc.start} of a {len(body)}-byte answer "
+            f"(not valid {exc.encoding})",
+        ) from None
+
+
 def _describe_body(body: bytes) -> str:
     text = body.decode("utf-8", errors="backslashreplace").strip().replace("\n", " ")
     return text[:200] + ("…" if len(text) > 200 else "")
@@ -174,16 +188,7 @@ class SourceClient:
                 f"HTTP {response.status_code}: {_describe_body(body)}",
                 retryable=response.status_code in RETRYABLE_STATUS,
             )
-        try:
-            text = body.decode(response.encoding or "utf-8")
-        except UnicodeDecodeError as exc:
-            # never replaced silently: a wrong character would end up in the warehouse
-            raise SourceDataError(
-                self.title,
-                shown,
-                f"undecodable bytes at offset {exc.start} of a {len(body)}-byte answer "
-                f"(not valid {exc.encoding})",
-            ) from None
+        text = decode_strictly(body, response.encoding, self.title, shown)
         try:
             return json.loads(text)
         except ValueError:

@@ -34,8 +34,9 @@ import streamlit as st
 
 from ddrc_platform.core import catalog
 from ddrc_platform.core.names import PACIFIC
-from ddrc_platform.incidents import IncidentRow, IncidentStore
+from ddrc_platform.incidents import IncidentRow
 from ddrc_platform.incidents.severity import public_view
+from ddrc_platform.incidents.store import existing_incident_store
 from ddrc_platform.publish.document import PublicationError, validate
 from ddrc_platform.publish.targets.local import LocalPublisher
 from ddrc_platform.settings import Deployment, Settings, SettingsError, load_settings
@@ -631,13 +632,13 @@ def incidents(settings: Settings) -> pd.DataFrame:
 
     Read on every call, never cached: a new incident must show within seconds.
     """
-    path = settings.incident_store_path
-    if not path.exists():  # IncidentStore() would create the file and its folder
+    store = existing_incident_store(settings.incident_store_location)
+    if store is None:  # opening would create the file and its folder
         return pd.DataFrame(columns=list(INCIDENT_COLUMNS))
     try:
-        rows = IncidentStore(path).list_incidents()
-    except Exception as failure:  # sqlite3: locked beyond its timeout, unreadable
-        raise Unavailable(f"incident store {path}: {_first_line(failure)}") from failure
+        rows = store.list_incidents()
+    except Exception as failure:  # locked beyond its timeout, unreachable, unreadable
+        raise Unavailable(f"incident store: {_first_line(failure)}") from failure
     return pd.DataFrame([_incident(row) for row in rows], columns=list(INCIDENT_COLUMNS))
 
 

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
+import yaml
 
 from ddrc_platform.core.names import PIPELINE_JOB, ROLLBACK_JOB
 from ddrc_platform.settings import Settings, load_settings
@@ -28,6 +29,26 @@ from ddrc_platform.transform.project import (
 )
 
 
+def instance_config(settings: Settings) -> Path:
+    """The local Dagster instance's dagster.yaml, with run monitoring on.
+
+    Under `./ddrc ui` the daemon then stops a run still going after DDRC_MAX_RUN_SECONDS
+    (a source trickling its answer, a lock never released), and the incident sensor
+    reports it as hung. Settings already in the file are kept.
+    """
+    home = settings.run_dagster_home
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / "dagster.yaml"
+    config = (yaml.safe_load(path.read_text()) if path.exists() else None) or {}
+    config.setdefault(
+        "run_monitoring",
+        {"enabled": True, "max_runtime_seconds": int(settings.max_run_seconds)},
+    )
+    config.setdefault("telemetry", {"enabled": False})
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
 def execute(
     settings: Settings,
     job_name: str,
@@ -37,8 +58,7 @@ def execute(
     """Run one job of the definitions in this process, recorded in the instance the UI reads."""
     from ddrc_platform.definitions import build_definitions
 
-    home = settings.run_dagster_home
-    home.mkdir(parents=True, exist_ok=True)
+    home = instance_config(settings).parent
     instance = dg.DagsterInstance.local_temp(tempdir=str(home))
     job = build_definitions(settings).resolve_job_def(job_name)
     if loggers:
@@ -164,6 +184,7 @@ def main(argv: list[str] | None = None) -> None:
     preparer.add_argument("--target", action="append", choices=TARGETS, dest="targets")
     dbt_cmd = commands.add_parser("dbt", help="run dbt by hand on this deployment's warehouse")
     dbt_cmd.add_argument("args", nargs=argparse.REMAINDER)
+    commands.add_parser("instance", help="write the local Dagster instance's dagster.yaml")
     commands.add_parser("versions", help="list published versions, oldest first")
     back = commands.add_parser("rollback", help="make an earlier published version live again")
     back.add_argument("--to", help="history version name (default: the previous public one)")
@@ -181,12 +202,15 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(run(settings, args.select, args.verbose))
     if args.command == "dbt":
         sys.exit(dbt(settings, args.args))
+    if args.command == "instance":
+        print(instance_config(settings))
+        sys.exit(0)
     if args.command == "versions":
         sys.exit(versions(settings))
     if args.command == "incidents":
         from ddrc_platform.incidents.cli import incidents
 
-        sys.exit(incidents(settings.incident_store_path, args.id))
+        sys.exit(incidents(settings.incident_store_location, args.id))
     sys.exit(rollback(settings, args.to, args.release))
 
 

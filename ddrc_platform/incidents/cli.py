@@ -9,11 +9,10 @@ broke, what the public sees, who acts, the runbook, the run, Slack delivery and 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from ddrc_platform.incidents.severity import public_view
 from ddrc_platform.incidents.slack import humanize, local_time
-from ddrc_platform.incidents.store import IncidentRow, IncidentStore
+from ddrc_platform.incidents.store import IncidentRow, SqlIncidentStore, existing_incident_store
 
 RECENT = timedelta(days=7)  # resolved incidents listed: about one retro cycle
 
@@ -24,7 +23,7 @@ def line(row: IncidentRow, now: datetime) -> str:
     return f"{row.id}  {row.incident.severity.value}  {state}  {age}  {row.incident.title}"
 
 
-def listing(store: IncidentStore, now: datetime) -> list[str]:
+def listing(store: SqlIncidentStore, now: datetime) -> list[str]:
     """Open incidents, and those resolved within `RECENT`, newest first."""
     rows = [
         r for r in store.list_incidents() if r.resolved_at is None or now - r.resolved_at <= RECENT
@@ -32,7 +31,7 @@ def listing(store: IncidentStore, now: datetime) -> list[str]:
     return [line(r, now) for r in rows]
 
 
-def details(store: IncidentStore, row: IncidentRow) -> list[str]:
+def details(store: SqlIncidentStore, row: IncidentRow) -> list[str]:
     incident = row.incident
     if row.resolved_at is None:
         state = f"open since {local_time(row.opened_at)}"
@@ -72,13 +71,13 @@ def details(store: IncidentStore, row: IncidentRow) -> list[str]:
     return lines
 
 
-def incidents(store_path: Path, incident_id: str | None, now: datetime | None = None) -> int:
+def incidents(location: str, incident_id: str | None, now: datetime | None = None) -> int:
     """List (no id) or show one incident, its latest occurrence; 1 if there is no such id."""
     now = now or datetime.now(UTC)
-    if not store_path.exists():  # reading must not create a store
-        print(f"no incidents recorded ({store_path} does not exist)")
+    store = existing_incident_store(location)
+    if store is None:
+        print(f"no incidents recorded ({location} does not exist)")
         return 1 if incident_id else 0
-    store = IncidentStore(store_path)
     if incident_id is None:
         print("\n".join(listing(store, now)) or "no open or recent incidents")
         return 0

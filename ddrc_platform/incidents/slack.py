@@ -31,7 +31,7 @@ from ddrc_platform.core.names import PACIFIC
 from ddrc_platform.core.redact import Redactor
 from ddrc_platform.incidents.model import Incident, Severity
 from ddrc_platform.incidents.severity import public_view
-from ddrc_platform.incidents.store import IncidentRow, IncidentStore
+from ddrc_platform.incidents.store import IncidentRow, SqlIncidentStore
 
 log = logging.getLogger(__name__)
 
@@ -391,7 +391,7 @@ class DeliveryReport:
 
 
 def deliver_pending(
-    store: IncidentStore,
+    store: SqlIncidentStore,
     notifier: Notifier,
     *,
     lease: timedelta = timedelta(minutes=2),

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from ddrc_platform.core.locks import exclusive
 from ddrc_platform.publish.document import FILE_NAME
 from ddrc_platform.publish.targets.base import VERSION_NAME, Pin, Published, version_name
 
@@ -43,10 +44,17 @@ class LocalPublisher(dg.ConfigurableResource):
         return self.live_path.read_bytes() if self.live_path.exists() else None
 
     def publish(self, content: bytes, at: datetime) -> Published:
-        self.history_dir.mkdir(parents=True, exist_ok=True)
-        name = version_name(content, at)
-        _atomic_write(self.live_path, content)
-        _atomic_write(self.history_dir / name, content)
+        """Live file, then its history copy; one publisher at a time on this directory.
+
+        Kubernetes serialises publishes with the `ddrc_publish` pool; `dagster dev` and
+        `./ddrc run` on one home do not, so a file lock keeps two runs from interleaving.
+        """
+        lock = Path(self.directory) / ".publish.lock"
+        with exclusive(lock, wait_seconds=60, what="the local publish directory"):
+            self.history_dir.mkdir(parents=True, exist_ok=True)
+            name = version_name(content, at)
+            _atomic_write(self.live_path, content)
+            _atomic_write(self.history_dir / name, content)
         return Published(location=str(self.live_path), version=name)
 
     def versions(self) -> list[str]:

@@ -329,7 +329,7 @@ def definitions() -> dict:
         return min(runs)
 
     return {
-        "import_dagster_seconds": timed("import dagster"),
+        "import_dagster_seconds": timed("import dagster, dagster_dbt"),
         "definitions_seconds": timed("import ddrc_platform.definitions as d; d.defs()"),
     }
 

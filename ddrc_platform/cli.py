@@ -1,4 +1,4 @@
-"""The commands behind `./ddrc`: run the pipeline, prepare dbt, roll the public file back.
+"""The commands behind `./ddrc`: run, prepare dbt, roll back (and pin), list incidents.
 
 Runs are recorded in a Dagster instance under `$DDRC_HOME/dagster` (or `DAGSTER_HOME`),
 so `./ddrc ui` started on the same home shows them afterwards.
@@ -7,6 +7,8 @@ so `./ddrc ui` started on the same home shows them afterwards.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import subprocess
 import sys
 import time
@@ -14,10 +16,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
+import yaml
 
 from ddrc_platform.core.names import (
     PIPELINE_JOB,
-    PUBLISH_KEY,
+    ROLLBACK_JOB,
     pacific_date,
     partition_key,
     utc_now,
@@ -32,35 +35,89 @@ from ddrc_platform.transform.project import (
 )
 
 
-def run(settings: Settings, select: str | None) -> int:
-    from ddrc_platform.definitions import build_definitions
+def instance_config(settings: Settings) -> Path:
+    """The local Dagster instance's dagster.yaml, with run monitoring on.
 
-    started = time.perf_counter()
-    defs = build_definitions(settings)
+    Under `./ddrc ui` the daemon then stops a run still going after DDRC_MAX_RUN_SECONDS
+    (a source trickling its answer, a lock never released), and the incident sensor
+    reports it as hung. Settings already in the file are kept.
+    """
     home = settings.run_dagster_home
     home.mkdir(parents=True, exist_ok=True)
-    instance = dg.DagsterInstance.local_temp(tempdir=str(home))
-    job = defs.resolve_job_def(PIPELINE_JOB)
-    selection = None if select is None else [dg.AssetKey.from_user_string(select)]
-    today = partition_key(pacific_date(utc_now()))  # the snapshot (and history) of today
-    result = job.execute_in_process(
-        instance=instance, raise_on_error=False, asset_selection=selection, partition_key=today
+    path = home / "dagster.yaml"
+    config = (yaml.safe_load(path.read_text()) if path.exists() else None) or {}
+    config.setdefault(
+        "run_monitoring",
+        {"enabled": True, "max_runtime_seconds": int(settings.max_run_seconds)},
     )
+    config.setdefault("telemetry", {"enabled": False})
+    # DuckDB allows one writer process: locally, runs the sensors start queue one at a time
+    config.setdefault("run_queue", {"max_concurrent_runs": 1})
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def execute(
+    settings: Settings,
+    job_name: str,
+    loggers: dict[str, dg.LoggerDefinition] | None = None,
+    **kwargs: object,
+) -> dg.ExecuteInProcessResult:
+    """Run one job of the definitions in this process, recorded in the instance the UI reads."""
+    from ddrc_platform.definitions import build_definitions
+
+    home = instance_config(settings).parent
+    instance = dg.DagsterInstance.local_temp(tempdir=str(home))
+    job = build_definitions(settings).resolve_job_def(job_name)
+    if loggers:
+        job = job.with_logger_defs(loggers)
+        kwargs["run_config"] = {"loggers": {name: {} for name in loggers}}
+    return job.execute_in_process(instance=instance, raise_on_error=False, **kwargs)
+
+
+def run(settings: Settings, select: str | None, verbose: bool = False) -> int:
+    """The whole graph in this process; one line per step, the full log in a file."""
+    from ddrc_platform.console import RunConsole, console_logger
+
+    started = time.perf_counter()
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    console = RunConsole(settings.home / "logs" / f"run-{stamp}.log")
+    logging.captureWarnings(True)  # library warnings go to the log file, not the screen
+    logging.getLogger("py.warnings").addHandler(console)
+    logging.getLogger("py.warnings").propagate = False
+    print(f"ddrc run: {settings.deployment.value} deployment, {settings.sources.value} sources")
+    loggers = {"ddrc_console": console_logger(console)}
+    if verbose:
+        loggers["console"] = dg.colored_console_logger
+    selection = None if select is None else [dg.AssetKey.from_user_string(select)]
+    # what libraries print (dbt's own progress lines) goes to the log file, not the screen
+    with (
+        console.log_path.with_suffix(".out").open("w") as raw,
+        contextlib.redirect_stdout(sys.stdout if verbose else raw),
+        contextlib.redirect_stderr(sys.stderr if verbose else raw),
+    ):
+        today = partition_key(pacific_date(utc_now()))  # the snapshot (and history) of today
+        result = execute(
+            settings, PIPELINE_JOB, loggers, asset_selection=selection, partition_key=today
+        )
+    console.close()
     seconds = time.perf_counter() - started
-    print(f"\nrun {result.run_id} {'succeeded' if result.success else 'FAILED'} in {seconds:.1f} s")
-    print(f"deployment: {settings.deployment.value}, sources: {settings.sources.value}")
-    print(f"warehouse:  {settings.warehouse_path}")
-    for event in result.get_asset_materialization_events():
-        mat = event.step_materialization_data.materialization
-        if mat.asset_key == PUBLISH_KEY:
-            meta = {k: v.value for k, v in mat.metadata.items()}
-            print(f"published:  {meta.get('location', '(unchanged)')} [{meta.get('status')}]")
-            print(f"            {meta.get('metric_count')} metrics, sha256 {meta['content_hash']}")
+    for warning in console.warning_summary():
+        print(f"  warning   {warning}")
     if not result.success:
-        for event in result.all_events:
-            if event.is_step_failure:
-                print(f"failed step {event.step_key}: {event.step_failure_data.error.message}")
-    return 0 if result.success else 1
+        print(f"\nFAILED in {seconds:.1f} s (run {result.run_id})")
+        for failure in console.failures or ["the run failed before any step"]:
+            print(f"  {failure[:300]}")
+        print(f"full log: {console.log_path}")
+        return 1
+    print(f"\ndone in {seconds:.1f} s (run {result.run_id})")
+    print(f"  warehouse   {settings.warehouse_path}")
+    print(f"  published   {settings.publish_dir / 'ddrc-metrics.json'}")
+    print(f"  full log    {console.log_path}")
+    print("look at it:")
+    print("  ./ddrc ui                                     the Dagster UI, this run included")
+    print("  uv run streamlit run dashboards/app.py        the dashboard")
+    return 0
 
 
 def prepare(targets: list[str]) -> int:
@@ -92,23 +149,39 @@ def dbt(settings: Settings, args: list[str]) -> int:
 
 
 def versions(settings: Settings) -> int:
+    from ddrc_platform.publish.document import content_hash
     from ddrc_platform.resources import build_publisher
 
-    print("\n".join(build_publisher(settings).versions()) or "(none)")
+    publisher = build_publisher(settings)
+    current, pin = publisher.current(), publisher.pin()
+    live = f"-{content_hash(current)[:12]}.json" if current else None
+    for name in publisher.versions():
+        marks = [
+            "live" if live and name.endswith(live) else "",
+            "pinned" if pin and pin.version == name else "",
+        ]
+        print(" ".join([name, *filter(None, marks)]))
+    print(pin.describe() if pin else "not pinned")
     return 0
 
 
-def rollback(settings: Settings, to: str | None) -> int:
-    from ddrc_platform.publish.rollback import RollbackError
-    from ddrc_platform.publish.rollback import rollback as restore
+def rollback(settings: Settings, to: str | None, release: bool) -> int:
+    """The job `ddrc_rollback`, run here: the same code, record and pin as from the UI."""
+    config = {"to": to, "release": release}
+    result = execute(
+        settings,
+        ROLLBACK_JOB,
+        run_config={"ops": {"rollback_publication": {"config": config}}},
+    )
+    for event in result.all_events:
+        if event.is_step_failure:
+            print(f"rollback: {event.step_failure_data.error.message.strip()}", file=sys.stderr)
+    if not result.success:
+        return 1
     from ddrc_platform.resources import build_publisher
 
-    try:
-        restored = restore(build_publisher(settings), to, datetime.now(UTC))
-    except RollbackError as error:
-        print(f"rollback: {error}", file=sys.stderr)
-        return 1
-    print(f"rolled back: {restored} is live again")
+    pin = build_publisher(settings).pin()
+    print(f"rolled back: {pin.describe()}" if pin else "released: publishing goes ahead")
     return 0
 
 
@@ -117,24 +190,39 @@ def main(argv: list[str] | None = None) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     runner = commands.add_parser("run", help="materialize the whole graph in-process")
     runner.add_argument("--select", help="one asset key, e.g. raw/epa/public_status_assessment")
+    runner.add_argument("--verbose", action="store_true", help="Dagster's full log on screen")
     preparer = commands.add_parser("prepare", help="prepare the dbt manifests")
     preparer.add_argument("--target", action="append", choices=TARGETS, dest="targets")
     dbt_cmd = commands.add_parser("dbt", help="run dbt by hand on this deployment's warehouse")
     dbt_cmd.add_argument("args", nargs=argparse.REMAINDER)
+    commands.add_parser("instance", help="write the local Dagster instance's dagster.yaml")
     commands.add_parser("versions", help="list published versions, oldest first")
     back = commands.add_parser("rollback", help="make an earlier published version live again")
-    back.add_argument("--to", help="history version name (default: the one before the live one)")
+    back.add_argument("--to", help="history version name (default: the previous public one)")
+    back.add_argument("--release", action="store_true", help="lift the pin: publishing resumes")
+    incidents_cmd = commands.add_parser("incidents", help="open and recent incidents")
+    incidents_cmd.add_argument("show", nargs="?", choices=["show"], help="show one incident")
+    incidents_cmd.add_argument("id", nargs="?", help="incident id (as listed)")
     args = parser.parse_args(argv)
+    if args.command == "incidents" and bool(args.show) != bool(args.id):
+        parser.error("usage: ./ddrc incidents [show ID]")
     if args.command == "prepare":
         sys.exit(prepare(args.targets or list(TARGETS)))
     settings = load_settings()
     if args.command == "run":
-        sys.exit(run(settings, args.select))
+        sys.exit(run(settings, args.select, args.verbose))
     if args.command == "dbt":
         sys.exit(dbt(settings, args.args))
+    if args.command == "instance":
+        print(instance_config(settings))
+        sys.exit(0)
     if args.command == "versions":
         sys.exit(versions(settings))
-    sys.exit(rollback(settings, args.to))
+    if args.command == "incidents":
+        from ddrc_platform.incidents.cli import incidents
+
+        sys.exit(incidents(settings.incident_store_location, args.id))
+    sys.exit(rollback(settings, args.to, args.release))
 
 
 if __name__ == "__main__":

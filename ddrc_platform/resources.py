@@ -21,7 +21,9 @@ def build_warehouse(settings: Settings, layer: str = "loader") -> Warehouse:
     """Loader: where raw snapshots are written (Snowflake: LOADER role, RAW database).
     Transformer: where the models are read (Snowflake: the TRANSFORMER role dbt runs as)."""
     if settings.snowflake is None:
-        return DuckDBWarehouse(path=str(settings.warehouse_path))
+        return DuckDBWarehouse(
+            path=str(settings.warehouse_path), lock_wait_seconds=settings.warehouse_lock_wait
+        )
     from ddrc_platform.warehouse.snowflake import snowflake_warehouse
 
     return snowflake_warehouse(settings.snowflake, layer)

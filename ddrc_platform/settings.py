@@ -20,6 +20,7 @@ import dagster as dg
 
 from ddrc_platform.core import catalog
 from ddrc_platform.core.names import SnowflakeObjects, snowflake_objects
+from ddrc_platform.core.redact import url_secrets
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -91,13 +92,15 @@ SLACK = Requirement(
     one_of=(("SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL"),),
 )
 DAGSTER_UI = Requirement("Dagster UI links", all_of=("DDRC_WEBSERVER_URL",))
+# pods come and go: incidents live in PostgreSQL (SQLite on a shared volume corrupts)
+INCIDENT_STORE = Requirement("Incident store", all_of=("DDRC_INCIDENT_DATABASE_URL",))
 AIRTABLE = Requirement("Airtable", all_of=("AIRTABLE_TOKEN", "DDRC_AIRTABLE_BASE_ID"))
 
 REQUIREMENTS: dict[tuple[Deployment, SourceMode], tuple[Requirement, ...]] = {
     (Deployment.LOCAL, SourceMode.SAMPLE): (),
     (Deployment.LOCAL, SourceMode.LIVE): (AIRTABLE,),
     **{
-        (deployment, mode): (SNOWFLAKE, FIVETRAN, AZURE, SLACK, DAGSTER_UI)
+        (deployment, mode): (SNOWFLAKE, FIVETRAN, AZURE, SLACK, DAGSTER_UI, INCIDENT_STORE)
         for deployment in (Deployment.DEV, Deployment.PRD)
         for mode in SourceMode
     },
@@ -118,6 +121,7 @@ SECRET_VARIABLES = (
     "SLACK_BOT_TOKEN",
     "SLACK_WEBHOOK_URL",
     "AIRTABLE_TOKEN",
+    "DDRC_INCIDENT_DATABASE_URL",
 )
 
 
@@ -128,6 +132,7 @@ class HttpSettings:
     timeout: float = 60.0
     tries: int = 5
     malibu_tries: int = 10
+    deadline: float = 300.0  # a whole request (connect + body), however the server trickles
     backoff: float = 1.0  # first wait in seconds; doubles each try, with full jitter
     max_backoff: float = 60.0
     concurrency: int = 4  # ArcGIS pages fetched at once per layer
@@ -227,6 +232,9 @@ class Settings:
     acknowledgements_path: Path = CONFIG_DIR / "acknowledgements.yaml"
     oncall_path: Path = CONFIG_DIR / "oncall.yaml"
     incident_store: Path | None = None  # DDRC_INCIDENT_STORE; default $DDRC_HOME/incidents.sqlite
+    incident_database: Secret | None = None  # DDRC_INCIDENT_DATABASE_URL: PostgreSQL (dev/prd)
+    max_run_seconds: float = 3000.0  # DDRC_MAX_RUN_SECONDS: a run this old is hung (hourly job)
+    warehouse_lock_wait: float = 60.0  # DDRC_WAREHOUSE_LOCK_WAIT: local runs wait this long
     webserver_url: str = "http://127.0.0.1:3000"  # DDRC_WEBSERVER_URL: links into the UI
 
     @property
@@ -249,8 +257,15 @@ class Settings:
 
     @property
     def incident_store_path(self) -> Path:
-        """Must outlive the process: in Kubernetes, a persistent volume (deploy/helm)."""
+        """The local store (SQLite); dev/prd use `incident_database` (PostgreSQL)."""
         return self.incident_store or self.home / "incidents.sqlite"
+
+    @property
+    def incident_store_location(self) -> str:
+        """Where incidents live: a PostgreSQL URL when one is set, else the SQLite file."""
+        if self.incident_database is not None:
+            return self.incident_database.value
+        return str(self.incident_store_path)
 
     @property
     def run_dagster_home(self) -> Path:
@@ -265,48 +280,15 @@ class Settings:
                 value = getattr(service, f.name)
                 if isinstance(value, Secret) and len(value.value) >= 4:
                     found.append(value.value)
-        return found
+        # URLs may carry credentials (`user:pass@`, `?token=`): their parts are secrets too
+        urls = [e.url for e in self.endpoints.values()]
+        if self.incident_database is not None:
+            urls.append(self.incident_database.value)
+            found.append(self.incident_database.value)
+        return found + [part for url in urls for part in url_secrets(url)]
 
     def endpoint(self, name: str) -> SourceEndpoint:
         return self.endpoints[name]
-
-    def dbt_vars(self) -> dict[str, str]:
-        """What profiles.yml reads (`var(...)`): the warehouse the dbt subprocess connects to.
-
-        Passed on dbt's command line rather than through the process environment, so a
-        run never mutates `os.environ` and Snowflake names are derived once, here.
-        """
-        if self.snowflake is None:
-            return {"ddrc_home": str(self.home)}
-        objects = self.snowflake.objects
-        return {
-            "snowflake_role": objects.transformer_role,
-            "snowflake_warehouse": objects.transformer_warehouse,
-            "snowflake_database": objects.transform_database,
-            "snowflake_analytics_database": objects.analytics_database,
-            "snowflake_raw_database": objects.raw_database,
-        }
-
-    def dbt_env(self) -> dict[str, str]:
-        """The credentials the dbt subprocess needs (Snowflake), and nothing else secret."""
-        if self.snowflake is None:
-            return {}
-        s = self.snowflake
-        env = {
-            "SNOWFLAKE_ACCOUNT": s.account,
-            "SNOWFLAKE_USER": s.user,
-            "SNOWFLAKE_PRIVATE_KEY": s.private_key.value if s.private_key else "",
-            "SNOWFLAKE_PRIVATE_KEY_PATH": s.private_key_path or "",
-            "SNOWFLAKE_PRIVATE_KEY_PASSPHRASE": (
-                s.private_key_passphrase.value if s.private_key_passphrase else ""
-            ),
-            "SNOWFLAKE_PASSWORD": s.password.value if s.password else "",
-            "SNOWFLAKE_HOST": s.host or "",
-            "SNOWFLAKE_PROTOCOL": s.protocol or "https",
-        }
-        if s.port:
-            env["SNOWFLAKE_PORT"] = str(s.port)
-        return env
 
 
 def _choice(env: Mapping[str, str], name: str, enum: type[E], default: E) -> E:
@@ -463,6 +445,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         timeout=number(env, "DDRC_HTTP_TIMEOUT", HttpSettings.timeout),
         tries=int(number(env, "DDRC_HTTP_TRIES", HttpSettings.tries)),
         malibu_tries=int(number(env, "DDRC_MALIBU_TRIES", HttpSettings.malibu_tries)),
+        deadline=number(env, "DDRC_HTTP_DEADLINE", HttpSettings.deadline),
         backoff=number(env, "DDRC_HTTP_BACKOFF", HttpSettings.backoff),
         concurrency=int(number(env, "DDRC_HTTP_CONCURRENCY", HttpSettings.concurrency)),
     )
@@ -502,5 +485,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         oncall_path=Path(env.get("DDRC_ONCALL_CONFIG") or CONFIG_DIR / "oncall.yaml"),
         incident_store=Path(env["DDRC_INCIDENT_STORE"]) if env.get("DDRC_INCIDENT_STORE") else None,
+        incident_database=read.secret("DDRC_INCIDENT_DATABASE_URL"),
+        max_run_seconds=number(env, "DDRC_MAX_RUN_SECONDS", 3000.0),
+        warehouse_lock_wait=number(env, "DDRC_WAREHOUSE_LOCK_WAIT", 60.0),
         webserver_url=(env.get("DDRC_WEBSERVER_URL") or "http://127.0.0.1:3000").rstrip("/"),
     )

@@ -80,8 +80,10 @@ class _Layer:
 class ArcgisServer(StandIn):
     """Feature layers at paths such as `/arcgis/rest/services/EPA/FeatureServer/0`."""
 
-    def __init__(self) -> None:
+    def __init__(self, token: str | None = None) -> None:
+        """`token`: a secured server, answering only requests with `token=<token>`."""
         super().__init__()
+        self.token = token
         self._layers: dict[str, _Layer] = {}
         self._layers_lock = threading.Lock()
 
@@ -138,6 +140,10 @@ class ArcgisServer(StandIn):
             return Response.json(
                 {"error": {"code": 404, "message": "Requested layer not found", "details": []}},
                 status=404,
+            )
+        if self.token is not None and request.query.get("token") != self.token:
+            return Response.json(
+                {"error": {"code": 499, "message": "Token Required", "details": []}}
             )
         try:
             if request.query.get("f", "html").lower() not in ("json", "pjson"):

@@ -3,7 +3,8 @@
 Tests, benchmarks and local demos need servers that speak the real protocols (ArcGIS
 REST, the Malibu permit server, Airtable, Slack, Fivetran). Each stand-in subclasses
 `StandIn` and implements `handle`; faults (HTTP errors, error bodies, malformed
-JSON, slow answers) are queued per path so a test can say "fail this page twice,
+JSON, slow answers, bodies trickled a byte at a time, connections dropped mid-body) are
+queued per path so a test can say "fail this page twice,
 then answer" without touching the stand-in's logic.
 """
 
@@ -14,7 +15,7 @@ import ssl
 import threading
 import time
 from collections import defaultdict, deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -43,6 +44,8 @@ class Response:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds to wait before answering (to provoke client timeouts)
+    trickle: float = 0.0  # seconds between single bytes of the body (a server that stalls)
+    drop_after: int | None = None  # close the connection after this many body bytes
 
     @classmethod
     def json(cls, payload: Any, status: int = 200, **headers: str) -> Response:
@@ -80,6 +83,16 @@ class Fault:
     @classmethod
     def slow(cls, seconds: float) -> Fault:
         return cls(Response(delay=seconds), then_answer=True)
+
+    @classmethod
+    def trickle(cls, seconds_per_byte: float) -> Fault:
+        """The real answer, one byte at a time: each read succeeds, the body never ends."""
+        return cls(Response(trickle=seconds_per_byte), then_answer=True)
+
+    @classmethod
+    def dropped(cls, after_bytes: int = 10) -> Fault:
+        """The real answer's headers and first bytes, then the connection closes."""
+        return cls(Response(drop_after=after_bytes), then_answer=True)
 
 
 class StandIn:
@@ -196,6 +209,9 @@ class StandIn:
                 response = self.handle(request)
             except Exception as exc:  # a stand-in bug should look like a server error
                 response = Response(500, f"stand-in error: {exc!r}".encode())
+            if fault is not None:  # how the real answer is sent
+                planned = fault.response
+                response = replace(response, trickle=planned.trickle, drop_after=planned.drop_after)
         if response.delay:
             time.sleep(response.delay)
         try:
@@ -204,6 +220,16 @@ class StandIn:
                 handler.send_header(name, value)
             handler.send_header("Content-Length", str(len(response.body)))
             handler.end_headers()
-            handler.wfile.write(response.body)
+            if response.drop_after is not None:
+                handler.wfile.write(response.body[: response.drop_after])
+                handler.wfile.flush()
+                handler.close_connection = True
+            elif response.trickle:
+                for byte in range(len(response.body)):
+                    handler.wfile.write(response.body[byte : byte + 1])
+                    handler.wfile.flush()
+                    time.sleep(response.trickle)
+            else:
+                handler.wfile.write(response.body)
         except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout test)
             pass

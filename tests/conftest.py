@@ -7,12 +7,14 @@ import ipaddress
 import ssl
 from pathlib import Path
 
+import dagster as dg
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from ddrc_platform.core.names import INCIDENT_SENSOR
 from ddrc_platform.settings import HttpSettings, Settings, load_settings
 
 # Retries that take milliseconds, so failure tests stay fast.
@@ -31,6 +33,7 @@ PLACEHOLDERS = {
     "SLACK_BOT_TOKEN": "xoxb-placeholder",
     "DDRC_SLACK_CHANNEL": "C0000000",
     "DDRC_WEBSERVER_URL": "https://dagster.example",
+    "DDRC_INCIDENT_DATABASE_URL": "postgresql://ddrc:placeholder@127.0.0.1:1/ddrc_incidents",
 }
 
 
@@ -106,3 +109,16 @@ def tls_context(tls_files: tuple[Path, Path]) -> ssl.SSLContext:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(*tls_files)
     return context
+
+
+def tick(defs: dg.Definitions, instance: dg.DagsterInstance, cursor: str | None) -> str | None:
+    """One evaluation of the incident sensor with the definitions' own resources."""
+    sensor = defs.resolve_sensor_def(INCIDENT_SENSOR)
+    context = dg.build_sensor_context(
+        instance=instance,
+        cursor=cursor,
+        repository_def=defs.get_repository_def(),
+        resources={key: defs.resources[key] for key in sensor.required_resource_keys},
+    )
+    sensor.evaluate_tick(context)
+    return context.cursor

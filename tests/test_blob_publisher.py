@@ -13,7 +13,7 @@ import pytest
 from azure.storage.blob import BlobServiceClient, ContainerSasPermissions, generate_container_sas
 
 from ddrc_platform.publish import document as publication
-from ddrc_platform.publish.rollback import rollback
+from ddrc_platform.publish.rollback import release, rollback
 from ddrc_platform.publish.targets.azure_blob import (
     CACHE_CONTROL,
     AzureBlobPublisher,
@@ -123,7 +123,7 @@ def test_a_stale_read_cannot_overwrite_another_publisher(azurite, azure_containe
     assert "changed since it was read" in str(raised.value)
     assert "nothing was overwritten; rerun the publish" in str(raised.value)
     assert blob_bytes(azurite, azure_container, "ddrc-metrics.json") == document("2")
-    # The loser's history copy is gone: a default rollback never picks a never-live version.
+    # The loser wrote no history copy: a default rollback never picks a never-live version.
     assert version_name(document("3"), T0 + timedelta(minutes=2)) not in a.versions()
     # Rereading (what a rerun of the asset does) clears the way.
     assert a.current() == document("2")
@@ -154,20 +154,32 @@ def test_a_stopped_azurite_fails_fast_and_leaves_the_published_file_intact(dedic
     publisher.current()
     publisher.publish(document("1"), T0)
 
+    publisher.publish(document("2"), T0 + timedelta(hours=1))
+    public = blob_bytes(server.connection_string, "ddrc", "ddrc-metrics.json")
+
+    assert publisher.current() == document("2")  # the publish reads, then Azure goes away
     server.stop()
     started = time.monotonic()
     with pytest.raises(BlobStorageError) as raised:
-        publisher.publish(document("2"), T0 + timedelta(hours=1))
+        publisher.publish(document("3"), T0 + timedelta(hours=2))
     elapsed = time.monotonic() - started
 
     assert elapsed < 5, f"took {elapsed:.1f}s"
     message = str(raised.value)
-    assert "upload history copy of ddrc/history/" in message
+    assert "replace of ddrc/ddrc-metrics.json failed" in message
     assert f"127.0.0.1:{server.port}" in message
     server.start()  # same port, same data
     reader = AzureBlobPublisher(container="ddrc", connection_string=server.connection_string)
+    assert blob_bytes(server.connection_string, "ddrc", "ddrc-metrics.json") == public
+    # the version whose live write failed is not in the history: never public, never restored
+    assert reader.versions() == [
+        version_name(document("1"), T0),
+        version_name(document("2"), T0 + timedelta(hours=1)),
+    ]
+    assert rollback(reader, None, T0 + timedelta(hours=3), by="test").version == (
+        version_name(document("1"), T0)
+    )
     assert reader.current() == document("1")
-    assert reader.versions() == [version_name(document("1"), T0)]
 
 
 def test_an_endpoint_that_never_answers_times_out_in_seconds(azurite):
@@ -307,11 +319,20 @@ def test_rollback_makes_the_first_content_live_again(azurite, azure_container):
     publisher.publish(first, T0)
     publisher.publish(second, T0 + timedelta(hours=1))
 
-    restored = rollback(publisher, None, T0 + timedelta(hours=2))
+    pin = rollback(publisher, None, T0 + timedelta(hours=2), by="test")
 
-    assert restored == version_name(first, T0)
+    assert pin.version == version_name(first, T0)
+    assert pin.content_hash == publication.content_hash(first)
     assert blob_bytes(azurite, azure_container, "ddrc-metrics.json") == first
     assert AzureBlobPublisher(container=azure_container, connection_string=azurite).current() == (
         first
     )
     assert publisher.versions()[-1] == version_name(first, T0 + timedelta(hours=2))
+    # the pin is the blob pin.json beside the file: every process sees it, until released
+    other = AzureBlobPublisher(container=azure_container, connection_string=azurite)
+    assert other.pin() == pin
+    assert release(other) == pin
+    assert publisher.pin() is None
+    assert [b.name for b in container_client(azurite, azure_container).list_blobs()].count(
+        "pin.json"
+    ) == 0

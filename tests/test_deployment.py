@@ -76,23 +76,21 @@ def test_dev_and_prd_load_offline_with_the_same_keys_and_lineage(
 
 
 @pytest.mark.parametrize("deployment", ["dev", "prd"])
-def test_incident_store_is_on_a_persistent_volume_in_kubernetes(deployment):
+def test_incident_store_is_postgres_in_kubernetes_not_a_shared_volume(deployment):
+    """SQLite on a volume two pods mount corrupts; the code server gets a database URL."""
     from pathlib import Path
 
     import yaml
 
     values = yaml.safe_load(Path(f"deploy/helm/values-{deployment}.yaml").read_text())
     (code,) = values["dagster-user-deployments"]["deployments"]
-    env = {e["name"]: e.get("value") for e in code["env"]}
-    store = load_settings(
-        {
-            **PLACEHOLDERS,
-            "DDRC_DEPLOYMENT": deployment,
-            **{k: v for k, v in env.items() if v is not None},
-        }
-    ).incident_store_path
-    mounts = {m["mountPath"]: m["name"] for m in code["volumeMounts"]}
-    claims = {v["name"]: v["persistentVolumeClaim"]["claimName"] for v in code["volumes"]}
-    mount = next(path for path in mounts if str(store).startswith(path + "/"))
-    pvc = yaml.safe_load(Path("deploy/k8s/incidents-pvc.yaml").read_text())
-    assert claims[mounts[mount]] == pvc["metadata"]["name"]
+    env = {e["name"]: e for e in code["env"]}
+    assert "DDRC_INCIDENT_STORE" not in env and not code.get("volumes")
+    source = env["DDRC_INCIDENT_DATABASE_URL"]["valueFrom"]["secretKeyRef"]
+    assert source["name"] == "ddrc-secrets" and not source.get("optional")
+    settings = load_settings({**PLACEHOLDERS, "DDRC_DEPLOYMENT": deployment})
+    assert settings.incident_store_location.startswith("postgresql://")
+    assert "placeholder" in settings.secrets  # the URL's password is redacted everywhere
+    without = {k: v for k, v in PLACEHOLDERS.items() if k != "DDRC_INCIDENT_DATABASE_URL"}
+    with pytest.raises(SettingsError, match="DDRC_INCIDENT_DATABASE_URL"):
+        load_settings({**without, "DDRC_DEPLOYMENT": deployment})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
@@ -190,6 +191,16 @@ CASES = [
      ["Fivetran sync log", "Re-trigger the Fivetran sync", "revert that change in Airtable"]),
     (FailureKind.RUN_FAILED, ["marts/pipeline_metrics"], None, Severity.LOW, ALL_METRICS[:10],
      ["first failed step", "Re-execute", "revert"]),
+    (FailureKind.DELIVERY_REFUSED, [EPA], None, Severity.LOW, ["cleanup_phase1_complete"],
+     [catalog.EPA.source_url, "kept snapshot stays", "`deliveries:`"]),
+    (FailureKind.BAD_SOURCE_DATA, [PASADENA], None, Severity.LOW, ALL_METRICS[7:10],
+     [catalog.PASADENA.source_url, "retrying cannot fix", "Tell the layer's owner"]),
+    (FailureKind.BAD_SOURCE_DATA, [AIRTABLE], None, Severity.LOW, MANUAL,
+     ["Revert the Airtable entry"]),
+    (FailureKind.WAREHOUSE_BUSY, [EPA, USACE], None, Severity.LOW, [
+     "cleanup_phase1_complete", *PHASE2], ["run still in progress", "Let it finish", "Rerun"]),
+    (FailureKind.RUN_HUNG, [], None, Severity.LOW, [],
+     ["still going", "Terminate the run", "Rerun the pipeline"]),
 ]  # fmt: skip
 
 
@@ -358,7 +369,7 @@ def test_excerpt_keeps_head_and_tail() -> None:
 def test_huge_logs_keep_no_half_secret_at_the_cut_edges() -> None:
     secret = "hunter2-db-password"
     redact = Redactor([secret])
-    head_edge, tail_edge = 500 + 8192, 1000 + 8192  # the windows redacted_excerpt keeps
+    head_edge = tail_edge = 1500 + 8192  # the windows redacted_excerpt keeps
     text = secret + "." * (head_edge - len(secret) - 7) + secret + "," * 200_000
     text += secret + ";" * (tail_edge - 7) + secret
     short = redacted_excerpt(text, redact)
@@ -387,3 +398,23 @@ def test_a_failed_source_incident_says_its_number_is_aging_and_when_it_breaches(
     assert "other sources keep publishing" in told
     assert "warns 26 h" in told and "freshness window 50 h after its last successful load" in told
     assert aging(FailureKind.PUBLICATION_HELD, [epa], ["cleanup_phase1_complete"]) is None
+
+
+def test_runbooks_link_the_configured_endpoint_and_errors_lead_with_their_own_message() -> None:
+    """A deployment reading a mirror (or a stand-in) must not send responders to the public
+    URL; a long Dagster error must not push the real message out of the excerpt."""
+    mirror = "https://reader:mirror-password-123@mirror.example/epa/FeatureServer/0?token=t0k3n-123"
+    triage = Triage(
+        Router(load_oncall(ONCALL), clock=lambda: datetime(2026, 4, 1, 17, 0, tzinfo=UTC)),
+        redactor=Redactor(["mirror-password-123", "t0k3n-123"]),
+        source_urls={EPA: Redactor()(mirror)},
+    )
+    noise = "\n".join(f"  File dagster/_core/step_{i}.py, line {i}" for i in range(300))
+    error = f"SourceError: EPA: HTTP 503 (GET {mirror})\n\n{noise}"
+    incident = triage.incident(FailureKind.SOURCE_LOAD_FAILED, [EPA], error=error)
+    assert "mirror.example/epa/FeatureServer/0?token=[REDACTED]&f=json" in incident.runbook[0]
+    assert catalog.EPA.source_url not in incident.runbook[0]
+    assert incident.error_excerpt.startswith("SourceError: EPA: HTTP 503 (GET https://[REDACTED]@")
+    assert len(incident.error_excerpt) <= 1500
+    everything = json.dumps(incident.to_json())
+    assert "mirror-password-123" not in everything and "t0k3n-123" not in everything

@@ -154,6 +154,30 @@ def test_repeats_thread_under_one_parent_and_the_resolution_closes_it(
     assert len(server.parents()) == 2
 
 
+def test_notes_reach_the_thread_with_the_next_delivery_once(
+    server: SlackServer, desk: IncidentDesk, store: IncidentStore
+) -> None:
+    """A rollback's note, then its release: in the held incident's thread, once each."""
+    held, _ = desk.report(FailureKind.PUBLICATION_HELD, [PUBLISH], check_name="gate")
+    desk.note_open_incidents("Rolled back: pinned to version V <!channel>")
+    desk.deliver()
+    desk.deliver()
+    [parent] = server.parents()
+    assert [r.text for r in server.replies(parent.ts)] == [
+        "📝 Rolled back: pinned to version V &lt;!channel&gt;"
+    ]
+
+    desk.note_open_incidents("Pin released")
+    desk.recover(PUBLISH, by=Recovery.CHECK_PASSED, check_name="gate")
+    desk.deliver()
+    texts = [r.text for r in server.replies(parent.ts)]
+    assert texts[1:] == ["📝 Pin released", f"✅ Resolved after less than a minute. {RETRO}"]
+    assert [text for _, text in store.notes(held.key)] == [
+        "Rolled back: pinned to version V <!channel>",
+        "Pin released",
+    ]
+
+
 def test_webhook_posts_each_incident_and_its_resolution_once(
     server: SlackServer, store: IncidentStore, clock: Clock
 ) -> None:

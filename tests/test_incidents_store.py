@@ -1,4 +1,7 @@
-"""The incident store: one ongoing incident per failure, recovery rules, delivery state."""
+"""The incident store: one ongoing incident per failure, recovery rules, delivery state.
+
+Every test runs against both stores: SQLite (local) and a real PostgreSQL (dev/prd).
+"""
 
 from __future__ import annotations
 
@@ -12,13 +15,14 @@ import pytest
 from ddrc_platform.incidents import (
     FailureKind,
     Incident,
-    IncidentStore,
     Recovery,
     Router,
     Triage,
     load_oncall,
 )
-from ddrc_platform.incidents.store import DeliveryState
+from ddrc_platform.incidents.store import DeliveryState, SqlIncidentStore, open_incident_store
+
+pytest_plugins = ["tests.postgres"]
 
 ONCALL = Path(__file__).parents[1] / "config" / "oncall.yaml"
 T0 = datetime(2026, 4, 1, 17, 0, tzinfo=UTC)
@@ -26,9 +30,17 @@ EPA = "raw/epa/public_status_assessment"
 SUMMARY = "summary/ddrc_metrics_summary"
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a store lives: a SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "postgres":
+        return request.getfixturevalue("postgres_url")
+    return str(tmp_path / "state" / "incidents.sqlite")
+
+
 @pytest.fixture
-def store(tmp_path: Path) -> IncidentStore:
-    return IncidentStore(tmp_path / "state" / "incidents.sqlite")
+def store(location: str) -> SqlIncidentStore:
+    return open_incident_store(location)
 
 
 @pytest.fixture
@@ -47,7 +59,7 @@ def failure(
 
 
 def test_a_repeat_counts_occurrences_and_keeps_the_first_opening(
-    store: IncidentStore, triage: Triage
+    store: SqlIncidentStore, triage: Triage
 ) -> None:
     row, new = store.record_failure(failure(triage, run_id="r1"))
     assert new and row.occurrences == 1 and row.delivery_state is DeliveryState.PENDING
@@ -64,7 +76,7 @@ def test_a_repeat_counts_occurrences_and_keeps_the_first_opening(
 
 
 def test_different_kinds_or_checks_are_different_incidents(
-    store: IncidentStore, triage: Triage
+    store: SqlIncidentStore, triage: Triage
 ) -> None:
     store.record_failure(failure(triage))
     store.record_failure(failure(triage, FailureKind.SCHEMA_DRIFT, check_name="epa_columns"))
@@ -73,7 +85,9 @@ def test_different_kinds_or_checks_are_different_incidents(
     assert len(store.list_incidents(open_only=True)) == 4
 
 
-def test_recovery_resolves_only_what_the_event_proves(store: IncidentStore, triage: Triage) -> None:
+def test_recovery_resolves_only_what_the_event_proves(
+    store: SqlIncidentStore, triage: Triage
+) -> None:
     store.record_failure(failure(triage))
     store.record_failure(failure(triage, FailureKind.DATA_CHECK_FAILED, check_name="a"))
     store.record_failure(failure(triage, FailureKind.DATA_CHECK_FAILED, check_name="b"))
@@ -95,14 +109,14 @@ def test_recovery_resolves_only_what_the_event_proves(store: IncidentStore, tria
     assert [r.id for r in store.list_incidents(open_only=True)] == [f"dbt_model_failed:{SUMMARY}"]
 
 
-def test_staleness_ends_when_fresh_or_materialized(store: IncidentStore, triage: Triage) -> None:
+def test_staleness_ends_when_fresh_or_materialized(store: SqlIncidentStore, triage: Triage) -> None:
     store.record_failure(failure(triage, FailureKind.SOURCE_STALE))
     assert store.record_recovery(EPA, T0, by=Recovery.CHECK_PASSED) == []
     assert len(store.record_recovery(EPA, T0, by=Recovery.FRESH)) == 1
 
 
 def test_a_failure_after_resolution_opens_a_new_incident(
-    store: IncidentStore, triage: Triage
+    store: SqlIncidentStore, triage: Triage
 ) -> None:
     first, _ = store.record_failure(failure(triage))
     store.record_recovery(EPA, T0 + timedelta(hours=1))
@@ -112,7 +126,9 @@ def test_a_failure_after_resolution_opens_a_new_incident(
     assert [r.key for r in store.list_incidents()] == [second.key, first.key]  # newest first
 
 
-def test_delivery_state_follows_what_slack_has_seen(store: IncidentStore, triage: Triage) -> None:
+def test_delivery_state_follows_what_slack_has_seen(
+    store: SqlIncidentStore, triage: Triage
+) -> None:
     row, _ = store.record_failure(failure(triage))
     assert store.pending_deliveries() == [row]
     row = store.mark_delivered(row.key, occurrences=1, channel="C1", ts="1.0001")
@@ -133,7 +149,7 @@ def test_delivery_state_follows_what_slack_has_seen(store: IncidentStore, triage
     assert (row.slack_channel, row.slack_ts) == ("C1", "1.0001")
 
 
-def test_claims_keep_concurrent_deliverers_apart(store: IncidentStore, triage: Triage) -> None:
+def test_claims_keep_concurrent_deliverers_apart(store: SqlIncidentStore, triage: Triage) -> None:
     row, _ = store.record_failure(failure(triage))
     lease = timedelta(minutes=2)
     assert store.claim_pending(T0, lease) == [row]
@@ -143,11 +159,8 @@ def test_claims_keep_concurrent_deliverers_apart(store: IncidentStore, triage: T
     assert len(store.claim_pending(T0, lease)) == 1
 
 
-def test_the_store_survives_a_restart_and_concurrent_writers(
-    tmp_path: Path, triage: Triage
-) -> None:
-    path = tmp_path / "incidents.sqlite"
-    stores = [IncidentStore(path) for _ in range(4)]
+def test_the_store_survives_a_restart_and_concurrent_writers(location: str, triage: Triage) -> None:
+    stores = [open_incident_store(location) for _ in range(4)]
     incident = failure(triage)
 
     def record() -> None:
@@ -159,12 +172,25 @@ def test_the_store_survives_a_restart_and_concurrent_writers(
         t.start()
     for t in threads:
         t.join()
-    [row] = IncidentStore(path).list_incidents()
+    [row] = open_incident_store(location).list_incidents()
     assert row.occurrences == 20
     assert row.incident == incident
 
 
-def test_naive_datetimes_are_refused(store: IncidentStore, triage: Triage) -> None:
+def test_naive_datetimes_are_refused(store: SqlIncidentStore, triage: Triage) -> None:
     store.record_failure(failure(triage))
     with pytest.raises(ValueError, match="aware"):
         store.record_recovery(EPA, datetime(2026, 4, 1, 12))
+
+
+def test_notes_are_kept_once_in_order_and_delivered_once(
+    store: SqlIncidentStore, triage: Triage
+) -> None:
+    row, _ = store.record_failure(failure(triage))
+    assert store.add_note(row.key, "rolled back to v1", T0)
+    assert not store.add_note(row.key, "rolled back to v1", T0 + timedelta(minutes=1))
+    assert store.add_note(row.key, "released", T0 + timedelta(hours=1))
+    assert [text for _, text in store.notes(row.key)] == ["rolled back to v1", "released"]
+    (first, _), (second, text) = store.undelivered_notes(row.key)
+    store.mark_note_delivered(first)
+    assert store.undelivered_notes(row.key) == [(second, text)]

@@ -194,26 +194,6 @@ def test_rerun_unchanged_then_one_source_change_then_a_blocked_bad_value(make_se
         assert len(list((settings.publish_dir / "history").iterdir())) == 2
 
 
-def test_dashboard_shows_the_published_metrics_trends_and_feedback(sample_run, monkeypatch):
-    from streamlit.testing.v1 import AppTest
-
-    settings, _ = sample_run
-    monkeypatch.setenv("DDRC_HOME", str(settings.home))
-    monkeypatch.setenv("DDRC_SAMPLE_SCALE", str(SCALE))
-    app = AppTest.from_file(str(Path(__file__).parent.parent / "dashboards" / "app.py"))
-    app.run(timeout=60)
-    assert not app.exception
-    published = json.loads((settings.publish_dir / FILE_NAME).read_bytes())
-    assert app.metric[0].value == str(len(published))
-    shown = app.dataframe[0].value
-    assert set(shown["METRIC_NAME"]) == {m["METRIC_NAME"] for m in published}
-    trend = app.dataframe[1].value
-    assert set(trend["metric_name"]) == {app.selectbox[0].value}
-    feedback = app.dataframe[2].value
-    assert "comments" not in {c.lower() for c in feedback.columns}
-    assert app.success[0].value == "No incidents recorded."
-
-
 def test_dagster_cli_materializes_the_whole_graph(tmp_path, dagster_home):
     home = tmp_path / "ddrc"
     done = subprocess.run(

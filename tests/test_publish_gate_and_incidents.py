@@ -15,7 +15,6 @@ import dagster as dg
 import pyarrow.compute as pc
 import pytest
 
-from ddrc_platform.core.names import INCIDENT_SENSOR as SENSOR_NAME
 from ddrc_platform.core.names import (
     JUMP_CHECK,
     PIPELINE_JOB,
@@ -37,6 +36,7 @@ from ddrc_platform.publish.targets.local import LocalPublisher, Published
 from stand_ins.base import Fault
 from stand_ins.slack import SlackServer
 from stand_ins.sources import LAYER_PATHS, serve_sample_sources
+from tests.conftest import tick
 
 pytestmark = pytest.mark.slow
 
@@ -103,18 +103,6 @@ def run(settings, instance, clock=lambda: NOW, selection=None):
     return defs, result
 
 
-def tick(defs: dg.Definitions, instance: dg.DagsterInstance, cursor: str | None):
-    sensor = defs.resolve_sensor_def(SENSOR_NAME)
-    context = dg.build_sensor_context(
-        instance=instance,
-        cursor=cursor,
-        repository_def=defs.get_repository_def(),
-        resources={"publisher": defs.resources["publisher"], "slack": defs.resources["slack"]},
-    )
-    sensor.evaluate_tick(context)
-    return context.cursor
-
-
 def test_gate_jump_check_verification_and_incidents(scenario):
     settings, live, slack, instance = scenario
     live_file = settings.publish_dir / FILE_NAME
@@ -177,6 +165,8 @@ def test_gate_jump_check_verification_and_incidents(scenario):
     (held,) = store.list_incidents(open_only=True)
     assert held.incident.kind == FailureKind.PUBLICATION_HELD
     assert held.incident.severity == Severity.LOW  # the site still shows the last good data
+    # the incident names each held metric with its published and its new value
+    assert "pasadena_rebuild_applications_in_review: 9.00 → 0.00" in held.incident.error_excerpt
 
     # a manual publish cannot skip the failed blocking check
     defs, result = run(settings, instance, clock=lambda: later, selection=[PUBLISH_KEY])

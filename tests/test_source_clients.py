@@ -13,10 +13,10 @@ from ddrc_platform.core import catalog
 from ddrc_platform.ingest import sample
 from ddrc_platform.ingest.sources import airtable, malibu
 from ddrc_platform.ingest.sources.arcgis import ArcgisLayer, esri_to_geojson
-from ddrc_platform.ingest.sources.http import SourceClient, SourceError
+from ddrc_platform.ingest.sources.http import SourceClient, SourceDataError, SourceError
 from stand_ins.airtable import AirtableServer
 from stand_ins.arcgis import ArcgisServer
-from stand_ins.base import Fault
+from stand_ins.base import Fault, Response
 from stand_ins.malibu import MalibuServer
 from tests.conftest import FAST_HTTP
 
@@ -242,3 +242,91 @@ def test_airtable_records_land_in_fivetran_shape(airtable_records):
     assert airtable.fivetran_column("Metric Name (from Metric Definition)") == (
         "METRIC_NAME_FROM_METRIC_DEFINITION_"
     )
+
+
+# -- the fault campaign of issue 10, at the client: each fault named and bounded --------
+
+
+def test_a_trickling_server_is_cut_at_the_request_deadline_and_named(server):
+    """Each read succeeds (a byte arrives), so only a whole-request deadline ends it."""
+    server.fail_always(LAYER, Fault.trickle(0.05))
+    client = SourceClient(
+        "pasadena", dataclasses.replace(FAST_HTTP, deadline=0.3, tries=2), title="Pasadena permits"
+    )
+    with pytest.raises(SourceError) as error:
+        ArcgisLayer(client, server.url + LAYER).read()
+    message = str(error.value)
+    assert message.startswith("Pasadena permits: no complete answer within 0.3 s")
+    assert "gave up after 2 tries" in message and server.url + LAYER in message
+
+
+def test_a_connection_dropped_mid_body_is_retried(server, pasadena):
+    server.fail_next(LAYER + "/query", Fault.dropped(after_bytes=20))
+    assert read(server).num_rows == pasadena.table.num_rows
+    server.fail_always(LAYER + "/query", Fault.dropped(after_bytes=20))
+    with pytest.raises(SourceError, match=r"connection dropped mid-answer.*gave up after 3 tries"):
+        read(server)
+
+
+def test_a_token_secured_layer_keeps_its_query_string_and_never_shows_the_token(pasadena):
+    token = "arcgis-token-0123456789"
+    with ArcgisServer(token=token) as srv:
+        srv.add_layer(LAYER, pasadena)
+        url = f"http://reader:pw-0123456789@127.0.0.1:{srv.port}{LAYER}?token={token}"
+        client = SourceClient("pasadena", FAST_HTTP, title="Pasadena permits")
+        assert ArcgisLayer(client, url).read().table.num_rows == pasadena.table.num_rows
+        assert all(r.path in (LAYER, LAYER + "/query") for r in srv.requests)
+        srv.fail_always(LAYER, Fault.status(503, "down"))
+        with pytest.raises(SourceError) as error:
+            ArcgisLayer(client, url).read()
+    assert token not in str(error.value) and "pw-0123456789" not in str(error.value)
+    assert "token=[REDACTED]" in str(error.value) and "[REDACTED]@127.0.0.1" in str(error.value)
+
+
+def test_undecodable_bytes_fail_the_read_instead_of_being_replaced(server):
+    server.fail_always(
+        LAYER, Fault(Response(200, b'{"name": "caf\xe9"}', {"Content-Type": "application/json"}))
+    )
+    with pytest.raises(SourceDataError, match="undecodable bytes at offset 13"):
+        read(server)
+
+
+def test_undecodable_airtable_bytes_fail_too(airtable_records):
+    """pyairtable decodes through requests, which would replace the bytes silently."""
+    body = b'{"records": [{"id": "rec1", "fields": {"Metric Modified By": "Jos\xe9"}}]}'
+    with AirtableServer(TOKEN, "appDDRC", "Metrics", airtable_records) as srv:
+        srv.fail_next("/v0/", Fault(Response(200, body, {"Content-Type": "application/json"})))
+        with pytest.raises(SourceDataError, match="undecodable bytes at offset 65"):
+            fetch_airtable(srv)
+
+
+def test_duplicate_object_ids_say_the_layer_itself_is_inconsistent(pasadena):
+    oid = pasadena.metadata["objectIdField"]
+    ids = pasadena.table.column(oid).to_pylist()
+    ids[1] = ids[0]
+    broken = sample.ArcgisSample(
+        pasadena.metadata,
+        pasadena.table.set_column(pasadena.table.schema.get_field_index(oid), oid, [ids]),
+    )
+    with ArcgisServer() as srv:
+        srv.add_layer(LAYER, broken)
+        with pytest.raises(SourceDataError) as error:
+            read(srv)
+    assert "the layer itself is inconsistent" in str(error.value)
+    assert "retry" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("12,345", "'12,345' is not a number (thousands separators are not accepted)"),
+        ("abc", "'abc' is not a number"),
+        (1e309, "inf is not a finite number"),
+    ],
+)
+def test_airtable_bad_numbers_are_rejected_naming_record_and_field(value, problem):
+    record = {"id": "recBAD000000001", "fields": {"Metric": value}}
+    with pytest.raises(SourceDataError) as error:
+        airtable.records_to_table([record], dt.datetime(2025, 6, 2, tzinfo=dt.UTC))
+    assert f"record recBAD000000001, field METRIC: {problem}" in str(error.value)
+    assert str(error.value).startswith(catalog.AIRTABLE_METRICS.title)

@@ -140,6 +140,17 @@ def test_current_state_is_replaced_atomically_and_keys_must_be_unique(wh):
     assert wh.query(count).to_pylist() == [{"N": 1}]
 
 
+def test_last_kept_rows_is_the_latest_snapshot_or_the_current_state(wh):
+    """What an empty or shrinking delivery is compared with (ingest/delivery.py)."""
+    assert wh.last_kept_rows(TABLE) is None  # never loaded: nothing to compare with
+    write(wh, snapshot(DAY1, {"SFR": 10, "ADU": 2, "MFR": 1}), DAY1)
+    write(wh, snapshot(DAY2, {"SFR": 11, "ADU": 3}), DAY2)
+    assert wh.last_kept_rows(TABLE) == 2
+    assert wh.last_kept_rows(catalog.PAGE_FEEDBACK) is None
+    wh.write_current_state(catalog.PAGE_FEEDBACK, pa.table({"FEEDBACK_KEY": ["a", "b", "c"]}))
+    assert wh.last_kept_rows(catalog.PAGE_FEEDBACK) == 3
+
+
 def test_contract_missing_columns_fail_and_new_ones_are_reported():
     documented = list(catalog.USACE.columns)
     lower = [c.lower() for c in documented]  # field-name case changed between deliveries

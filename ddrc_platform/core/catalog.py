@@ -109,6 +109,9 @@ class RawTable:
     metric_family: str | None = None  # the `source` of its metrics in metric_catalog.csv
     runbook_note: str | None = None  # what a responder should know of this source
     synced_by_fivetran: bool = False  # dev/prd: Fivetran lands it, not our loader
+    # a delivery that lost more than this fraction of the last kept rows is refused
+    # (ingest/delivery.py); an empty one always is, unless acknowledged
+    max_shrink: float = 0.5
 
     @property
     def all_columns(self) -> tuple[str, ...]:
@@ -160,6 +163,8 @@ def _arcgis(name: str, url: str) -> dict:
         "sample": partial(arcgis_sample.arcgis_layer, name),
         "endpoint": Endpoint(name, f"DDRC_{name.upper()}_URL", url),
         "metric_family": name,
+        # parcels and permits are only ever added: a fifth gone is a broken rebuild
+        "max_shrink": 0.2,
     }
 
 

@@ -32,6 +32,7 @@ GATE_CHECK = "blocking_checks_passed"
 
 PIPELINE_JOB = "ddrc_pipeline"
 RECONCILE_SCHEDULE = "ddrc_daily_reconcile"
+ROLLBACK_JOB = "ddrc_rollback"
 INCIDENT_SENSOR = "ddrc_incidents"
 AUTOMATION_SENSOR = "ddrc_automation"
 WATCH_SENSOR_PREFIX = "watch_"  # + the source's short name: its change signal

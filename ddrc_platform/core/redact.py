@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from urllib.parse import quote, quote_plus
+from urllib.parse import parse_qsl, quote, quote_plus, urlsplit
 
 REDACTED = "[REDACTED]"
 
@@ -19,6 +19,8 @@ _KEYS = r"(?:password|passwd|pwd|passphrase|secret|api[_-]?key|token)"
 
 # (pattern, replacement): the replacement keeps the key name so the text stays readable.
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # credentials in a URL's user part: https://user:password@host, https://token@host
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s/@\"'<>]+@"), rf"\1{REDACTED}@"),
     (
         re.compile(
             r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)",
@@ -46,6 +48,23 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 
 _MARGIN = 8192  # longer than any secret we redact
 _MIN_SECRET_LENGTH = 4  # shorter values would redact ordinary words and digits
+
+
+_SECRET_PARAMS = re.compile(rf"(?i){_KEYS}$|^(?:sig|code|key)$")
+
+
+def url_secrets(url: str) -> list[str]:
+    """The credential parts of a URL: its user part and the values of token-like parameters.
+
+    A source URL variable may carry them (`https://user:pass@host/...`, `...?token=...`):
+    the settings add these to the deployment's secrets, so their exact values are redacted
+    even where a message shows them without their URL around them.
+    """
+    parts = urlsplit(url)
+    # a user part alone (`https://TOKEN@host`) is the credential; with a password, the password
+    found = [parts.password or parts.username] if parts.username else []
+    found += [v for k, v in parse_qsl(parts.query) if v and _SECRET_PARAMS.search(k)]
+    return found
 
 
 class Redactor:
@@ -81,17 +100,27 @@ class Redactor:
         return text
 
 
+def _head_and_tail(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    head = limit // 3
+    tail = limit - head - 3
+    return f"{text[:head]}\n…\n{text[-tail:]}"
+
+
 def excerpt(text: str, limit: int = 1500) -> str:
-    """Shorten error text, keeping its head (what failed) and its tail (the final exception).
+    """Shorten error text: its first paragraph (the error's own message) whole, then the head
+    (what failed) and the tail (the final exception) of the rest.
 
     Call it on redacted text only: cutting first could leave a secret's unmatched half.
     """
     text = text.strip()
     if len(text) <= limit:
         return text
-    head = limit // 3
-    tail = limit - head - 3
-    return f"{text[:head]}\n…\n{text[-tail:]}"
+    message, _, rest = text.partition("\n\n")
+    if rest and len(message) <= limit * 2 // 3:
+        return f"{message}\n\n{_head_and_tail(rest.strip(), limit - len(message) - 2)}"
+    return _head_and_tail(text, limit)
 
 
 def redacted_excerpt(text: str, redact: Redactor, limit: int = 1500) -> str:
@@ -103,7 +132,6 @@ def redacted_excerpt(text: str, redact: Redactor, limit: int = 1500) -> str:
     """
     text = text.strip()
     if len(text) > limit + 2 * _MARGIN:
-        keep_head = limit // 3
-        keep_tail = limit - keep_head
-        text = f"{text[: keep_head + _MARGIN]}\n…\n{text[-(keep_tail + _MARGIN) :]}"
+        window = limit + _MARGIN  # the excerpt keeps less than `limit` from either end
+        text = f"{text[:window]}\n…\n{text[-window:]}"
     return excerpt(redact(text), limit)

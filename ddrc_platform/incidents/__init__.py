@@ -16,7 +16,14 @@ from ddrc_platform.incidents.slack import (
     make_notifier,
     render,
 )
-from ddrc_platform.incidents.store import DeliveryState, IncidentRow, IncidentStore
+from ddrc_platform.incidents.store import (
+    DeliveryState,
+    IncidentRow,
+    IncidentStore,
+    PostgresIncidentStore,
+    SqlIncidentStore,
+    open_incident_store,
+)
 from ddrc_platform.incidents.triage import Triage
 
 __all__ = [
@@ -31,11 +38,13 @@ __all__ = [
     "MetricLineage",
     "OnCallConfig",
     "Person",
+    "PostgresIncidentStore",
     "Recovery",
     "Redactor",
     "Router",
     "Severity",
     "SlackNotifier",
+    "SqlIncidentStore",
     "Triage",
     "WebhookNotifier",
     "affected_metrics",
@@ -43,6 +52,7 @@ __all__ = [
     "deliver_pending",
     "load_oncall",
     "make_notifier",
+    "open_incident_store",
     "render",
     "severity_of",
 ]

@@ -7,7 +7,7 @@ call per event: `report` for a failure, `recover` for the event that ends one, a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -19,12 +19,12 @@ from ddrc_platform.incidents.model import FailureKind, Recovery
 from ddrc_platform.incidents.routing import Clock, Router, load_oncall, utc_now
 from ddrc_platform.incidents.runbooks import DEFAULT_REPO
 from ddrc_platform.incidents.slack import DeliveryReport, Notifier, deliver_pending, make_notifier
-from ddrc_platform.incidents.store import IncidentRow, IncidentStore
+from ddrc_platform.incidents.store import IncidentRow, SqlIncidentStore, open_incident_store
 from ddrc_platform.incidents.triage import Triage
 
 
 class IncidentDesk:
-    def __init__(self, triage: Triage, store: IncidentStore, notifier: Notifier) -> None:
+    def __init__(self, triage: Triage, store: SqlIncidentStore, notifier: Notifier) -> None:
         self.triage = triage
         self.store = store
         self.notifier = notifier
@@ -66,6 +66,14 @@ class IncidentDesk:
         at = at or self.triage.router.clock()
         return self.store.record_recovery(asset_key_or_id, at, by=by, check_name=check_name)
 
+    def note_open_incidents(self, text: str, at: datetime | None = None) -> list[IncidentRow]:
+        """Record what a responder did (a rollback, a release) on every open incident."""
+        at = at or self.triage.router.clock()
+        rows = self.store.list_incidents(open_only=True)
+        for row in rows:
+            self.store.add_note(row.key, text, at)
+        return rows
+
     def deliver(self) -> DeliveryReport:
         return deliver_pending(self.store, self.notifier)
 
@@ -73,7 +81,7 @@ class IncidentDesk:
 def build_desk(
     *,
     oncall_path: str | Path,
-    store_path: str | Path,
+    store_path: str | Path,  # a SQLite file, or a postgresql:// URL
     metric_sources: MetricSources,
     graph: dg.Definitions | AssetGraphLike,
     secrets: Sequence[str] = (),
@@ -83,6 +91,7 @@ def build_desk(
     slack_webhook_url: str | None = None,
     slack_base_url: str | None = None,
     webserver_url: str | None = None,
+    source_urls: Mapping[str, str] | None = None,
     repo: str = DEFAULT_REPO,
     clock: Clock = utc_now,
 ) -> IncidentDesk:
@@ -96,6 +105,7 @@ def build_desk(
         deployment=deployment,
         repo=repo,
         webserver_url=webserver_url,
+        source_urls={key: redactor(url) for key, url in (source_urls or {}).items()},
     )
     notifier = make_notifier(
         channel=slack_channel,
@@ -104,4 +114,4 @@ def build_desk(
         base_url=slack_base_url,
         redactor=redactor,
     )
-    return IncidentDesk(triage, IncidentStore(store_path), notifier)
+    return IncidentDesk(triage, open_incident_store(store_path), notifier)

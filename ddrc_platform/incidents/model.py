@@ -38,6 +38,10 @@ class FailureKind(StrEnum):
     PUBLISHED_FILE_STALE = "published_file_stale"
     SOURCE_STALE = "source_stale"
     FIVETRAN_SYNC_FAILED = "fivetran_sync_failed"
+    DELIVERY_REFUSED = "delivery_refused"  # an empty or shrunken delivery; the kept data stays
+    BAD_SOURCE_DATA = "bad_source_data"  # the source answered with values we cannot store
+    WAREHOUSE_BUSY = "warehouse_busy"  # another run held the (local) warehouse too long
+    RUN_HUNG = "run_hung"  # a run still going (or stopped) past the maximum runtime
     RUN_FAILED = "run_failed"  # a run failed and no more specific kind applies
 
     @property
@@ -60,6 +64,10 @@ _LABELS = {
     FailureKind.PUBLISHED_FILE_STALE: "Published file is stale",
     FailureKind.SOURCE_STALE: "Source is stale",
     FailureKind.FIVETRAN_SYNC_FAILED: "Fivetran sync failed",
+    FailureKind.DELIVERY_REFUSED: "Empty or shrunken delivery refused",
+    FailureKind.BAD_SOURCE_DATA: "Source delivered bad values",
+    FailureKind.WAREHOUSE_BUSY: "Another run is using the warehouse",
+    FailureKind.RUN_HUNG: "Run hung past its maximum runtime",
     FailureKind.RUN_FAILED: "Run failed",
 }
 
@@ -78,6 +86,10 @@ _RECOVERED_BY = {
     FailureKind.PUBLISHED_FILE_STALE: _STALENESS,
     FailureKind.SOURCE_STALE: _STALENESS,
     FailureKind.FIVETRAN_SYNC_FAILED: _MATERIALIZED,
+    FailureKind.DELIVERY_REFUSED: _MATERIALIZED,
+    FailureKind.BAD_SOURCE_DATA: _MATERIALIZED,
+    FailureKind.WAREHOUSE_BUSY: _MATERIALIZED,
+    FailureKind.RUN_HUNG: _MATERIALIZED,
     FailureKind.RUN_FAILED: _MATERIALIZED,
 }
 

@@ -9,7 +9,7 @@ process says.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC
 from typing import assert_never
 from urllib.parse import urlencode
@@ -37,12 +37,14 @@ def materialize(keys: Sequence[str], downstream: bool = False) -> str:
     return f"`uv run dagster asset materialize -m ddrc_platform.definitions --select '{selection}'`"
 
 
-def _look_at_source(key: str) -> str:
+def _look_at_source(key: str, source_urls: Mapping[str, str]) -> str:
+    """`source_urls`: the configured (redacted) URL per raw table key, else the public one."""
     table = _TABLES.get(key)
     if table is None:
         return f"Open the run and read the error for `{key}`."
+    url = source_urls.get(key, table.source_url)
     arcgis = table.family is catalog.Family.ARCGIS
-    where = f"{table.source_url}?f=json" if arcgis else table.source_url
+    where = f"{url}{'&' if '?' in url else '?'}f=json" if arcgis else url
     step = f"Check that the source answers: {table.title} at {where}."
     return f"{step} {table.runbook_note}" if table.runbook_note else step
 
@@ -82,6 +84,7 @@ def runbook(
     affected_metrics: Collection[str] = (),
     manual_metrics: Collection[str] = (),
     fivetran: bool = True,  # dev/prd: Fivetran syncs Airtable and page feedback
+    source_urls: Mapping[str, str] = {},  # raw table key -> the URL this deployment reads
 ) -> list[str]:
     """Steps for this failure of these assets, most useful first.
 
@@ -97,7 +100,7 @@ def runbook(
     match kind:
         case FailureKind.SOURCE_LOAD_FAILED:
             steps = [
-                _look_at_source(first),
+                _look_at_source(first, source_urls),
                 _rerun_loader(keys, fivetran),
                 "If the source is down, leave it: the site keeps the last good data. "
                 "Rerun once it answers and note the outage in the issue.",
@@ -112,8 +115,8 @@ def runbook(
             ]
         case FailureKind.SCHEMA_DRIFT:
             steps = [
-                f"{_look_at_source(first)} Compare its fields with the documented columns "
-                "(`ddrc_platform/core/catalog.py`, docs/sources.md).",
+                f"{_look_at_source(first, source_urls)} Compare its fields with the documented "
+                "columns (`ddrc_platform/core/catalog.py`, docs/sources.md).",
                 "If the agency renamed or added a field, update the catalog columns and the "
                 "dbt staging model in one reviewed PR; if our own change caused it, revert it.",
                 _rerun_loader(keys, fivetran),
@@ -131,7 +134,7 @@ def runbook(
             upstream = next((k for k in keys if k in _TABLES), None)
             steps = [
                 f"Read {check} on `{first}` in the run: which rows or metrics broke it.",
-                _look_at_source(upstream)
+                _look_at_source(upstream, source_urls)
                 if upstream
                 else "Compare the numbers with the sources and the last published file.",
                 "If the agency changed its reporting, change the metric definition in one "
@@ -163,8 +166,8 @@ def runbook(
             ]
         case FailureKind.SOURCE_STALE:
             steps = [
-                f"{_look_at_source(first)} Has the agency updated it lately (the layer's "
-                "last edit date)?",
+                f"{_look_at_source(first, source_urls)} Has the agency updated it lately (the "
+                "layer's last edit date)?",
                 _rerun_loader(keys, fivetran),
                 "If the agency stopped updating, tell its metric contact and note it in the issue.",
             ]
@@ -174,6 +177,41 @@ def runbook(
                 _fivetran_sync(first, fivetran),
                 "If a change in the Airtable base broke it (renamed table or field), revert "
                 "that change in Airtable.",
+            ]
+        case FailureKind.DELIVERY_REFUSED:
+            steps = [
+                f"{_look_at_source(first, source_urls)} How many rows does it deliver now, "
+                "and did the agency announce a rebuild or a cut?",
+                "If it is an outage or a botched rebuild, leave it: the kept snapshot stays "
+                f"and the site shows the last good data. Rerun once it is whole: "
+                f"{materialize(keys)}.",
+                "If the source really shrank (or was emptied), acknowledge that row count under "
+                "`deliveries:` in config/acknowledgements.yaml in a reviewed PR, then rerun.",
+            ]
+        case FailureKind.BAD_SOURCE_DATA if on_airtable:
+            steps = _airtable_steps(manual_metrics or affected_metrics, fivetran)
+        case FailureKind.BAD_SOURCE_DATA:
+            steps = [
+                f"{_look_at_source(first, source_urls)} The error names the record or object "
+                "ids and the field: retrying cannot fix the data.",
+                "Tell the layer's owner (its metric contact) what is wrong; nothing is loaded "
+                "until it is fixed, and the site keeps the last good data.",
+                f"Rerun once the source is fixed: {materialize(keys)}.",
+            ]
+        case FailureKind.WAREHOUSE_BUSY:
+            steps = [
+                "Another run (or a process such as a dashboard or `./ddrc dbt`) held the "
+                "warehouse: look for a run still in progress in the Dagster UI.",
+                "Let it finish (or stop it); do not delete the lock file.",
+                f"Rerun: {materialize(keys, downstream=True)}.",
+            ]
+        case FailureKind.RUN_HUNG:
+            steps = [
+                "Open the run: which step is still going, and what did it log last? A source "
+                "that trickles its answer or a lock held elsewhere are the usual causes.",
+                "Terminate the run in the Dagster UI if it is still going: it holds the "
+                "publishing slot, and the site keeps the last good data meanwhile.",
+                "Rerun the pipeline; if the same step hangs again, treat its source as down.",
             ]
         case FailureKind.RUN_FAILED:
             steps = [

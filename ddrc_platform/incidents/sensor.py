@@ -20,6 +20,7 @@ import dagster as dg
 from dagster import DagsterEventType, DagsterRunStatus
 
 from ddrc_platform.core import catalog
+from ddrc_platform.core.locks import ResourceBusyError
 from ddrc_platform.core.names import (
     GATE_CHECK,
     INCIDENT_SENSOR,
@@ -28,20 +29,35 @@ from ddrc_platform.core.names import (
     SUMMARY_KEY,
     VERIFY_CHECK,
 )
-from ddrc_platform.incidents import FailureKind, IncidentDesk, Recovery, build_desk
+from ddrc_platform.incidents import FailureKind, IncidentDesk, IncidentRow, Recovery, build_desk
+from ddrc_platform.incidents.airtable import entry_changes
 from ddrc_platform.incidents.slack_resource import IncidentSlackResource
 from ddrc_platform.ingest.contract import SchemaContractError
+from ddrc_platform.ingest.delivery import DeliveryRefusedError
+from ddrc_platform.ingest.sources.http import SourceDataError
 from ddrc_platform.integrations.dagster import RunsFilter, SerializableErrorInfo
 from ddrc_platform.publish.checks import PublicationHeldError, PublishVerificationError
 from ddrc_platform.publish.targets.base import Publisher
 from ddrc_platform.settings import Settings
 from ddrc_platform.transform.project import DBT_PROJECT_DIR
+from ddrc_platform.warehouse.base import Warehouse, WarehouseBusyError
 
 # failures whose own check result already says it all (columns, the gate, the verification)
 _REPORTED_BY_THEIR_CHECK = frozenset(
     cls.__name__ for cls in (SchemaContractError, PublicationHeldError, PublishVerificationError)
 )
 _FINISHED = [DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED]
+# failures that mean the same whatever step raised them, by exception class
+_KIND_BY_EXCEPTION = {
+    **dict.fromkeys(
+        (WarehouseBusyError.__name__, ResourceBusyError.__name__), FailureKind.WAREHOUSE_BUSY
+    ),
+    DeliveryRefusedError.__name__: FailureKind.DELIVERY_REFUSED,
+    SourceDataError.__name__: FailureKind.BAD_SOURCE_DATA,
+}
+# what Dagster's run monitoring says when it stops a run past its maximum runtime
+_MAX_RUNTIME = "maximum runtime"
+_RUN_STOPPING = (DagsterEventType.RUN_CANCELING, DagsterEventType.RUN_FAILURE)
 
 
 @dataclass
@@ -98,6 +114,24 @@ def exception_types(info: SerializableErrorInfo) -> set[str]:
     return found
 
 
+def own_message(info: SerializableErrorInfo) -> str:
+    """The message of the error our code raised, not Dagster's wrapper around it."""
+    todo: list[SerializableErrorInfo | None] = [info]
+    while todo:
+        current = todo.pop(0)
+        if current is None:
+            continue
+        if not (current.cls_name or "").startswith("Dagster"):
+            return current.message.strip()
+        todo += [current.cause, current.context]
+    return info.message.strip()
+
+
+def error_report(info: SerializableErrorInfo) -> str:
+    """The error's own message first (what a responder needs), then Dagster's full text."""
+    return f"{own_message(info)}\n\n{info.to_string()}"
+
+
 def classify_run(
     status: DagsterRunStatus,
     events: Iterable[dg.EventLogEntry],
@@ -106,12 +140,15 @@ def classify_run(
 ) -> RunFindings:
     findings = RunFindings()
     failed_steps: dict[str, SerializableErrorInfo] = {}
-    failed_checks: list[tuple[dg.AssetCheckKey, bool]] = []
+    failed_checks: list[tuple[dg.AssetCheckKey, bool, str | None]] = []
+    past_max_runtime: str | None = None
     for entry in events:
         event = entry.dagster_event
         if event is None:
             continue
-        if event.event_type == DagsterEventType.STEP_FAILURE:
+        if event.event_type in _RUN_STOPPING and _MAX_RUNTIME in (entry.message or "").lower():
+            past_max_runtime = entry.message
+        elif event.event_type == DagsterEventType.STEP_FAILURE:
             failed_steps[event.step_key] = event.step_failure_data.error
         elif event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
             findings.materialized.add(event.asset_key)
@@ -121,9 +158,15 @@ def classify_run(
             if evaluation.passed:
                 findings.passed_checks.append(key)
             else:
-                failed_checks.append((key, evaluation.severity == dg.AssetCheckSeverity.ERROR))
+                failed_checks.append(
+                    (
+                        key,
+                        evaluation.severity == dg.AssetCheckSeverity.ERROR,
+                        evaluation.description,  # names the columns, the metrics and values
+                    )
+                )
 
-    for key, is_error in failed_checks:
+    for key, is_error, description in failed_checks:
         if key.name == SCHEMA_CONTRACT_CHECK:
             kind = FailureKind.SCHEMA_DRIFT
         elif key.name == VERIFY_CHECK:
@@ -132,14 +175,20 @@ def classify_run(
             kind = FailureKind.PUBLICATION_HELD
         else:
             kind = FailureKind.DATA_CHECK_FAILED
-        findings.reports.append(Report(kind, [key.asset_key], check_name=key.name))
-    reported_checks = {k.asset_key for k, _ in failed_checks}
+        findings.reports.append(
+            Report(kind, [key.asset_key], error=description, check_name=key.name)
+        )
+    reported_checks = {k.asset_key for k, _, _ in failed_checks}
 
     for step, info in failed_steps.items():
         keys = sorted(facts.assets_by_step.get(step, frozenset()), key=str)
-        error = info.to_string()
-        reported_by_check = bool(exception_types(info) & _REPORTED_BY_THEIR_CHECK)
-        if step == facts.dbt_step:
+        error = error_report(info)
+        types = exception_types(info)
+        reported_by_check = bool(types & _REPORTED_BY_THEIR_CHECK)
+        by_exception = next((_KIND_BY_EXCEPTION[t] for t in types if t in _KIND_BY_EXCEPTION), None)
+        if by_exception is not None:
+            findings.reports.append(Report(by_exception, keys, error))
+        elif step == facts.dbt_step:
             # models that did not build; none missing means only tests failed (reported above)
             expected = set(keys) & planned if planned else set(keys)
             missing = sorted(expected - findings.materialized - reported_checks, key=str)
@@ -155,9 +204,44 @@ def classify_run(
             continue  # the schema_contract check failure says it, with the columns
         elif keys:
             findings.reports.append(Report(FailureKind.SOURCE_LOAD_FAILED, keys, error))
-    if status == DagsterRunStatus.FAILURE and not findings.reports:
+    busy = [r for r in findings.reports if r.kind is FailureKind.WAREHOUSE_BUSY]
+    if len(busy) > 1:  # every step waited for the same other run: one incident says it
+        keys = sorted({key for r in busy for key in r.keys}, key=str)
+        findings.reports = [r for r in findings.reports if r not in busy]
+        findings.reports.append(Report(FailureKind.WAREHOUSE_BUSY, keys, busy[0].error))
+    if status in (DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED) and past_max_runtime:
+        findings.reports.append(
+            Report(FailureKind.RUN_HUNG, sorted(planned or [], key=str), past_max_runtime)
+        )
+    elif status == DagsterRunStatus.FAILURE and not findings.reports:
         findings.reports.append(Report(FailureKind.RUN_FAILED, sorted(planned or [], key=str)))
     return findings
+
+
+def hung_runs(
+    instance: dg.DagsterInstance, now: datetime, max_seconds: float
+) -> list[tuple[str, set[dg.AssetKey], str]]:
+    """Runs still going past the maximum runtime: (run id, planned assets, what is wrong).
+
+    Run monitoring (`run_monitoring.max_runtime_seconds`) stops them where a daemon runs;
+    this notices them anyway, while they still hold the warehouse or the publishing slot.
+    """
+    hung = []
+    for record in instance.get_run_records(RunsFilter(statuses=[DagsterRunStatus.STARTED])):
+        started = record.start_time
+        if started is None or now.timestamp() - started <= max_seconds:
+            continue
+        run = record.dagster_run
+        minutes = (now.timestamp() - started) / 60
+        hung.append(
+            (
+                run.run_id,
+                set(run.asset_selection or ()),
+                f"run {run.run_id} of {run.job_name} has been running for {minutes:.0f} min, "
+                f"past its maximum runtime of {max_seconds / 60:.0f} min (DDRC_MAX_RUN_SECONDS)",
+            )
+        )
+    return hung
 
 
 def metric_sources(publisher: Publisher) -> dict[str, set[dg.AssetKey]]:
@@ -189,9 +273,13 @@ def stale_assets(
     return stale, fresh
 
 
-def record_run(desk: IncidentDesk, run_id: str, findings: RunFindings, run_url: str) -> None:
+def record_run(
+    desk: IncidentDesk, run_id: str, findings: RunFindings, run_url: str
+) -> list[IncidentRow]:
+    """Report the run's failures and recoveries; the incidents it newly opened."""
+    opened = []
     for report in findings.reports:
-        desk.report(
+        row, is_new = desk.report(
             report.kind,
             report.keys,
             run_id=run_id,
@@ -199,11 +287,60 @@ def record_run(desk: IncidentDesk, run_id: str, findings: RunFindings, run_url: 
             error=report.error,
             check_name=report.check_name,
         )
+        if is_new:
+            opened.append(row)
     failed = {key for report in findings.reports for key in report.keys}
     for key in findings.materialized - failed:  # a run cannot prove what it also failed
         desk.recover(key, by=Recovery.MATERIALIZED)
     for check in findings.passed_checks:
         desk.recover(check.asset_key, by=Recovery.CHECK_PASSED, check_name=check.name)
+    return opened
+
+
+def explain_airtable_entries(
+    desk: IncidentDesk,
+    row: IncidentRow,
+    settings: Settings,
+    raw: Warehouse,
+    published: bytes | None,
+) -> list[str]:
+    """Note on a held publication (or failed check) of manual metrics the Airtable entries
+    that changed them. Best effort: the incident stands even if the table cannot be read."""
+    if row.incident.kind not in (FailureKind.PUBLICATION_HELD, FailureKind.DATA_CHECK_FAILED):
+        return []
+    manual = set(desk.triage.lineage.fed_by(catalog.AIRTABLE_METRICS.asset_key))
+    metrics = [m for m in row.incident.affected_metrics if m in manual]
+    if not metrics:
+        return []
+    try:
+        notes = entry_changes(
+            raw, published, metrics, settings.airtable.base_id, settings.airtable.table
+        )
+    except Exception as error:  # a note saying so, never a failed tick
+        notes = [f"Airtable entries not read: {desk.triage.redact(str(error))[:300]}"]
+    for note in notes:
+        desk.store.add_note(row.key, note, row.opened_at)
+    return notes
+
+
+def observe_incident(instance: dg.DagsterInstance, row: IncidentRow, notes: list[str]) -> None:
+    """The incident on the failed assets' pages, as an observation (a sensor cannot
+    materialize): its id, title, severity, runbook and run."""
+    incident = row.incident
+    metadata: dict[str, dg.RawMetadataValue] = {
+        "incident_id": incident.id,
+        "incident_title": incident.title,
+        "severity": incident.severity.value,
+        "runbook": dg.MetadataValue.md("\n".join(f"1. {step}" for step in incident.runbook)),
+    }
+    if incident.run_url:
+        metadata["run"] = dg.MetadataValue.url(incident.run_url)
+    if notes:
+        metadata["notes"] = dg.MetadataValue.md("\n".join(f"- {note}" for note in notes))
+    for key in incident.asset_keys:
+        instance.report_runless_asset_event(
+            dg.AssetObservation(asset_key=dg.AssetKey.from_user_string(key), metadata=metadata)
+        )
 
 
 def make_desk(
@@ -211,7 +348,7 @@ def make_desk(
 ) -> IncidentDesk:
     return build_desk(
         oncall_path=settings.oncall_path,
-        store_path=settings.incident_store_path,
+        store_path=settings.incident_store_location,
         metric_sources=metric_sources(publisher),
         graph=defs_graph,
         secrets=settings.secrets,
@@ -221,6 +358,12 @@ def make_desk(
         slack_webhook_url=slack.webhook_url,
         slack_base_url=slack.base_url,
         webserver_url=settings.webserver_url,
+        source_urls={
+            t.asset_key.to_user_string(): settings.endpoint(t.endpoint.setting).url
+            + t.endpoint.path
+            for t in catalog.RAW_TABLES
+            if t.endpoint is not None and t.endpoint.setting in settings.endpoints
+        },
     )
 
 
@@ -230,6 +373,7 @@ def build_incident_sensor(
     policies: Mapping[dg.AssetKey, dg.FreshnessPolicy],
 ) -> dg.SensorDefinition:
     desks: list[IncidentDesk] = []  # built at the first tick, then kept for this code location
+    reported_hung: set[str] = set()  # one report per hung run, not one per tick
 
     @dg.sensor(
         name=INCIDENT_SENSOR,
@@ -243,6 +387,7 @@ def build_incident_sensor(
         context: dg.SensorEvaluationContext,
         publisher: dg.ResourceParam[Publisher],
         slack: IncidentSlackResource,
+        warehouse: dg.ResourceParam[Warehouse],
     ) -> dg.SkipReason:
         instance = context.instance
         if not desks:
@@ -263,9 +408,24 @@ def build_incident_sensor(
                 facts,
                 set(run.asset_selection) if run.asset_selection else None,
             )
-            record_run(desk, run.run_id, findings, f"{settings.webserver_url}/runs/{run.run_id}")
+            run_url = f"{settings.webserver_url}/runs/{run.run_id}"
+            for row in record_run(desk, run.run_id, findings, run_url):
+                published = publisher.current()
+                notes = explain_airtable_entries(desk, row, settings, warehouse, published)
+                observe_incident(instance, row, notes)
             context.update_cursor(record.update_timestamp.isoformat())
-        stale, fresh = stale_assets(instance, policies, datetime.now(UTC))
+        now = datetime.now(UTC)
+        for run_id, keys, problem in hung_runs(instance, now, settings.max_run_seconds):
+            if run_id not in reported_hung:
+                reported_hung.add(run_id)
+                desk.report(
+                    FailureKind.RUN_HUNG,
+                    sorted(keys, key=str),
+                    run_id=run_id,
+                    run_url=f"{settings.webserver_url}/runs/{run_id}",
+                    error=problem,
+                )
+        stale, fresh = stale_assets(instance, policies, now)
         for key in stale:
             kind = (
                 FailureKind.PUBLISHED_FILE_STALE if key == PUBLISH_KEY else FailureKind.SOURCE_STALE

@@ -7,7 +7,9 @@ with the retro reminder. Incoming webhooks cannot thread or edit, so with a webh
 the incident and its resolution are posted, once each.
 
 Delivery is driven by the store: `deliver_pending` sends what Slack has not seen and
-records each step as it succeeds, so Slack being down only delays messages.
+records each step as it succeeds, so Slack being down only delays messages. Notes (a
+rollback, a release, the Airtable entry behind a hold) go into the thread with the
+incident's next delivery: its opening, a repeat, or its resolution.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from ddrc_platform.core.names import PACIFIC
 from ddrc_platform.core.redact import Redactor
 from ddrc_platform.incidents.model import Incident, Severity
 from ddrc_platform.incidents.severity import public_view
-from ddrc_platform.incidents.store import IncidentRow, IncidentStore
+from ddrc_platform.incidents.store import IncidentRow, SqlIncidentStore
 
 log = logging.getLogger(__name__)
 
@@ -194,6 +196,11 @@ def repeat_text(row: IncidentRow) -> str:
     return f"Still failing: {row.occurrences} occurrences, latest run {latest}."
 
 
+def note_text(text: str) -> str:
+    """A note (a rollback, a release, the Airtable entry behind a hold) in the thread."""
+    return f"📝 {text}"
+
+
 def resolution_text(row: IncidentRow) -> str:
     assert row.duration is not None
     return f"✅ Resolved after {humanize(row.duration)}. {RETRO}"
@@ -216,6 +223,8 @@ class Notifier(Protocol):
     def post_repeat(self, row: IncidentRow) -> None: ...
 
     def post_resolution(self, row: IncidentRow) -> None: ...
+
+    def post_note(self, row: IncidentRow, text: str) -> None: ...
 
 
 class SlackNotifier:
@@ -290,6 +299,10 @@ class SlackNotifier:
         self._update_parent(row)
         self._reply(row, resolution_text(row))
 
+    def post_note(self, row: IncidentRow, text: str) -> None:
+        if row.slack_ts is not None:  # escaped: an Airtable name must not become a mention
+            self._reply(row, note_text(_esc(text)))
+
 
 class WebhookNotifier:
     """An incoming webhook: it cannot thread or edit, so the incident and its resolution only."""
@@ -316,6 +329,9 @@ class WebhookNotifier:
     def post_resolution(self, row: IncidentRow) -> None:
         text = f"{resolution_text(row)} ({self.redact(row.incident.title)})"
         self._send(text=text)
+
+    def post_note(self, row: IncidentRow, text: str) -> None:
+        """Notes are not posted: without a thread they would not say which incident."""
 
 
 @dataclass
@@ -345,6 +361,10 @@ class ConsoleNotifier:
     def post_resolution(self, row: IncidentRow) -> None:
         print(f"{row.incident.title}: {resolution_text(row)}", file=self.stream, flush=True)
 
+    def post_note(self, row: IncidentRow, text: str) -> None:
+        text = self.redactor(note_text(text))
+        print(f"{row.incident.title}: {text}", file=self.stream, flush=True)
+
 
 def make_notifier(
     *,
@@ -371,7 +391,7 @@ class DeliveryReport:
 
 
 def deliver_pending(
-    store: IncidentStore,
+    store: SqlIncidentStore,
     notifier: Notifier,
     *,
     lease: timedelta = timedelta(minutes=2),
@@ -392,6 +412,9 @@ def deliver_pending(
             elif row.resolved_at is None and row.occurrences > row.delivered_occurrences:
                 notifier.post_repeat(row)
                 row = store.mark_delivered(row.key, occurrences=row.occurrences)
+            for note_id, text in store.undelivered_notes(row.key):
+                notifier.post_note(row, text)
+                store.mark_note_delivered(note_id)
             if row.resolved_at is not None and not row.resolution_delivered:
                 notifier.post_resolution(row)
                 store.mark_delivered(row.key, occurrences=row.occurrences, resolution=True)

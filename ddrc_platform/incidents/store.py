@@ -1,21 +1,25 @@
 """The durable incident store: one ongoing incident per failure, and what Slack has seen.
 
-SQLite (stdlib, one file, safe across processes with WAL and immediate transactions)
-because sensor ticks run concurrently and in separate processes. Every Slack step is
-recorded as it succeeds, so a delivery that fails half-way resumes where it stopped:
-nothing is lost while Slack is down and nothing is posted twice when it comes back.
+Sensor ticks run concurrently and in separate processes, so every read-then-write is one
+write-locking transaction. Locally the store is SQLite (stdlib, one file, WAL); in
+Kubernetes it is PostgreSQL (`DDRC_INCIDENT_DATABASE_URL`): SQLite on a volume shared by
+pods is a known way to corrupt a database. One class holds the logic and portable SQL;
+the two differ in how they connect and lock (`IncidentStore`, `PostgresIncidentStore`).
+Every Slack step is recorded as it succeeds, so a delivery that fails half-way resumes
+where it stopped: nothing is lost while Slack is down and nothing is posted twice.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from ddrc_platform.incidents.lineage import AssetRef, as_key
 from ddrc_platform.incidents.model import FailureKind, Incident, Recovery
@@ -30,7 +34,7 @@ class DeliveryState(StrEnum):
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS incidents (
-    key INTEGER PRIMARY KEY AUTOINCREMENT,
+    key {key_type},
     id TEXT NOT NULL,
     kind TEXT NOT NULL,
     severity TEXT NOT NULL,
@@ -52,6 +56,14 @@ CREATE TABLE IF NOT EXISTS incidents (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS incidents_one_open ON incidents(id) WHERE resolved_at IS NULL;
 CREATE INDEX IF NOT EXISTS incidents_delivery ON incidents(delivery_state);
+CREATE TABLE IF NOT EXISTS notes (
+    note_key {key_type},
+    incident_key BIGINT NOT NULL REFERENCES incidents(key),
+    at TEXT NOT NULL,
+    text TEXT NOT NULL,
+    delivered INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (incident_key, text)
+);
 """
 
 # Recomputed on every write, so the state always agrees with the counters it summarises.
@@ -59,7 +71,7 @@ _STATE = """delivery_state = CASE
     WHEN resolved_at IS NULL THEN
         CASE WHEN delivered_occurrences >= occurrences THEN 'delivered' ELSE 'pending' END
     ELSE
-        CASE WHEN resolution_delivered THEN 'resolved_delivered' ELSE 'resolved_pending' END
+        CASE WHEN resolution_delivered <> 0 THEN 'resolved_delivered' ELSE 'resolved_pending' END
 END"""
 
 _OPEN_STATES = (DeliveryState.PENDING.value, DeliveryState.RESOLVED_PENDING.value)
@@ -104,7 +116,7 @@ def _dt(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
-def _row(r: sqlite3.Row) -> IncidentRow:
+def _row(r: Any) -> IncidentRow:
     return IncidentRow(
         key=r["key"],
         incident=Incident.from_json(json.loads(r["payload"])),
@@ -120,38 +132,35 @@ def _row(r: sqlite3.Row) -> IncidentRow:
     )
 
 
-class IncidentStore:
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, timeout=30)
-        try:
-            db.execute("PRAGMA journal_mode=WAL")  # persistent: readers never block the writer
-            db.executescript(_SCHEMA)
-        finally:
-            db.close()
+class _Db:
+    """A transaction's connection, with `?` placeholders and rows as mappings either way."""
+
+    def __init__(self, cursor: Any, placeholder: str) -> None:
+        self._cursor = cursor
+        self._placeholder = placeholder
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> _Db:
+        self._cursor.execute(sql.replace("?", self._placeholder), tuple(params))
+        return self
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._cursor.executemany(sql.replace("?", self._placeholder), rows)
+
+    def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall()
+
+
+class SqlIncidentStore:
+    """The store's logic over any database `_tx` opens; subclasses connect and lock."""
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        """One immediate (write-locking) transaction on a fresh connection.
+    def _tx(self) -> Iterator[_Db]:
+        raise NotImplementedError
 
-        A connection per call keeps the store usable from any thread; taking the write
-        lock up front makes read-then-write sequences atomic across processes.
-        """
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        db.row_factory = sqlite3.Row
-        try:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
-        finally:
-            db.close()
-
-    def _get(self, db: sqlite3.Connection, key: int) -> IncidentRow:
+    def _get(self, db: _Db, key: int) -> IncidentRow:
         return _row(db.execute("SELECT * FROM incidents WHERE key = ?", (key,)).fetchone())
 
     # -- failures and recoveries -----------------------------------------------------
@@ -182,10 +191,10 @@ class IncidentStore:
                 )
                 db.execute(f"UPDATE incidents SET {_STATE} WHERE key = ?", (open_row["key"],))
                 return self._get(db, open_row["key"]), False
-            cursor = db.execute(
+            inserted = db.execute(
                 """INSERT INTO incidents (id, kind, severity, title, asset_keys,
                     affected_metrics, check_name, opened_at, updated_at, payload, delivery_state)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING key""",
                 (
                     incident.id,
                     incident.kind.value,
@@ -199,8 +208,8 @@ class IncidentStore:
                     json.dumps(incident.to_json()),
                     DeliveryState.PENDING.value,
                 ),
-            )
-            return self._get(db, cursor.lastrowid), True
+            ).fetchone()
+            return self._get(db, inserted["key"]), True
 
     def record_recovery(
         self,
@@ -220,15 +229,14 @@ class IncidentStore:
         asset = as_key(ref).to_user_string()
         with self._tx() as db:
             rows = db.execute(
-                """SELECT key, kind, check_name FROM incidents
-                   WHERE resolved_at IS NULL AND (id = ? OR EXISTS (
-                       SELECT 1 FROM json_each(incidents.asset_keys) WHERE value = ?))""",
-                (text, asset),
+                "SELECT key, id, kind, check_name, asset_keys FROM incidents "
+                "WHERE resolved_at IS NULL"
             ).fetchall()
             keys = [
                 r["key"]
                 for r in rows
-                if (by is None or by in FailureKind(r["kind"]).recovered_by)
+                if (r["id"] == text or asset in json.loads(r["asset_keys"]))
+                and (by is None or by in FailureKind(r["kind"]).recovered_by)
                 and (check_name is None or r["check_name"] == check_name)
             ]
             for key in keys:
@@ -287,13 +295,50 @@ class IncidentStore:
                 """UPDATE incidents SET
                        slack_channel = COALESCE(?, slack_channel),
                        slack_ts = COALESCE(?, slack_ts),
-                       delivered_occurrences = MAX(delivered_occurrences, ?),
-                       resolution_delivered = resolution_delivered OR ?
+                       delivered_occurrences = CASE WHEN delivered_occurrences > ?
+                           THEN delivered_occurrences ELSE ? END,
+                       resolution_delivered = CASE WHEN ? THEN 1 ELSE resolution_delivered END
                    WHERE key = ?""",
-                (channel, ts, occurrences, resolution, key),
+                (channel, ts, occurrences, occurrences, resolution, key),
             )
             db.execute(f"UPDATE incidents SET {_STATE} WHERE key = ?", (key,))
             return self._get(db, key)
+
+    # -- notes: what responders did or found, in the incident's record -----------------
+    def add_note(self, key: int, text: str, at: datetime) -> bool:
+        """Append a note to incident row `key`; False if it already has this very note."""
+        with self._tx() as db:
+            found = db.execute(
+                "SELECT 1 FROM notes WHERE incident_key = ? AND text = ?", (key, text)
+            ).fetchone()
+            if found:
+                return False
+            db.execute(
+                "INSERT INTO notes (incident_key, at, text) VALUES (?, ?, ?)", (key, _ts(at), text)
+            )
+            return True
+
+    def undelivered_notes(self, key: int) -> list[tuple[int, str]]:
+        """(note id, text) of the notes Slack has not seen, oldest first."""
+        with self._tx() as db:
+            rows = db.execute(
+                "SELECT note_key, text FROM notes WHERE incident_key = ? AND delivered = 0 "
+                "ORDER BY note_key",
+                (key,),
+            ).fetchall()
+        return [(r["note_key"], r["text"]) for r in rows]
+
+    def mark_note_delivered(self, note_id: int) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE notes SET delivered = 1 WHERE note_key = ?", (note_id,))
+
+    def notes(self, key: int) -> list[tuple[datetime, str]]:
+        """The notes of incident row `key`, oldest first."""
+        with self._tx() as db:
+            rows = db.execute(
+                "SELECT at, text FROM notes WHERE incident_key = ? ORDER BY note_key", (key,)
+            ).fetchall()
+        return [(datetime.fromisoformat(r["at"]), r["text"]) for r in rows]
 
     # -- reading ---------------------------------------------------------------------
     def open_incident(self, incident_id: str) -> IncidentRow | None:
@@ -309,3 +354,90 @@ class IncidentStore:
         with self._tx() as db:
             rows = db.execute(f"SELECT * FROM incidents {where} ORDER BY key DESC").fetchall()
         return [_row(r) for r in rows]
+
+
+class IncidentStore(SqlIncidentStore):
+    """SQLite, for the local deployment: one file under DDRC_HOME."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, timeout=30)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")  # persistent: readers never block the writer
+            db.executescript(_SCHEMA.format(key_type="INTEGER PRIMARY KEY AUTOINCREMENT"))
+        finally:
+            db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[_Db]:
+        """One immediate (write-locking) transaction on a fresh connection.
+
+        A connection per call keeps the store usable from any thread; taking the write
+        lock up front makes read-then-write sequences atomic across processes.
+        """
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield _Db(db.cursor(), "?")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        finally:
+            db.close()
+
+
+class PostgresIncidentStore(SqlIncidentStore):
+    """PostgreSQL, for dev/prd: pods come and go, the incidents stay in one database."""
+
+    _LOCK_ID = 0x0DDC1D  # serialises schema creation across pods starting at once
+
+    def __init__(self, url: str) -> None:
+        import psycopg2  # installed with dagster-postgres; only dev/prd need it
+
+        self._psycopg2 = psycopg2
+        self.url = url
+        with self._connection() as db:
+            db.execute("SELECT pg_advisory_xact_lock(?)", (self._LOCK_ID,))
+            db.execute(_SCHEMA.format(key_type="BIGSERIAL PRIMARY KEY"))
+
+    @contextmanager
+    def _connection(self) -> Iterator[_Db]:
+        from psycopg2.extras import RealDictCursor
+
+        connection = self._psycopg2.connect(self.url, connect_timeout=30)
+        try:
+            # `with connection` commits on success and rolls back on an exception
+            with connection, connection.cursor(cursor_factory=RealDictCursor) as cursor:
+                yield _Db(cursor, "%s")
+        finally:
+            connection.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[_Db]:
+        """One transaction that locks out other writers, so read-then-write is atomic."""
+        with self._connection() as db:
+            db.execute("LOCK TABLE incidents IN SHARE ROW EXCLUSIVE MODE")
+            yield db
+
+
+def open_incident_store(location: str | Path) -> SqlIncidentStore:
+    """The store at `location`: a `postgresql://` URL, or a SQLite file path."""
+    text = str(location)
+    if text.startswith(("postgresql://", "postgres://")):
+        return PostgresIncidentStore(text)
+    return IncidentStore(location)
+
+
+def existing_incident_store(location: str | Path) -> SqlIncidentStore | None:
+    """The store at `location` for reading, or None where a local file does not exist yet.
+
+    Readers (the CLI, the dashboard) must not create a store: opening SQLite would.
+    """
+    text = str(location)
+    if not text.startswith(("postgresql://", "postgres://")) and not Path(text).exists():
+        return None
+    return open_incident_store(location)

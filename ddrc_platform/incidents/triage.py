@@ -9,7 +9,7 @@ or shown anywhere.
 from __future__ import annotations
 
 import traceback
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -44,8 +44,12 @@ class Triage:
         deployment: str = "local",
         repo: str = DEFAULT_REPO,
         webserver_url: str | None = None,
+        source_urls: Mapping[str, str] | None = None,
     ) -> None:
+        """`source_urls`: raw table key -> the URL this deployment reads it from (redacted),
+        so runbooks point at the configured endpoint, not the public default."""
         self.router = router
+        self.source_urls = dict(source_urls or {})
         self.lineage = lineage
         self.redact = redactor or Redactor()
         self.deployment = deployment
@@ -103,6 +107,7 @@ class Triage:
                         affected_metrics=affected,
                         manual_metrics=manual,
                         fivetran=self.deployment != "local",
+                        source_urls=self.source_urls,
                     ),
                     aging(kind, keys, affected),  # after the steps: what the public sees meanwhile
                 )

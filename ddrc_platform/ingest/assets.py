@@ -18,6 +18,7 @@ from ddrc_platform.core.names import (
     utc_now,
 )
 from ddrc_platform.ingest.contract import check_columns, enforce
+from ddrc_platform.ingest.delivery import decide_delivery, load_delivery_acknowledgements
 from ddrc_platform.ingest.fetch import Fetched, fetch
 from ddrc_platform.ingest.signals import build_watch_defs
 from ddrc_platform.settings import Settings, SourceMode
@@ -130,7 +131,11 @@ def build_raw_asset(
         now = clock()
         load_date = load_date_of(context, table, settings, now)
         fetched = fetch(table, settings, day=load_date, now=now)
-        report = check_columns(table, fetched.table.column_names)
+        acknowledged = load_delivery_acknowledgements(settings.acknowledgements_path)
+        decide_delivery(
+            table, fetched.table.num_rows, warehouse.last_kept_rows(table), acknowledged
+        )
+        report = check_columns(table, fetched.table.column_names, fetched.system_fields)
         if report.missing:
             yield dg.AssetCheckResult(
                 check_name=SCHEMA_CONTRACT_CHECK,

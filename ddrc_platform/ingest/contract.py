@@ -35,10 +35,16 @@ class ContractReport:
         )
 
 
-def check_columns(table: RawTable, delivered: Iterable[str]) -> ContractReport:
-    """Compare delivered source columns (any case) with the documentation (upper case)."""
+def check_columns(
+    table: RawTable, delivered: Iterable[str], source_system: Iterable[str] = ()
+) -> ContractReport:
+    """Compare delivered source columns (any case) with the documentation (upper case).
+
+    `source_system` are the source's own bookkeeping fields (an ArcGIS layer's object id
+    field, its global id, geometry measures): never reported as new columns.
+    """
     delivered_upper = [name.upper() for name in delivered]
-    system = set(table.system_columns)
+    system = set(table.system_columns) | {name.upper() for name in source_system}
     return ContractReport(
         table=table,
         missing=tuple(c for c in table.columns if c not in delivered_upper),

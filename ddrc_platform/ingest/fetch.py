@@ -15,6 +15,7 @@ from datetime import date, datetime
 import pyarrow as pa
 
 from ddrc_platform.core.catalog import Family, RawTable
+from ddrc_platform.core.redact import Redactor
 from ddrc_platform.ingest.sample.common import ArcgisSample
 from ddrc_platform.ingest.sources import airtable, arcgis, malibu
 from ddrc_platform.ingest.sources.http import SourceClient
@@ -25,7 +26,12 @@ from ddrc_platform.settings import Settings, SourceMode
 class Fetched:
     table: pa.Table  # delivered columns, upper case
     last_edit: datetime | None = None  # ArcGIS layers: editingInfo.lastEditDate (UTC)
-    url: str | None = None  # where it was read from (live mode)
+    url: str | None = None  # where it was read from (live mode), credentials redacted
+    system_fields: tuple[str, ...] = ()  # the source's own bookkeeping fields: never drift
+
+    def __post_init__(self) -> None:
+        if self.url is not None:  # shown as `read_from` metadata: never with its credentials
+            object.__setattr__(self, "url", Redactor()(self.url))
 
 
 def upper_case_columns(table: pa.Table) -> pa.Table:
@@ -45,6 +51,7 @@ def source_client(
     assert table.endpoint is not None
     return SourceClient(
         source=table.endpoint.setting,
+        title=table.title,
         http=settings.http,
         tries=tries,
         ca_bundle=settings.endpoint(table.endpoint.setting).ca_bundle,
@@ -61,14 +68,23 @@ def _arcgis(table: RawTable, settings: Settings, day: date, now: datetime) -> Fe
     if settings.sources is SourceMode.SAMPLE:
         layer = table.sample(scale=settings.sample_scale, day=day)
         assert isinstance(layer, ArcgisSample)
-        return Fetched(upper_case_columns(layer.table), arcgis.layer_last_edit(layer.metadata))
+        return Fetched(
+            upper_case_columns(layer.table),
+            arcgis.layer_last_edit(layer.metadata),
+            system_fields=arcgis.system_fields(layer.metadata),
+        )
     url = source_url(settings, table)
     client = source_client(settings, table)
     try:
         read = arcgis.ArcgisLayer(client, url, settings.http.concurrency).read()
     finally:
         client.close()
-    return Fetched(upper_case_columns(read.table), read.last_edit, url)
+    return Fetched(
+        upper_case_columns(read.table),
+        read.last_edit,
+        url,
+        system_fields=arcgis.system_fields(read.metadata),
+    )
 
 
 def _malibu(table: RawTable, settings: Settings, day: date, now: datetime) -> Fetched:
@@ -82,6 +98,8 @@ def _malibu(table: RawTable, settings: Settings, day: date, now: datetime) -> Fe
         data = malibu.fetch_endpoint(client, url)
     finally:
         client.close()
+    if data.num_rows == 0:  # `[]` has no columns: the delivery check, not the contract, decides
+        data = pa.table({name: pa.array([], pa.string()) for name in table.columns})
     return Fetched(upper_case_columns(data), url=url)
 
 
@@ -101,7 +119,7 @@ def _airtable(table: RawTable, settings: Settings, day: date, now: datetime) -> 
         http=settings.http,
     )
     url = f"{endpoint}/v0/{config.base_id}/{config.table}"
-    return Fetched(airtable.records_to_table(records, now), url=url)
+    return Fetched(airtable.records_to_table(records, now, where=url), url=url)
 
 
 def _sample_only(table: RawTable, settings: Settings, day: date, now: datetime) -> Fetched:

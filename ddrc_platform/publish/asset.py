@@ -26,7 +26,8 @@ from ddrc_platform.publish.checks import (
     load_acknowledgements,
     verify_published,
 )
-from ddrc_platform.publish.targets.base import Publisher
+from ddrc_platform.publish.rollback import RELEASE_HINT, build_rollback_job
+from ddrc_platform.publish.targets.base import Pin, Publisher
 from ddrc_platform.settings import Settings
 from ddrc_platform.warehouse.base import Warehouse
 
@@ -89,7 +90,8 @@ def build_publish_asset(
             "`ddrc_platform/publish/schemas/ddrc-metrics.schema.json` "
             "(docs/published-contract.md), written atomically, every version "
             "kept in `history/`, re-read and compared with the summary after writing; unchanged "
-            "content is not republished. Roll back with `./ddrc rollback`."
+            "content is not republished. Roll back (and pin) with the job `ddrc_rollback` or "
+            "`./ddrc rollback`; while pinned, publishing holds."
         ),
         metadata={"summary": summary_relation, "json_schema": "ddrc-metrics.schema.json"},
         tags={"ddrc/layer": "publish"},
@@ -117,12 +119,18 @@ def build_publish_asset(
         publisher: dg.ResourceParam[Publisher],
     ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         failed = failed_blocking_checks(context.instance, blocking_checks)
+        pin = publisher.pin()
+        held = [f"held: {pin.describe()}; {RELEASE_HINT}"] if pin else []
+        held += [f"failed: {', '.join(failed)}"] if failed else []
         yield dg.AssetCheckResult(
             check_name=GATE_CHECK,
-            passed=not failed,
+            passed=not held,
             severity=dg.AssetCheckSeverity.ERROR,
-            description=f"failed: {', '.join(failed)}" if failed else "all passed",
+            description="; ".join(held) or "all passed",
         )
+        if pin is not None:
+            yield from hold_pinned(publisher, pin)
+            return
         if failed:
             raise PublicationHeldError(
                 f"blocking checks on the summary failed ({', '.join(failed)}): nothing "
@@ -168,6 +176,33 @@ def build_publish_asset(
     return ddrc_metrics_json
 
 
+def hold_pinned(
+    publisher: Publisher, pin: Pin
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    """A pinned file is not overwritten; the run confirms it is still the pinned version.
+
+    Materialized (status `pinned`), not failed: the hold is deliberate, and the public file
+    is confirmed as intended, so it does not turn stale while a rollback stands.
+    """
+    current = publisher.current()
+    digest = publication.content_hash(current) if current else None
+    yield dg.MaterializeResult(
+        metadata={
+            "status": "pinned",
+            "pinned": pin.describe(),
+            "version": pin.version,
+            "content_hash": digest or "(no file)",
+        }
+    )
+    yield dg.AssetCheckResult(
+        check_name=VERIFY_CHECK,
+        passed=digest == pin.content_hash,
+        description=f"the published file is the pinned version {pin.version}"
+        if digest == pin.content_hash
+        else f"the published file is not the pinned version {pin.version}: roll back again",
+    )
+
+
 def build_publish_defs(
     settings: Settings,
     dbt: dg.AssetsDefinition,
@@ -183,4 +218,5 @@ def build_publish_defs(
     return dg.Definitions(
         assets=[build_publish_asset(summary, publisher_kind, clock, blocking)],
         asset_checks=[jump_check],
+        jobs=[build_rollback_job(settings, clock)],
     )

@@ -13,7 +13,10 @@ from ddrc_platform.integrations.dagster_dbt import DdrcDbtCliResource
 from ddrc_platform.settings import Settings
 from ddrc_platform.transform.project import dbt_project, dbt_vars, prepare_manifest, vars_args
 from ddrc_platform.transform.translator import DdrcDbtTranslator
-from ddrc_platform.warehouse.base import Warehouse
+from ddrc_platform.warehouse.base import Warehouse, WarehouseBusyError
+
+# what DuckDB says when another process holds its file
+DUCKDB_LOCKED = "Could not set lock on file"
 
 
 def with_row_counts(
@@ -43,17 +46,29 @@ def run_dbt_build(
     variables: dict[str, str],
     target_path: Path,
 ) -> Iterator[Any]:
-    """`dbt build` of the selected models, their tests as checks, row counts after."""
-    invocation = dbt.cli(["build", *vars_args(variables)], context=context, target_path=target_path)
-    # dbt holds the DuckDB file while it runs: count rows once it has finished, and
-    # report what did build even when a test failed (its check result included)
+    """`dbt build` of the selected models, their tests as checks, row counts after.
+
+    dbt holds the DuckDB file while it runs: take the warehouse's run lock for it, count
+    rows once it has finished, and report what did build even when a test failed.
+    """
     events: list[Any] = []
-    try:
-        events.extend(invocation.stream())
-    except DagsterDbtCliRuntimeError:
-        yield from with_row_counts(events, invocation.manifest, analytics)
-        raise
+    with analytics.exclusive():
+        invocation = dbt.cli(
+            ["build", *vars_args(variables)], context=context, target_path=target_path
+        )
+        try:
+            events.extend(invocation.stream())
+            failure = None
+        except DagsterDbtCliRuntimeError as error:
+            failure = error
     yield from with_row_counts(events, invocation.manifest, analytics)
+    if failure is not None and DUCKDB_LOCKED in str(failure):
+        raise WarehouseBusyError(
+            "another run (or a process outside Dagster) is using the warehouse: "
+            f"dbt could not open it. {failure}"
+        ) from failure
+    if failure is not None:
+        raise failure
 
 
 def build_dbt_assets(

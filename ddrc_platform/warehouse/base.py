@@ -10,6 +10,7 @@ is the reference; Snowflake (`snowflake.py`) keeps the same contract.
 from __future__ import annotations
 
 import hashlib
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
@@ -17,6 +18,7 @@ from typing import Protocol
 import pyarrow as pa
 
 from ddrc_platform.core.catalog import RawTable
+from ddrc_platform.core.locks import ResourceBusyError
 
 
 def quote(identifier: str) -> str:
@@ -53,6 +55,10 @@ class WriteResult:
     unchanged: bool = False  # the same day's snapshot already held exactly this data
 
 
+class WarehouseBusyError(ResourceBusyError):
+    """Another run holds the warehouse (the local DuckDB file) longer than we wait for it."""
+
+
 class Warehouse(Protocol):
     """What loaders, publishers and checks need of a warehouse, whatever it is."""
 
@@ -67,3 +73,11 @@ class Warehouse(Protocol):
     def query(self, sql: str, params: list | None = None) -> pa.Table: ...
 
     def table_columns(self, schema: str, table: str) -> list[str]: ...
+
+    def last_kept_rows(self, table: RawTable) -> int | None:
+        """Rows of the latest kept snapshot (loads log) or current state; None: never loaded."""
+        ...
+
+    def exclusive(self) -> AbstractContextManager[None]:
+        """Hold the warehouse for a job of many statements in another process (dbt)."""
+        ...

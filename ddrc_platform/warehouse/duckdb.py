@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -12,10 +12,12 @@ import dagster as dg
 import duckdb
 import pyarrow as pa
 
-from ddrc_platform.core.catalog import LOAD_DATE, RawTable
+from ddrc_platform.core.catalog import LOAD_DATE, Keeping, RawTable
+from ddrc_platform.core.locks import exclusive
 from ddrc_platform.warehouse.base import (
     LOADS_SCHEMA,
     LOADS_TABLE,
+    WarehouseBusyError,
     WriteResult,
     check_record_key,
     quote,
@@ -32,27 +34,47 @@ class DuckDBWarehouse(dg.ConfigurableResource):
     def kind(self) -> str:
         return "duckdb"
 
+    def exclusive(self) -> AbstractContextManager[None]:
+        """The run lock of this warehouse (a file beside it): one run's step at a time.
+
+        Loaders hold it for a write, the dbt step for its whole `dbt build` (a separate
+        process that opens the file itself), so a second run waits instead of failing
+        inside dbt, and after `lock_wait_seconds` says that another run has the warehouse.
+        """
+        return exclusive(
+            Path(self.path).with_suffix(".lock"),
+            wait_seconds=self.lock_wait_seconds,
+            what=f"the warehouse {self.path}",
+            busy=WarehouseBusyError,
+        )
+
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """Open the file for one operation: dbt runs in another process and needs the lock.
+        """Open the file for one operation, holding the run lock (`exclusive`).
 
         Always read-write: DuckDB refuses a second in-process connection to one file with
         another configuration (dagster-dbt's row counts keep one open in this process).
+        A process that ignores the run lock (a dashboard) is waited for too.
         """
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        deadline = time.monotonic() + self.lock_wait_seconds
-        while True:
+        with self.exclusive():
+            deadline = time.monotonic() + self.lock_wait_seconds
+            while True:
+                try:
+                    con = duckdb.connect(self.path)
+                    break
+                except duckdb.IOException as exc:  # another process holds the file
+                    if "lock" not in str(exc).lower():
+                        raise
+                    if time.monotonic() > deadline:
+                        raise WarehouseBusyError(
+                            f"another run is using the warehouse {self.path}: {exc}"
+                        ) from None
+                    time.sleep(0.5)
             try:
-                con = duckdb.connect(self.path)
-                break
-            except duckdb.IOException as exc:  # another process (dbt, a dashboard) holds it
-                if "lock" not in str(exc).lower() or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.5)
-        try:
-            yield con
-        finally:
-            con.close()
+                yield con
+            finally:
+                con.close()
 
     def _prepare(self, con: duckdb.DuckDBPyConnection, table: RawTable, data: pa.Table) -> tuple:
         """Create the table on first load and add columns a source newly delivers."""
@@ -124,6 +146,24 @@ class DuckDBWarehouse(dg.ConfigurableResource):
                 con.rollback()
                 raise
         return WriteResult(rows=data.num_rows, replaced_rows=replaced, added_columns=added)
+
+    def last_kept_rows(self, table: RawTable) -> int | None:
+        with self.connect() as con:
+            if table.keeping is Keeping.SNAPSHOT:
+                if not self._columns(con, LOADS_SCHEMA, LOADS_TABLE):
+                    return None
+                row = con.execute(
+                    f"select row_count from {quote(LOADS_SCHEMA)}.{quote(LOADS_TABLE)} "
+                    "where table_path = ? order by load_date desc limit 1",
+                    [table.path],
+                ).fetchone()
+            elif self._columns(con, table.schema, table.table):
+                row = con.execute(
+                    f"select count(*) from {quote(table.schema)}.{quote(table.table)}"
+                ).fetchone()
+            else:
+                return None
+        return None if row is None else int(row[0])
 
     def query(self, sql: str, params: list | None = None) -> pa.Table:
         with self.connect() as con:

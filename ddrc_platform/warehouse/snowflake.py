@@ -34,7 +34,7 @@ import tempfile
 import traceback
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -46,7 +46,7 @@ from dagster_snowflake import SnowflakeResource
 from pydantic import Field
 from snowflake.connector.cursor import SnowflakeCursor
 
-from ddrc_platform.core.catalog import LOAD_DATE, RawTable
+from ddrc_platform.core.catalog import LOAD_DATE, Keeping, RawTable
 from ddrc_platform.core.redact import Redactor
 from ddrc_platform.settings import Secret, SnowflakeSettings
 from ddrc_platform.warehouse.base import (
@@ -338,6 +338,27 @@ class SnowflakeWarehouse(dg.ConfigurableResource):
     def table_columns(self, schema: str, table: str) -> list[str]:
         with self._cursor() as cur:
             return self._columns(cur, schema, table)
+
+    def last_kept_rows(self, table: RawTable) -> int | None:
+        with self._cursor() as cur:
+            if table.keeping is Keeping.SNAPSHOT:
+                if not self._columns(cur, LOADS_SCHEMA, LOADS_TABLE):
+                    return None
+                cur.execute(
+                    f"select {quote('ROW_COUNT')} from {self._name(LOADS_SCHEMA, LOADS_TABLE)} "
+                    f"where {quote('TABLE_PATH')} = ? order by {quote('LOAD_DATE')} desc limit 1",
+                    [table.path],
+                )
+            elif self._columns(cur, table.schema, table.table):
+                cur.execute(f"select count(*) from {self._name(table.schema, table.table)}")
+            else:
+                return None
+            row = cur.fetchone()
+        return None if row is None else int(row[0])
+
+    def exclusive(self) -> AbstractContextManager[None]:
+        """Nothing to hold: Snowflake isolates transactions; the run queue serialises runs."""
+        return contextlib.nullcontext()
 
 
 def snowflake_warehouse(settings: SnowflakeSettings, layer: str = "loader") -> SnowflakeWarehouse:

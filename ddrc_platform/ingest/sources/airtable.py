@@ -10,6 +10,7 @@ arrays and objects kept as JSON, timestamps as naive UTC, plus `_FIVETRAN_SYNCED
 from __future__ import annotations
 
 import json
+import math
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -19,11 +20,14 @@ import requests
 from pyairtable import Api, retry_strategy
 
 from ddrc_platform.core.catalog import AIRTABLE_METRICS, FIVETRAN_SYNCED
-from ddrc_platform.ingest.sources.http import SourceError
+from ddrc_platform.ingest.sources.http import SourceDataError, SourceError, decode_strictly
 from ddrc_platform.settings import HttpSettings
 
 TIMESTAMP_COLUMNS = {"DATE_CREATED", "DATE_METRIC_MODIFIED", "AS_OF_DATE_AND_TIME"}
 NUMBER_COLUMNS = {"METRIC", "DATETIME_OFFSET_NUMBER"}
+SOURCE = AIRTABLE_METRICS.title
+# a plain decimal number as text; no thousands separators, no exponent, no "inf"/"nan"
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)")
 
 
 def fivetran_column(field_name: str) -> str:
@@ -39,18 +43,44 @@ def _timestamp(value: Any) -> datetime | None:
     return parsed.astimezone(UTC).replace(tzinfo=None)
 
 
+def _number(value: Any) -> float | None:
+    """A number field: a JSON number, or text holding a plain decimal number.
+
+    "12,345" is rejected, not parsed: the comma is a thousands separator in the US and a
+    decimal mark elsewhere, so the value is ambiguous by a factor of 1000, and in a number
+    field it means someone changed the field's type in Airtable, a change to revert there.
+    Non-finite values (1e309 is inf) are rejected: they can only fail later, in dbt.
+    """
+    if value in (None, ""):
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"{value!r} is not a number")
+    if isinstance(value, str) and not _PLAIN_NUMBER.fullmatch(value.strip()):
+        hint = " (thousands separators are not accepted)" if "," in value else ""
+        raise ValueError(f"{value!r} is not a number{hint}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{value!r} is not a finite number")
+    return number
+
+
 def _cell(column: str, value: Any) -> Any:
     if column in TIMESTAMP_COLUMNS:
         return _timestamp(value)
     if column in NUMBER_COLUMNS:
-        return None if value in (None, "") else float(value)
+        return _number(value)
     if isinstance(value, list | dict):
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
     return None if value is None else str(value)
 
 
-def records_to_table(records: list[dict], synced_at: datetime) -> pa.Table:
-    """Airtable omits empty fields; the documented columns exist even when no record has them."""
+def records_to_table(
+    records: list[dict], synced_at: datetime, where: str = "sample data"
+) -> pa.Table:
+    """Airtable omits empty fields; the documented columns exist even when no record has them.
+
+    A value that is not what its column holds fails the load naming the record and field.
+    """
     columns: dict[str, list] = {name: [] for name in AIRTABLE_METRICS.columns}
     extra: dict[str, str] = {}
     for record in records:
@@ -63,7 +93,12 @@ def records_to_table(records: list[dict], synced_at: datetime) -> pa.Table:
         by_column = {fivetran_column(k): v for k, v in record.get("fields", {}).items()}
         by_column["ID"] = record["id"]
         for column, values in columns.items():
-            values.append(_cell(column, by_column.get(column)))
+            try:
+                values.append(_cell(column, by_column.get(column)))
+            except ValueError as exc:
+                raise SourceDataError(
+                    SOURCE, where, f"record {record['id']}, field {column}: {exc}"
+                ) from None
     types = {c: pa.timestamp("us") for c in TIMESTAMP_COLUMNS} | {
         c: pa.float64() for c in NUMBER_COLUMNS
     }
@@ -91,6 +126,12 @@ def fetch_records(
         ),
     )
     where = f"{endpoint}/v0/{base_id}/{table}"
+
+    def strictly_decoded(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        # requests (and so pyairtable) would replace undecodable bytes silently
+        decode_strictly(response.content, response.encoding, SOURCE, response.url)
+
+    api.session.hooks["response"].append(strictly_decoded)
     try:
         return api.table(base_id, table).all(page_size=100)
     except requests.exceptions.HTTPError as exc:
@@ -100,8 +141,8 @@ def fetch_records(
             403: "the token may not read this base: check its scopes and AIRTABLE_TOKEN",
             404: "base or table not found: check DDRC_AIRTABLE_BASE_ID and DDRC_AIRTABLE_TABLE",
         }.get(status, "request failed")
-        raise SourceError("airtable", where, f"HTTP {status}: {hint}") from None
+        raise SourceError(SOURCE, where, f"HTTP {status}: {hint}") from None
     except requests.exceptions.RetryError:
-        raise SourceError("airtable", where, f"still failing after {http.tries} retries") from None
+        raise SourceError(SOURCE, where, f"still failing after {http.tries} retries") from None
     except requests.exceptions.RequestException as exc:
-        raise SourceError("airtable", where, f"{type(exc).__name__}") from None
+        raise SourceError(SOURCE, where, f"{type(exc).__name__}") from None

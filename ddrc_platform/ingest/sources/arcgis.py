@@ -18,11 +18,38 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import pairwise
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import numpy as np
 import pyarrow as pa
 
-from ddrc_platform.ingest.sources.http import SourceClient, SourceError
+from ddrc_platform.ingest.sources.http import AnswerRejected, SourceClient, SourceDataError
+
+# Fields ArcGIS itself maintains (ids, geometry measures); which of them a layer has
+# depends on its storage (hosted: Shape__Area; enterprise geodatabase: Shape.STArea()).
+# They are never schema drift; those a source's documentation lists are still required.
+SYSTEM_FIELD_TYPES = frozenset(
+    {"esriFieldTypeOID", "esriFieldTypeGlobalID", "esriFieldTypeGeometry"}
+)
+SYSTEM_FIELD_NAMES = frozenset(
+    {
+        "OBJECTID",
+        "FID",
+        "GLOBALID",
+        "SHAPE",
+        "SHAPE__AREA",
+        "SHAPE__LENGTH",
+        "SHAPE_AREA",
+        "SHAPE_LENGTH",
+        "SHAPE_LENG",
+        "SHAPE.AREA",
+        "SHAPE.LEN",
+        "SHAPE.STAREA()",
+        "SHAPE.STLENGTH()",
+        "ST_AREA(SHAPE)",
+        "ST_LENGTH(SHAPE)",
+    }
+)
 
 # The largest page we ask for even when a server allows more: big pages time out.
 MAX_PAGE_SIZE = 2000
@@ -41,7 +68,7 @@ _ESRI_TYPES: dict[str, pa.DataType] = {
 }
 
 
-def raise_arcgis_error(payload: Any, url: str) -> None:
+def raise_arcgis_error(payload: Any) -> None:
     """ArcGIS reports failures as HTTP 200 with an error object: a failed page, not an empty one."""
     if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
         error = payload["error"]
@@ -51,7 +78,16 @@ def raise_arcgis_error(payload: Any, url: str) -> None:
             f" ({details})" if details else ""
         )
         retryable = code is None or int(code) >= 500 or int(code) in (429, 408)
-        raise SourceError("arcgis", url, message, retryable=retryable)
+        raise AnswerRejected(message, retryable=retryable)
+
+
+def system_fields(metadata: dict) -> tuple[str, ...]:
+    """The layer's own bookkeeping fields, upper case: its `objectIdField`, `globalIdField`,
+    fields of a system type, and the usual geometry measures (`SYSTEM_FIELD_NAMES`)."""
+    named = [metadata.get("objectIdField"), metadata.get("globalIdField")]
+    typed = [f["name"] for f in metadata.get("fields") or () if f.get("type") in SYSTEM_FIELD_TYPES]
+    found = {str(n).upper() for n in (*named, *typed) if n} | SYSTEM_FIELD_NAMES
+    return tuple(sorted(found))
 
 
 def _ring_area(ring: list[list[float]]) -> float:
@@ -136,26 +172,30 @@ class ArcgisLayer:
     """One layer of an ArcGIS FeatureServer or MapServer."""
 
     def __init__(self, client: SourceClient, url: str, concurrency: int = 4) -> None:
+        """`url` may carry a query string (a secured layer's `?token=...`): it is kept on
+        every request, and `/query` goes into the path, where ArcGIS expects it."""
+        parts = urlsplit(url)
         self.client = client
-        self.url = url.rstrip("/")
+        self.url = parts._replace(query="", fragment="").geturl().rstrip("/")
+        self.params = dict(parse_qsl(parts.query))
         self.concurrency = max(1, concurrency)
 
     def _get(self, suffix: str, params: dict[str, Any]) -> Any:
         return self.client.get_json(
-            f"{self.url}{suffix}", {**params, "f": "json"}, check=raise_arcgis_error
+            f"{self.url}{suffix}", {**self.params, **params, "f": "json"}, check=raise_arcgis_error
         )
 
     def metadata(self) -> dict:
         meta = self._get("", {})
         if not isinstance(meta, dict) or "fields" not in meta:
-            raise SourceError(self.client.source, self.url, "layer metadata has no field list")
+            raise self.client.error(self.url, "layer metadata has no field list")
         return meta
 
     def _query(self, **params: Any) -> dict:
         base = {"where": "1=1", "outFields": "*", "returnGeometry": "true", "outSR": 4326}
         page = self._get("/query", {**base, **params})
         if not isinstance(page, dict):
-            raise SourceError(self.client.source, self.url, "query answer is not a JSON object")
+            raise self.client.error(self.url, "query answer is not a JSON object")
         return page
 
     def read(self) -> LayerRead:
@@ -165,7 +205,7 @@ class ArcgisLayer:
         )
         count = self._query(returnCountOnly="true", returnGeometry="false").get("count")
         if not isinstance(count, int):
-            raise SourceError(self.client.source, self.url, "returnCountOnly gave no count")
+            raise self.client.error(self.url, "returnCountOnly gave no count")
         page_size = max(1, min(int(meta.get("maxRecordCount") or 1000), MAX_PAGE_SIZE))
         paging = (meta.get("advancedQueryCapabilities") or {}).get("supportsPagination", True)
         fields = meta["fields"]
@@ -189,16 +229,32 @@ class ArcgisLayer:
                     chunks,
                 )
             tables = list(pages)
-        table = _unique_by(oid, tables or [features_to_table(fields, [])])
+        delivered = pa.concat_tables(
+            tables or [features_to_table(fields, [])], promote_options="default"
+        )
+        table, repeated = _unique_by(oid, delivered)
+        if repeated and self._repeats_ids():
+            # the layer's own id list repeats ids: no reread can fix that
+            raise SourceDataError(
+                self.client.title,
+                self.url,
+                f"the layer itself is inconsistent: {delivered.num_rows - table.num_rows} of its "
+                f"{count} features repeat an object id ({oid} "
+                f"{', '.join(map(str, repeated[:5]))}); tell the layer's owner",
+            )
         if table.num_rows != count:
-            raise SourceError(
-                self.client.source,
+            raise self.client.error(
                 self.url,
                 f"read {table.num_rows} distinct features but the layer reports {count}; "
                 "it probably changed during the read — retry the load",
                 retryable=True,
             )
         return LayerRead(table, layer_last_edit(meta), meta)
+
+    def _repeats_ids(self) -> bool:
+        """Whether the layer itself lists an object id twice (not pages that shifted)."""
+        ids = self._query(returnIdsOnly="true").get("objectIds") or []
+        return len(ids) != len(set(ids))
 
     def _page_from(self, offset: int, page_size: int, count: int, oid: str) -> list[dict]:
         """One page; if the server sent less than asked (a lower hidden cap), fetch the rest."""
@@ -212,18 +268,23 @@ class ArcgisLayer:
             )
             got = page.get("features")
             if not isinstance(got, list):
-                raise SourceError(self.client.source, self.url, "query page has no feature list")
+                raise self.client.error(self.url, "query page has no feature list")
             if not got:
                 break
             features += got
         return features
 
 
-def _unique_by(oid: str, tables: list[pa.Table]) -> pa.Table:
-    """Pages overlap when a layer shifts under paging: keep each object id once."""
-    table = pa.concat_tables(tables, promote_options="default")
+def _unique_by(oid: str, table: pa.Table) -> tuple[pa.Table, list]:
+    """Pages overlap when a layer shifts under paging: keep each object id once.
+
+    Returns the table and the object ids that occurred more than once.
+    """
     column = next((c for c in table.column_names if c.upper() == oid.upper()), None)
     if column is None:
-        return table
-    _, first = np.unique(table.column(column).to_numpy(zero_copy_only=False), return_index=True)
-    return table if len(first) == table.num_rows else table.take(np.sort(first))
+        return table, []
+    ids = table.column(column).to_numpy(zero_copy_only=False)
+    values, first, counts = np.unique(ids, return_index=True, return_counts=True)
+    if len(first) == table.num_rows:
+        return table, []
+    return table.take(np.sort(first)), values[counts > 1].tolist()

@@ -10,7 +10,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from ddrc_platform.ingest.sources.http import SourceClient, SourceError
+from ddrc_platform.ingest.sources.http import SourceClient, SourceDataError
 
 
 def rows_to_table(rows: list[dict[str, Any]]) -> pa.Table:
@@ -28,8 +28,8 @@ def rows_to_table(rows: list[dict[str, Any]]) -> pa.Table:
 def fetch_endpoint(client: SourceClient, url: str) -> pa.Table:
     payload = client.get_json(url)
     if not isinstance(payload, list) or not all(isinstance(r, dict) for r in payload):
-        raise SourceError(client.source, url, "expected a JSON array of objects")
+        raise client.error(url, "expected a JSON array of objects")
     try:
         return rows_to_table(payload)
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-        raise SourceError(client.source, url, f"inconsistent value types: {exc}") from None
+        raise SourceDataError(client.title, url, f"inconsistent value types: {exc}") from None

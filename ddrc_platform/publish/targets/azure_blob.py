@@ -1,7 +1,8 @@
 """The dev/prd publish target: ddrc-metrics.json in an Azure Blob Storage container.
 
-Same contract as `LocalPublisher` (history copy first, then the live file), plus what a
-shared cloud container needs that a local directory does not:
+Same contract as `LocalPublisher` (the live file first, then its history copy, so only a
+version that went live enters the history; the pin is the blob `pin.json` beside the file),
+plus what a shared cloud container needs that a local directory does not:
 
 - **No interleaving publishers.** The live blob is replaced only if it is still the one
   `current()` read (ETag condition), or created only if there was none (create-only), so
@@ -49,7 +50,7 @@ from pydantic import Field, PrivateAttr
 
 from ddrc_platform.core.redact import Redactor
 from ddrc_platform.publish.document import FILE_NAME
-from ddrc_platform.publish.targets.base import VERSION_NAME, Published, version_name
+from ddrc_platform.publish.targets.base import VERSION_NAME, Pin, Published, version_name
 from ddrc_platform.settings import AzureSettings, Secret
 
 # The website's readers (browsers, and the CDN in front of the container) may keep a copy for
@@ -58,6 +59,7 @@ from ddrc_platform.settings import AzureSettings, Secret
 CACHE_CONTROL = "public, max-age=300"
 CONTENT_TYPE = "application/json"
 HISTORY = "history/"
+PIN = "pin.json"
 
 
 class BlobStorageError(RuntimeError):
@@ -135,7 +137,7 @@ class AzureBlobPublisher(dg.ConfigurableResource):
         return content
 
     def publish(self, content: bytes, at: datetime) -> Published:
-        """History copy (create-only), then the live blob, conditional on what was read.
+        """The live blob, conditional on what was read; then the history copy (create-only).
 
         Without an earlier `current()` on this instance the condition is the live blob as
         it is now: still no interleaving, but a caller that decides from content should
@@ -145,9 +147,6 @@ class AzureBlobPublisher(dg.ConfigurableResource):
             self._read_live_etag()
         name = version_name(content, at)
         digest = hashlib.sha256(content).hexdigest()
-        history = self._container().get_blob_client(self.history_name(name))
-        created_etag = self._upload_history(history, content, digest)
-
         live = self._container().get_blob_client(self.live_name)
         if self._live_etag is None:
             condition = {"match_condition": MatchConditions.IfMissing}  # If-None-Match: *
@@ -163,9 +162,15 @@ class AzureBlobPublisher(dg.ConfigurableResource):
                 # found it: only the first is a conflict.
                 live_now = live.get_blob_properties()
                 if live_now.metadata.get("content_sha256") != digest:
-                    raise self._conflict(history, created_etag) from None
+                    raise PublishConflictError(
+                        f"{FILE_NAME} changed since it was read (another publisher?); nothing "
+                        "was overwritten; rerun the publish (container "
+                        f"{self.container}, blob {self.live_name})"
+                    ) from None
                 etag = live_now.etag
         self._live_read, self._live_etag = True, etag
+        history = self._container().get_blob_client(self.history_name(name))
+        self._upload_history(history, content, digest)
         return Published(location=_without_query(live.url), version=name)
 
     def versions(self) -> list[str]:
@@ -179,15 +184,42 @@ class AzureBlobPublisher(dg.ConfigurableResource):
         with self._azure("download", client.blob_name):
             return client.download_blob().readall()
 
-    def _upload_history(self, history: BlobClient, content: bytes, digest: str) -> str | None:
-        """Create the history copy; its ETag if this call created it, None if it was there.
+    def pin(self) -> Pin | None:
+        client = self._container().get_blob_client(f"{self.prefix}{PIN}")
+        with self._azure("read", client.blob_name):
+            try:
+                return Pin.from_bytes(client.download_blob().readall())
+            except ResourceNotFoundError as error:
+                if _error_code(error) != "BlobNotFound":
+                    raise
+                return None
+
+    def set_pin(self, pin: Pin | None) -> None:
+        client = self._container().get_blob_client(f"{self.prefix}{PIN}")
+        with self._azure("release" if pin is None else "write", client.blob_name):
+            if pin is not None:
+                client.upload_blob(
+                    pin.to_bytes(),
+                    overwrite=True,
+                    content_settings=ContentSettings(content_type=CONTENT_TYPE),
+                )
+                return
+            try:
+                client.delete_blob()
+            except ResourceNotFoundError as error:
+                if _error_code(error) != "BlobNotFound":
+                    raise
+
+    def _upload_history(self, history: BlobClient, content: bytes, digest: str) -> None:
+        """Create the history copy of the version just made live.
 
         The name holds the time and a content hash prefix, so an existing blob of that name is
         this very version (published within the same second): fine, once its hash confirms it.
         """
-        with self._azure("upload history copy", history.blob_name):
+        operation = f"upload history copy (the new {FILE_NAME} is live)"
+        with self._azure(operation, history.blob_name):
             try:
-                result = history.upload_blob(
+                history.upload_blob(
                     content,
                     overwrite=True,
                     match_condition=MatchConditions.IfMissing,
@@ -198,27 +230,8 @@ class AzureBlobPublisher(dg.ConfigurableResource):
                 if existing != digest:
                     raise BlobStorageError(
                         f"history blob {self.container}/{history.blob_name} exists with other "
-                        "content; nothing was published"
+                        f"content; the new {FILE_NAME} is live but not in the history"
                     ) from None
-                return None
-        return result["etag"]
-
-    def _conflict(self, history: BlobClient, created_etag: str | None) -> PublishConflictError:
-        """The lost race's error; also removes the history copy this attempt created, so a
-        rollback to "the previous version" cannot pick a version that was never live."""
-        message = (
-            f"{FILE_NAME} changed since it was read (another publisher?); nothing was "
-            f"overwritten; rerun the publish (container {self.container}, blob {self.live_name})"
-        )
-        if created_etag is not None:
-            try:
-                with self._azure("removal of the unpublished history copy", history.blob_name):
-                    history.delete_blob(
-                        etag=created_etag, match_condition=MatchConditions.IfNotModified
-                    )
-            except BlobStorageError as error:
-                message += f"; {error}"
-        return PublishConflictError(message)
 
     def _read_live_etag(self) -> None:
         client = self._container().get_blob_client(self.live_name)

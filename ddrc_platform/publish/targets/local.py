@@ -1,7 +1,8 @@
 """The local deployment's publish target: `$DDRC_HOME/publish/` and its `history/`.
 
-The history copy is written before the live file is replaced (atomically, by rename), so
-the live file is never partial and every version that went live is kept.
+The live file is replaced first (atomically, by rename), then its history copy is written:
+the live file is never partial, and a version whose live write failed never enters the
+history. The pin is `pin.json` beside the live file.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from pathlib import Path
 
 import dagster as dg
 
+from ddrc_platform.core.locks import exclusive
 from ddrc_platform.publish.document import FILE_NAME
-from ddrc_platform.publish.targets.base import VERSION_NAME, Published, version_name
+from ddrc_platform.publish.targets.base import VERSION_NAME, Pin, Published, version_name
 
 
 class LocalPublisher(dg.ConfigurableResource):
@@ -34,14 +36,25 @@ class LocalPublisher(dg.ConfigurableResource):
     def history_dir(self) -> Path:
         return Path(self.directory) / "history"
 
+    @property
+    def pin_path(self) -> Path:
+        return Path(self.directory) / "pin.json"
+
     def current(self) -> bytes | None:
         return self.live_path.read_bytes() if self.live_path.exists() else None
 
     def publish(self, content: bytes, at: datetime) -> Published:
-        self.history_dir.mkdir(parents=True, exist_ok=True)
-        name = version_name(content, at)
-        _atomic_write(self.history_dir / name, content)
-        _atomic_write(self.live_path, content)
+        """Live file, then its history copy; one publisher at a time on this directory.
+
+        Kubernetes serialises publishes with the `ddrc_publish` pool; `dagster dev` and
+        `./ddrc run` on one home do not, so a file lock keeps two runs from interleaving.
+        """
+        lock = Path(self.directory) / ".publish.lock"
+        with exclusive(lock, wait_seconds=60, what="the local publish directory"):
+            self.history_dir.mkdir(parents=True, exist_ok=True)
+            name = version_name(content, at)
+            _atomic_write(self.live_path, content)
+            _atomic_write(self.history_dir / name, content)
         return Published(location=str(self.live_path), version=name)
 
     def versions(self) -> list[str]:
@@ -51,6 +64,16 @@ class LocalPublisher(dg.ConfigurableResource):
 
     def version(self, name: str) -> bytes:
         return (self.history_dir / name).read_bytes()
+
+    def pin(self) -> Pin | None:
+        return Pin.from_bytes(self.pin_path.read_bytes()) if self.pin_path.exists() else None
+
+    def set_pin(self, pin: Pin | None) -> None:
+        if pin is None:
+            self.pin_path.unlink(missing_ok=True)
+        else:
+            Path(self.directory).mkdir(parents=True, exist_ok=True)
+            _atomic_write(self.pin_path, pin.to_bytes())
 
 
 def _atomic_write(path: Path, content: bytes) -> None:

@@ -1,0 +1,433 @@
+"""The fault campaign of issue 10, replayed against the local stand-ins, one test per fault.
+
+Every test starts from the same good state (one good run: a published file, kept
+snapshots), injects one fault, runs the pipeline as the schedule would, ticks the
+incident sensor, and asserts what the campaign found missing: the public file unchanged
+byte for byte, no kept snapshot lost, the run failed with a message naming the source
+and the cause, the incident's kind, severity and text, and no secret anywhere (event
+log, metadata, printed output, incident store, Slack). Fault 3 (publish history) belongs
+to the publish targets and is tested with them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import pyarrow as pa
+import pytest
+
+from ddrc_platform.core import catalog
+from ddrc_platform.core.catalog import RawTable
+from ddrc_platform.core.names import PIPELINE_JOB
+from ddrc_platform.definitions import build_definitions
+from ddrc_platform.incidents import FailureKind, Severity, open_incident_store
+from ddrc_platform.incidents.sensor import hung_runs
+from ddrc_platform.ingest import sample
+from ddrc_platform.ingest.delivery import DeliveryRefusedError, decide_delivery
+from ddrc_platform.publish.document import FILE_NAME
+from ddrc_platform.settings import Settings, load_settings
+from ddrc_platform.warehouse.base import LOADS_SCHEMA, LOADS_TABLE
+from ddrc_platform.warehouse.duckdb import DuckDBWarehouse
+from stand_ins.base import Fault
+from stand_ins.slack import SlackServer
+from stand_ins.sources import AIRTABLE_TOKEN, LAYER_PATHS, LiveSources, serve_sample_sources
+from tests.conftest import FAST_HTTP, tick
+
+pytestmark = pytest.mark.slow
+pytest_plugins = ["tests.postgres"]
+
+NOW = dt.datetime(2025, 6, 2, 19, 30, tzinfo=dt.UTC)
+DAY = NOW.date()
+LATER = NOW + dt.timedelta(hours=1)  # the same Pacific day: the fault hits today's snapshot
+SCALE = 0.05
+SLACK_TOKEN = "xoxb-fault-campaign-0123456789"
+URL_PASSWORD = "url-password-0123456789"
+LAYER_TOKEN = "layer-token-0123456789"
+SECRETS = (SLACK_TOKEN, AIRTABLE_TOKEN, URL_PASSWORD, LAYER_TOKEN)
+
+
+def settings_for(home: Path, env: dict[str, str]) -> Settings:
+    """The deployment a schedule would run, with fast retries and a 1 s request deadline."""
+    settings = load_settings({"DDRC_HOME": str(home), **env})
+    return dataclasses.replace(settings, http=dataclasses.replace(FAST_HTTP, deadline=1.0))
+
+
+def run(settings: Settings, instance: dg.DagsterInstance, at: dt.datetime = LATER):
+    defs = build_definitions(settings, clock=lambda: at)
+    result = defs.resolve_job_def(PIPELINE_JOB).execute_in_process(
+        instance=instance, raise_on_error=False
+    )
+    return defs, result
+
+
+@dataclass
+class Campaign:
+    live: LiveSources
+    slack: SlackServer
+    env: dict[str, str]
+    good_home: Path
+
+
+@pytest.fixture(scope="module")
+def campaign(tmp_path_factory):
+    """One good run on the stand-ins: the state every fault is injected into."""
+    with (
+        serve_sample_sources(day=DAY, scale=SCALE) as live,
+        SlackServer(token=SLACK_TOKEN) as slack,
+    ):
+        env = {
+            **live.env,
+            "DDRC_SAMPLE_SCALE": str(SCALE),
+            "SLACK_BOT_TOKEN": SLACK_TOKEN,
+            "DDRC_SLACK_CHANNEL": "#ddrc-test",
+            "DDRC_SLACK_API_URL": slack.api_url,
+            "DDRC_WEBSERVER_URL": "http://dagster.example",
+        }
+        home = tmp_path_factory.mktemp("good") / "ddrc"
+        _, result = run(settings_for(home, env), dg.DagsterInstance.ephemeral(), at=NOW)
+        assert result.success
+        yield Campaign(live, slack, env, home)
+
+
+@dataclass
+class World:
+    """A copy of the good state, and what must survive any fault."""
+
+    settings: Settings
+    live: LiveSources
+    slack: SlackServer
+    instance: dg.DagsterInstance
+    public_file: bytes
+    snapshots: list[dict]
+
+    def restore_sources(self) -> None:
+        self.live.arcgis.heal()
+        self.live.malibu.heal()
+        self.live.airtable.heal()
+        for table in catalog.ARCGIS_TABLES:
+            layer = catalog.sample_data(table, scale=SCALE, day=DAY)
+            self.live.arcgis.set_layer(LAYER_PATHS[table.name], layer)
+        self.live.malibu.set_endpoints(sample.malibu_endpoints(scale=SCALE, day=DAY))
+        self.live.airtable.set_records(sample.airtable_records(scale=SCALE, day=DAY))
+
+
+def kept_snapshots(settings: Settings) -> list[dict]:
+    """Every kept load (loads log) and the rows of every raw table."""
+    warehouse = DuckDBWarehouse(path=str(settings.warehouse_path))
+    loads = warehouse.query(
+        f'select * from "{LOADS_SCHEMA}"."{LOADS_TABLE}" order by table_path, load_date'
+    ).to_pylist()
+    counts = [
+        {t.path: warehouse.query(f'select count(*) as n from "{t.schema}"."{t.table}"')["n"][0]}
+        for t in catalog.RAW_TABLES
+    ]
+    return loads + counts
+
+
+def make_world(campaign: Campaign, home: Path, **env: str) -> World:
+    shutil.copytree(campaign.good_home, home)
+    settings = settings_for(home, {**campaign.env, **env})
+    return World(
+        settings,
+        campaign.live,
+        campaign.slack,
+        dg.DagsterInstance.ephemeral(),
+        (settings.publish_dir / FILE_NAME).read_bytes(),
+        kept_snapshots(settings),
+    )
+
+
+@pytest.fixture
+def world(campaign, tmp_path):
+    made = make_world(campaign, tmp_path / "ddrc")
+    yield made
+    made.restore_sources()
+
+
+def failure_text(result: dg.ExecuteInProcessResult) -> str:
+    return "\n".join(
+        e.step_failure_data.error.to_string() for e in result.all_events if e.is_step_failure
+    )
+
+
+def assert_contained(
+    world: World,
+    result: dg.ExecuteInProcessResult,
+    defs: dg.Definitions,
+    capsys: pytest.CaptureFixture[str],
+    *,
+    kind: FailureKind,
+    table: RawTable | None,
+    says: tuple[str, ...],
+):
+    """The campaign's questions, for one fault; returns the incident for more checks.
+
+    `table`: the source at fault, named in the run's error and the incident; None when
+    every loader failed for the same reason (one incident for all of them).
+    """
+    assert not result.success
+    assert (world.settings.publish_dir / FILE_NAME).read_bytes() == world.public_file
+    assert kept_snapshots(world.settings) == world.snapshots
+    named = (table.title,) if table else ()
+    message = failure_text(result)
+    for part in (*named, *says):
+        assert part in message, part
+    tick(defs, world.instance, None)
+    store = open_incident_store(world.settings.incident_store_location)
+    (row,) = [r for r in store.list_incidents(open_only=True) if r.incident.kind is kind]
+    incident = row.incident
+    assert incident.severity is Severity.LOW  # the site still shows the last good data
+    tables = (table,) if table else catalog.RAW_TABLES
+    assert incident.asset_keys == tuple(sorted(t.asset_key.to_user_string() for t in tables))
+    assert all(part in incident.title for part in named)
+    first_paragraph = incident.error_excerpt.split("\n\n")[0]
+    for part in (*named, *says):  # the real error, first
+        assert part in first_paragraph, part
+    everything = [
+        *(repr(entry) for entry in world.instance.all_logs(result.run_id)),  # + metadata
+        *(json.dumps(r.incident.to_json()) for r in store.list_incidents()),
+        *(str(call) for call in world.slack.calls),
+        *capsys.readouterr(),
+    ]
+    for secret in SECRETS:
+        assert not [text for text in everything if secret in text], secret
+    return incident
+
+
+# -- 1. empty deliveries ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("source", ["epa", "malibu", "airtable"])
+def test_1_an_empty_delivery_is_refused_and_the_kept_snapshot_stays(world, source, capsys):
+    if source == "epa":
+        table = catalog.EPA
+        layer = catalog.sample_data(table, scale=SCALE, day=DAY)
+        empty = sample.ArcgisSample(layer.metadata, layer.table.slice(0, 0))
+        world.live.arcgis.set_layer(LAYER_PATHS["epa"], empty)
+    elif source == "malibu":
+        table = catalog.MALIBU_FIRE_REBUILD_POINTS
+        endpoints = sample.malibu_endpoints(scale=SCALE, day=DAY)
+        world.live.malibu.set_endpoints({**endpoints, "FireRebuildPoints": []})
+    else:
+        table = catalog.AIRTABLE_METRICS
+        world.live.airtable.set_records([])
+    defs, result = run(world.settings, world.instance)
+    incident = assert_contained(
+        world,
+        result,
+        defs,
+        capsys,
+        kind=FailureKind.DELIVERY_REFUSED,
+        table=table,
+        says=("delivered no rows", "refused, the kept data stays"),
+    )
+    assert "acknowledgements.yaml" in " ".join(incident.runbook)
+
+
+def test_1_shrinking_deliveries_are_refused_beyond_the_source_limit_unless_acknowledged():
+    """ArcGIS layers only grow: losing more than a fifth is refused; an acknowledged count is
+    accepted, and only that count."""
+    table = catalog.EPA
+    decide_delivery(table, 801, 1000, {})  # within max_shrink (0.2)
+    with pytest.raises(DeliveryRefusedError, match="799 rows, 20% fewer than the 1000 kept"):
+        decide_delivery(table, 799, 1000, {})
+    decide_delivery(table, 799, 1000, {"epa": {799}})
+    decide_delivery(table, 0, 1000, {"epa": {0}})
+    with pytest.raises(DeliveryRefusedError, match="no rows"):
+        decide_delivery(table, 0, None, {"epa": {799}})
+
+
+# -- 2. a trickling server, a dropped connection, a hung run ----------------------------
+
+
+def test_2_a_trickling_source_ends_at_its_deadline_and_names_source_and_url(world, capsys):
+    world.live.arcgis.fail_always(LAYER_PATHS["usace"], Fault.trickle(0.05))
+    defs, result = run(world.settings, world.instance)
+    assert_contained(
+        world,
+        result,
+        defs,
+        capsys,
+        kind=FailureKind.SOURCE_LOAD_FAILED,
+        table=catalog.USACE,
+        says=("no complete answer within 1 s", world.live.arcgis.url + LAYER_PATHS["usace"]),
+    )
+
+
+def test_2_a_connection_dropped_mid_body_is_retried_and_the_run_succeeds(world):
+    path = "/Home/FireRebuildPoints"
+    before = len(world.live.malibu.requests_to(path))
+    world.live.malibu.fail_next(path, Fault.dropped(after_bytes=30))
+    _, result = run(world.settings, world.instance)
+    assert result.success, failure_text(result)
+    assert len(world.live.malibu.requests_to(path)) - before == 2  # dropped, then answered
+
+
+def test_2_a_run_past_its_maximum_runtime_is_a_hung_run_incident(world):
+    """The sensor notices a run still going; one stopped by run monitoring is hung too."""
+    from ddrc_platform.incidents.sensor import GraphFacts, classify_run
+
+    defs = build_definitions(world.settings)
+    job = defs.resolve_job_def(PIPELINE_JOB)
+    running = world.instance.create_run_for_job(job_def=job)
+    world.instance.handle_run_event(
+        running.run_id,
+        dg.DagsterEvent(event_type_value=dg.DagsterEventType.RUN_START.value, job_name=job.name),
+    )
+    started = dt.datetime.now(dt.UTC)
+    assert hung_runs(world.instance, started, world.settings.max_run_seconds) == []
+    late = started + dt.timedelta(seconds=world.settings.max_run_seconds + 60)
+    ((run_id, _, problem),) = hung_runs(world.instance, late, world.settings.max_run_seconds)
+    assert run_id == running.run_id and "past its maximum runtime of 50 min" in problem
+
+    world.instance.report_run_failed(running, "Exceeded maximum runtime of 3000 seconds.")
+    findings = classify_run(
+        dg.DagsterRunStatus.FAILURE,
+        world.instance.all_logs(running.run_id),
+        GraphFacts({}, frozenset(), "ddrc_dbt", frozenset()),
+        None,
+    )
+    assert [r.kind for r in findings.reports] == [FailureKind.RUN_HUNG]
+
+
+def test_2_the_local_instance_stops_runs_past_the_maximum_runtime(tmp_path):
+    """`./ddrc ui` and `./ddrc run` use this instance: Dagster itself must accept the setting."""
+    from ddrc_platform.cli import instance_config
+
+    settings = load_settings({"DDRC_HOME": str(tmp_path), "DDRC_MAX_RUN_SECONDS": "1200"})
+    path = instance_config(settings)
+    instance = dg.DagsterInstance.local_temp(tempdir=str(path.parent))
+    assert instance.run_monitoring_enabled
+    assert instance.run_monitoring_max_runtime_seconds == 1200
+
+
+# -- 4. credentials in source URLs ------------------------------------------------------
+
+
+def test_4_credentials_in_source_urls_never_leak_and_the_store_is_postgres(
+    campaign, tmp_path, postgres_url, capsys
+):
+    """USACE loads through a URL with a password and a token; EPA fails through one. The
+    incidents go to PostgreSQL, as in dev/prd."""
+
+    def with_credentials(name: str) -> str:
+        url = campaign.env[f"DDRC_{name.upper()}_URL"]
+        return url.replace("://", f"://reader:{URL_PASSWORD}@") + f"?token={LAYER_TOKEN}"
+
+    world = make_world(
+        campaign,
+        tmp_path / "ddrc",
+        DDRC_EPA_URL=with_credentials("epa"),
+        DDRC_USACE_URL=with_credentials("usace"),
+        DDRC_INCIDENT_DATABASE_URL=postgres_url,
+    )
+    try:
+        world.live.arcgis.fail_always(LAYER_PATHS["epa"], Fault.status(503, "Service Unavailable"))
+        earlier = len(world.live.arcgis.requests_to(LAYER_PATHS["usace"]))
+        defs, result = run(world.settings, world.instance)
+        incident = assert_contained(
+            world,
+            result,
+            defs,
+            capsys,
+            kind=FailureKind.SOURCE_LOAD_FAILED,
+            table=catalog.EPA,
+            says=("HTTP 503", "[REDACTED]@127.0.0.1", "token=[REDACTED]"),
+        )
+        # the runbook links the configured layer (the stand-in), credentials redacted
+        assert any(
+            f"[REDACTED]@127.0.0.1:{world.live.arcgis.port}" in step for step in incident.runbook
+        )
+        (usace,) = [
+            e.step_materialization_data.materialization
+            for e in result.get_asset_materialization_events()
+            if e.asset_key == catalog.USACE.asset_key
+        ]
+        assert "[REDACTED]@" in usace.metadata["read_from"].value
+        requests = world.live.arcgis.requests_to(LAYER_PATHS["usace"])[earlier:]
+        assert requests and all(r.query.get("token") == LAYER_TOKEN for r in requests)
+    finally:
+        world.restore_sources()
+
+
+# -- 5. incidents carry the real error ---------------------------------------------------
+
+
+def test_5_drift_names_the_columns_and_a_layers_own_id_field_is_not_drift(world, capsys):
+    """The live Pasadena layer keys its features by an undocumented `OBJECTID`: never drift."""
+    layer = catalog.sample_data(catalog.PASADENA, scale=SCALE, day=DAY)
+    n = layer.table.num_rows
+    drifted = (
+        layer.table.drop_columns(["PERMIT_STATUS"])
+        .append_column("INSPECTOR", layer.table.column("CITY"))
+        .append_column("OBJECTID", pa.array(range(1, n + 1), pa.int64()))
+    )
+    fields = [f for f in layer.metadata["fields"] if f["name"] != "PERMIT_STATUS"]
+    metadata = {
+        **layer.metadata,
+        "objectIdField": "OBJECTID",
+        "fields": [
+            *fields,
+            {"name": "INSPECTOR", "type": "esriFieldTypeString"},
+            {"name": "OBJECTID", "type": "esriFieldTypeOID"},
+        ],
+    }
+    assert "OBJECTID" not in catalog.PASADENA.columns
+    world.live.arcgis.set_layer(LAYER_PATHS["pasadena"], sample.ArcgisSample(metadata, drifted))
+    defs, result = run(world.settings, world.instance)
+    incident = assert_contained(
+        world,
+        result,
+        defs,
+        capsys,
+        kind=FailureKind.SCHEMA_DRIFT,
+        table=catalog.PASADENA,
+        says=("missing documented columns: PERMIT_STATUS", "new undocumented columns: INSPECTOR"),
+    )
+    assert "OBJECTID" not in incident.error_excerpt
+    assert any(world.live.arcgis.url in step for step in incident.runbook)  # configured URL
+
+
+# -- 6. bad values ----------------------------------------------------------------------
+
+
+def test_6_a_bad_airtable_value_fails_naming_record_and_field(world, capsys):
+    records = sample.airtable_records(scale=SCALE, day=DAY)
+    bad = next(r for r in records if "Metric" in r["fields"])
+    bad["fields"]["Metric"] = "12,345"
+    world.live.airtable.set_records(records)
+    defs, result = run(world.settings, world.instance)
+    assert_contained(
+        world,
+        result,
+        defs,
+        capsys,
+        kind=FailureKind.BAD_SOURCE_DATA,
+        table=catalog.AIRTABLE_METRICS,
+        says=(f"record {bad['id']}, field METRIC", "thousands separators are not accepted"),
+    )
+
+
+# -- 7. two runs at once ----------------------------------------------------------------
+
+
+def test_7_a_second_run_is_told_another_run_is_using_the_warehouse(campaign, tmp_path, capsys):
+    world = make_world(campaign, tmp_path / "ddrc", DDRC_WAREHOUSE_LOCK_WAIT="0.5")
+    other_run = DuckDBWarehouse(path=str(world.settings.warehouse_path))
+    with other_run.exclusive():
+        defs, result = run(world.settings, world.instance)
+    assert_contained(
+        world,
+        result,
+        defs,
+        capsys,
+        kind=FailureKind.WAREHOUSE_BUSY,
+        table=None,
+        says=("another run is using the warehouse",),
+    )

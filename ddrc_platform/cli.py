@@ -89,7 +89,7 @@ def run(settings: Settings, select: str | None, verbose: bool = False) -> int:
         contextlib.redirect_stderr(sys.stderr if verbose else raw),
     ):
         result = execute(settings, PIPELINE_JOB, loggers, asset_selection=selection)
-    console.close()
+    console.finish()
     seconds = time.perf_counter() - started
     for warning in console.warning_summary():
         print(f"  warning   {warning}")

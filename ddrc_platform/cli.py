@@ -100,7 +100,7 @@ def run(settings: Settings, select: str | None, verbose: bool = False) -> int:
         result = execute(
             settings, PIPELINE_JOB, loggers, asset_selection=selection, partition_key=today
         )
-    console.close()
+    console.finish()
     seconds = time.perf_counter() - started
     for warning in console.warning_summary():
         print(f"  warning   {warning}")

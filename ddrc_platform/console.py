@@ -155,9 +155,13 @@ class RunConsole(logging.Handler):
             lines.append(f"... and {len(ranked) - limit} other warnings in the log")
         return lines
 
-    def close(self) -> None:
+    def finish(self) -> None:
+        """Close the log file once the run is over.
+
+        Not `close()`: Dagster's instance reconfigures Python logging when it starts a run
+        (`logging.config.dictConfig`), which calls `close()` on every handler it knows.
+        """
         self._file.close()
-        super().close()
 
 
 def console_logger(console: RunConsole) -> dg.LoggerDefinition:

@@ -40,6 +40,7 @@ from ddrc_platform.publish.targets.local import LocalPublisher
 from ddrc_platform.settings import Settings, load_settings
 from ddrc_platform.transform.assets import model_relation
 from ddrc_platform.transform.project import dbt_project, prepare_manifest
+from tests.conftest import PLACEHOLDERS
 
 pytestmark = pytest.mark.slow
 
@@ -435,6 +436,7 @@ def test_dev_reads_the_marts_through_snowflake_as_the_reporter_role(data, fakesn
         "DDRC_SLACK_CHANNEL": "#ddrc-bot",
         "SLACK_WEBHOOK_URL": "http://127.0.0.1:9/unused",
         "DDRC_WEBSERVER_URL": "http://127.0.0.1:3000",
+        "DDRC_INCIDENT_DATABASE_URL": PLACEHOLDERS["DDRC_INCIDENT_DATABASE_URL"],
     }
     settings = load_settings(env)
     manifest = json.loads(prepare_manifest(dbt_project("dev")).read_text())

@@ -59,6 +59,11 @@ class Secret:
         return dg.EnvVar(self.variable) if self.in_process_env else self.value
 
 
+def secret_config(secret: Secret | None) -> str | dg.EnvVar | None:
+    """An optional secret as resource config (see `Secret.config`)."""
+    return secret.config() if secret else None
+
+
 @dataclass(frozen=True)
 class Requirement:
     """Variables a service needs: all of `all_of`, and at least one of each `one_of` group."""

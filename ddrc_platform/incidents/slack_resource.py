@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dagster_slack import SlackResource
 
-from ddrc_platform.settings import SlackSettings
+from ddrc_platform.settings import SlackSettings, secret_config
 
 
 class IncidentSlackResource(SlackResource):
@@ -22,8 +22,8 @@ class IncidentSlackResource(SlackResource):
 
 def build_slack(settings: SlackSettings) -> IncidentSlackResource:
     return IncidentSlackResource(
-        token=settings.token.config() if settings.token else "",
-        webhook_url=settings.webhook_url.config() if settings.webhook_url else None,
+        token=secret_config(settings.token) or "",
+        webhook_url=secret_config(settings.webhook_url),
         channel=settings.channel,
         base_url=settings.api_url,
     )

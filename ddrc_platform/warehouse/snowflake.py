@@ -48,7 +48,7 @@ from snowflake.connector.cursor import SnowflakeCursor
 
 from ddrc_platform.core.catalog import LOAD_DATE, Keeping, RawTable
 from ddrc_platform.core.redact import Redactor
-from ddrc_platform.settings import Secret, SnowflakeSettings
+from ddrc_platform.settings import SnowflakeSettings, secret_config
 from ddrc_platform.warehouse.base import (
     LOADS_SCHEMA,
     LOADS_TABLE,
@@ -377,16 +377,13 @@ def snowflake_warehouse(settings: SnowflakeSettings, layer: str = "loader") -> S
         ),
     }[layer]
 
-    def secret(value: Secret | None) -> str | dg.EnvVar | None:
-        return value.config() if value else None
-
     return SnowflakeWarehouse(
         account=settings.account,
         user=settings.user,
-        password=secret(settings.password),
-        private_key=secret(settings.private_key),
+        password=secret_config(settings.password),
+        private_key=secret_config(settings.private_key),
         private_key_path=settings.private_key_path,
-        private_key_password=secret(settings.private_key_passphrase),
+        private_key_password=secret_config(settings.private_key_passphrase),
         role=role,
         warehouse=warehouse,
         database=database,

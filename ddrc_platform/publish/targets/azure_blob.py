@@ -51,7 +51,7 @@ from pydantic import Field, PrivateAttr
 from ddrc_platform.core.redact import Redactor
 from ddrc_platform.publish.document import FILE_NAME
 from ddrc_platform.publish.targets.base import VERSION_NAME, Pin, Published, version_name
-from ddrc_platform.settings import AzureSettings, Secret
+from ddrc_platform.settings import AzureSettings, secret_config
 
 # The website's readers (browsers, and the CDN in front of the container) may keep a copy for
 # five minutes: that absorbs a traffic spike on the public page, yet an hourly publish (or an
@@ -99,16 +99,13 @@ class AzureBlobPublisher(dg.ConfigurableResource):
     def from_settings(cls, settings: AzureSettings) -> AzureBlobPublisher:
         """The publisher of a deployment; secrets as EnvVars where the process holds them."""
 
-        def secret(value: Secret | None) -> str | dg.EnvVar | None:
-            return value.config() if value else None
-
         return cls(
             container=settings.container,
             prefix=settings.prefix,
-            connection_string=secret(settings.connection_string),
+            connection_string=secret_config(settings.connection_string),
             account_url=None if settings.connection_string else settings.account_url,
-            account_key=secret(settings.account_key),
-            sas_token=secret(settings.sas_token),
+            account_key=secret_config(settings.account_key),
+            sas_token=secret_config(settings.sas_token),
         )
 
     @property

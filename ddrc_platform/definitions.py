@@ -23,7 +23,7 @@ def build_definitions(
     """The graph for one deployment; `clock` lets tests and backfills fix "now"."""
     resources = build_resources(settings)
     ingest = build_ingest_defs(settings, resources["warehouse"].kind, clock)
-    transform, dbt = build_transform_defs(settings, resources["warehouse"].kind)
+    transform, dbt = build_transform_defs(settings, resources["warehouse"].kind, clock)
     publish = build_publish_defs(settings, dbt, resources["publisher"].kind, clock)
     graph = dg.Definitions.merge(ingest, transform, publish)
     return dg.Definitions.merge(

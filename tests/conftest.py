@@ -14,7 +14,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from ddrc_platform.core.names import INCIDENT_SENSOR
+from ddrc_platform.core.names import INCIDENT_SENSOR, PIPELINE_JOB, pacific_date, partition_key
+from ddrc_platform.definitions import build_definitions
 from ddrc_platform.settings import HttpSettings, Settings, load_settings
 
 # Retries that take milliseconds, so failure tests stay fast.
@@ -122,3 +123,20 @@ def tick(defs: dg.Definitions, instance: dg.DagsterInstance, cursor: str | None)
     )
     sensor.evaluate_tick(context)
     return context.cursor
+
+
+def run_pipeline(
+    settings: Settings,
+    instance: dg.DagsterInstance,
+    at: dt.datetime,
+    selection: list[dg.AssetKey] | None = None,
+) -> tuple[dg.Definitions, dg.ExecuteInProcessResult]:
+    """The pipeline job as the daily reconcile runs it: today's (Pacific) partition at `at`."""
+    defs = build_definitions(settings, clock=lambda: at)
+    result = defs.resolve_job_def(PIPELINE_JOB).execute_in_process(
+        instance=instance,
+        raise_on_error=False,
+        asset_selection=selection,
+        partition_key=partition_key(pacific_date(at)),
+    )
+    return defs, result

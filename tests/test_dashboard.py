@@ -31,7 +31,7 @@ from fakesnow_server import fakesnow_server  # noqa: F401
 from streamlit.testing.v1 import AppTest
 
 from ddrc_platform.core import catalog
-from ddrc_platform.core.names import PIPELINE_JOB, SUMMARY_KEY
+from ddrc_platform.core.names import SUMMARY_KEY
 from ddrc_platform.definitions import build_definitions
 from ddrc_platform.incidents import FailureKind, IncidentDesk, Recovery, build_desk
 from ddrc_platform.incidents.sensor import metric_sources
@@ -40,7 +40,7 @@ from ddrc_platform.publish.targets.local import LocalPublisher
 from ddrc_platform.settings import Settings, load_settings
 from ddrc_platform.transform.assets import model_relation
 from ddrc_platform.transform.project import dbt_project, prepare_manifest
-from tests.conftest import PLACEHOLDERS
+from tests.conftest import PLACEHOLDERS, run_pipeline
 
 pytestmark = pytest.mark.slow
 
@@ -71,9 +71,9 @@ def home_settings(home: Path) -> Settings:
 
 
 def run(settings: Settings, at: datetime, keys: list[dg.AssetKey]) -> None:
-    job = build_definitions(settings, clock=lambda: at).resolve_job_def(PIPELINE_JOB)
     with dg.DagsterInstance.ephemeral() as instance:  # disposed here, not by a later GC
-        assert job.execute_in_process(instance=instance, asset_selection=keys).success
+        _, result = run_pipeline(settings, instance, at, keys)
+        assert result.success
 
 
 def incident_desk(settings: Settings) -> IncidentDesk:

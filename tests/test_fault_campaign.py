@@ -37,7 +37,7 @@ from ddrc_platform.warehouse.duckdb import DuckDBWarehouse
 from stand_ins.base import Fault
 from stand_ins.slack import SlackServer
 from stand_ins.sources import AIRTABLE_TOKEN, LAYER_PATHS, LiveSources, serve_sample_sources
-from tests.conftest import FAST_HTTP, tick
+from tests.conftest import FAST_HTTP, run_pipeline, tick
 
 pytestmark = pytest.mark.slow
 pytest_plugins = ["tests.postgres"]
@@ -59,11 +59,7 @@ def settings_for(home: Path, env: dict[str, str]) -> Settings:
 
 
 def run(settings: Settings, instance: dg.DagsterInstance, at: dt.datetime = LATER):
-    defs = build_definitions(settings, clock=lambda: at)
-    result = defs.resolve_job_def(PIPELINE_JOB).execute_in_process(
-        instance=instance, raise_on_error=False
-    )
-    return defs, result
+    return run_pipeline(settings, instance, at)
 
 
 @dataclass

@@ -389,15 +389,23 @@ def test_airtable_runbook_says_fivetran_only_where_fivetran_syncs_it():
 
 
 def test_a_failed_source_incident_says_its_number_is_aging_and_when_it_breaches():
-    from ddrc_platform.incidents.severity import aging
+    from ddrc_platform.incidents.severity import public_impact
 
     epa = catalog.EPA.asset_key.to_user_string()
-    told = aging(FailureKind.SOURCE_LOAD_FAILED, [epa], ["cleanup_phase1_complete"])
-    assert told is not None
-    assert "last good value of cleanup_phase1_complete, aging" in told
-    assert "other sources keep publishing" in told
-    assert "warns 26 h" in told and "freshness window 50 h after its last successful load" in told
-    assert aging(FailureKind.PUBLICATION_HELD, [epa], ["cleanup_phase1_complete"]) is None
+    loaded = datetime(2025, 6, 2, 13, 5, tzinfo=UTC)  # 06:05 PDT
+    told = public_impact(
+        FailureKind.SOURCE_LOAD_FAILED, Severity.LOW, [epa], ["cleanup_phase1_complete"], loaded
+    )
+    assert told.startswith("The site still shows the last good data.")
+    assert "cleanup_phase1_complete: the last good value, aging" in told
+    assert "the other sources keep publishing" in told
+    # EPA's fail window is 50 h (the catalog): Wed 4 Jun, 08:05 PDT
+    assert "breaches its freshness window at Wed 4 Jun 2025, 08:05 PDT, 50 h after" in told
+    assert "(Mon 2 Jun 2025, 06:05 PDT)" in told
+    unknown = public_impact(FailureKind.SOURCE_LOAD_FAILED, Severity.LOW, [epa], [], None)
+    assert "50 h after its last good load" in unknown and " at " not in unknown
+    held = public_impact(FailureKind.PUBLICATION_HELD, Severity.LOW, [epa], ["x"], loaded)
+    assert held == "The site still shows the last good data."
 
 
 def test_runbooks_link_the_configured_endpoint_and_errors_lead_with_their_own_message() -> None:

@@ -324,6 +324,7 @@ def test_the_message_says_what_who_and_what_next(desk: IncidentDesk, clock: Cloc
     assert "deferred until Thu 2 Apr 2026, 09:00 PDT" in text
     assert "<@" not in text  # a deferred incident pages nobody
     assert "The site still shows the last good data." in text
+    assert "Its numbers: the last good value, aging; the other sources keep publishing" in text
     assert "&lt;x&gt; &amp; y" in text  # error text cannot become a link or mention
     assert "1. Check that the source answers" in text and "4." not in text
 

@@ -19,11 +19,12 @@ import dagster as dg
 import pyarrow.compute as pc
 import pytest
 
-from ddrc_platform.core.names import PIPELINE_JOB, PUBLISH_KEY, pacific_date, partition_key
+from ddrc_platform.core.names import PUBLISH_KEY, pacific_date, partition_key
 from ddrc_platform.definitions import build_definitions
 from ddrc_platform.ingest import sample
 from ddrc_platform.publish.document import FILE_NAME, format_timestamp, validate
 from stand_ins.sources import LAYER_PATHS, serve_sample_sources
+from tests.conftest import run_pipeline
 from tests.reference_metrics import expected_metrics
 
 pytestmark = pytest.mark.slow
@@ -34,13 +35,8 @@ SCALE = 0.1
 CATALOG = Path(__file__).parent.parent / "ddrc_dbt" / "seeds" / "metric_catalog.csv"
 
 
-def run_pipeline(settings, clock=lambda: NOW) -> dg.ExecuteInProcessResult:
-    defs = build_definitions(settings, clock=clock)
-    return defs.resolve_job_def(PIPELINE_JOB).execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(),
-        raise_on_error=False,
-        partition_key=partition_key(pacific_date(clock())),
-    )
+def run(settings, at: dt.datetime = NOW) -> dg.ExecuteInProcessResult:
+    return run_pipeline(settings, dg.DagsterInstance.ephemeral(), at)[1]
 
 
 def publish_metadata(result: dg.ExecuteInProcessResult) -> dict:
@@ -82,7 +78,7 @@ def sample_run(tmp_path_factory):
 
     home = tmp_path_factory.mktemp("sample") / "ddrc"
     settings = load_settings({"DDRC_HOME": str(home), "DDRC_SAMPLE_SCALE": str(SCALE)})
-    result = run_pipeline(settings)
+    result = run(settings)
     return settings, result
 
 
@@ -122,7 +118,7 @@ def test_live_mode_against_local_servers_publishes_the_same_file(sample_run, mak
     sample_settings, _ = sample_run
     with serve_sample_sources(day=DAY, scale=SCALE) as live:
         settings = make_settings(DDRC_SAMPLE_SCALE=str(SCALE), **live.env)
-        result = run_pipeline(settings)
+        result = run(settings)
         assert result.success
     live_file = (settings.publish_dir / FILE_NAME).read_bytes()
     assert live_file == (sample_settings.publish_dir / FILE_NAME).read_bytes()
@@ -133,12 +129,12 @@ def test_rerun_unchanged_then_one_source_change_then_a_blocked_bad_value(make_se
     epa = sample.arcgis_layer("epa", scale=SCALE, day=DAY)
     with serve_sample_sources(day=DAY, scale=SCALE) as live:
         settings = make_settings(DDRC_SAMPLE_SCALE=str(SCALE), **live.env)
-        assert run_pipeline(settings).success
+        assert run(settings).success
         live_path = settings.publish_dir / FILE_NAME
         first = live_path.read_bytes()
 
         # 1. the same data an hour later: nothing new is published
-        result = run_pipeline(settings, clock=lambda: later)
+        result = run(settings, later)
         assert result.success
         assert publish_metadata(result)["status"] == "unchanged"
         assert live_path.read_bytes() == first
@@ -160,7 +156,7 @@ def test_rerun_unchanged_then_one_source_change_then_a_blocked_bad_value(make_se
             ),
         )
         live.arcgis.set_layer(LAYER_PATHS["epa"], changed_epa)
-        result = run_pipeline(settings, clock=lambda: later)
+        result = run(settings, later)
         assert result.success
         meta = publish_metadata(result)
         assert meta["status"] == "published"
@@ -183,7 +179,7 @@ def test_rerun_unchanged_then_one_source_change_then_a_blocked_bad_value(make_se
         newest = max(counts, key=lambda r: r["fields"]["Date Created"])
         newest["fields"]["Metric"] = -5
         live.airtable.set_records(records)
-        result = run_pipeline(settings, clock=lambda: later)
+        result = run(settings, later)
         assert not result.success
         failed_checks = [c for c in result.get_asset_check_evaluations() if not c.passed]
         assert any(c.blocking if hasattr(c, "blocking") else True for c in failed_checks)

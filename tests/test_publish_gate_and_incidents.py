@@ -20,7 +20,6 @@ from ddrc_platform.core.names import (
     PIPELINE_JOB,
     PUBLISH_KEY,
     VERIFY_CHECK,
-    pacific_date,
     partition_key,
 )
 from ddrc_platform.definitions import build_definitions
@@ -36,7 +35,7 @@ from ddrc_platform.publish.targets.local import LocalPublisher, Published
 from stand_ins.base import Fault
 from stand_ins.slack import SlackServer
 from stand_ins.sources import LAYER_PATHS, serve_sample_sources
-from tests.conftest import tick
+from tests.conftest import run_pipeline, tick
 
 pytestmark = pytest.mark.slow
 
@@ -92,23 +91,12 @@ def scenario(make_settings, tmp_path):
         yield settings, live, slack, dg.DagsterInstance.ephemeral()
 
 
-def run(settings, instance, clock=lambda: NOW, selection=None):
-    defs = build_definitions(settings, clock=clock)
-    result = defs.resolve_job_def(PIPELINE_JOB).execute_in_process(
-        instance=instance,
-        raise_on_error=False,
-        asset_selection=selection,
-        partition_key=partition_key(pacific_date(clock())),
-    )
-    return defs, result
-
-
 def test_gate_jump_check_verification_and_incidents(scenario):
     settings, live, slack, instance = scenario
     live_file = settings.publish_dir / FILE_NAME
     store = IncidentStore(settings.incident_store_path)
 
-    defs, result = run(settings, instance)
+    defs, result = run_pipeline(settings, instance, NOW)
     assert result.success
     cursor = tick(defs, instance, None)
     assert store.list_incidents() == [] and slack.messages == []
@@ -118,7 +106,7 @@ def test_gate_jump_check_verification_and_incidents(scenario):
     live.arcgis.fail_always(LAYER_PATHS["epa"], Fault.status(503, "Service Unavailable"))
     later = NOW + dt.timedelta(hours=1)
     for _ in range(2):  # two failing hourly runs
-        defs, result = run(settings, instance, clock=lambda: later)
+        defs, result = run_pipeline(settings, instance, later)
         assert not result.success
         cursor = tick(defs, instance, cursor)
     assert live_file.read_bytes() == good  # the public still sees the last good file
@@ -137,7 +125,7 @@ def test_gate_jump_check_verification_and_incidents(scenario):
 
     # -- EPA back: the incident is resolved in its thread --
     live.arcgis.heal()
-    defs, result = run(settings, instance, clock=lambda: later)
+    defs, result = run_pipeline(settings, instance, later)
     assert result.success
     cursor = tick(defs, instance, cursor)
     assert store.list_incidents(open_only=True) == []
@@ -155,7 +143,7 @@ def test_gate_jump_check_verification_and_incidents(scenario):
         pasadena.metadata, pasadena.table.set_column(index, "PERMIT_STATUS", status)
     )
     live.arcgis.set_layer(LAYER_PATHS["pasadena"], jumped)
-    defs, result = run(settings, instance, clock=lambda: later)
+    defs, result = run_pipeline(settings, instance, later)
     assert not result.success
     (jump,) = [c for c in result.get_asset_check_evaluations() if c.check_name == JUMP_CHECK]
     assert not jump.passed
@@ -169,7 +157,7 @@ def test_gate_jump_check_verification_and_incidents(scenario):
     assert "pasadena_rebuild_applications_in_review: 9.00 → 0.00" in held.incident.error_excerpt
 
     # a manual publish cannot skip the failed blocking check
-    defs, result = run(settings, instance, clock=lambda: later, selection=[PUBLISH_KEY])
+    defs, result = run_pipeline(settings, instance, later, [PUBLISH_KEY])
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure)
     assert PublicationHeldError.__name__ in failure.step_failure_data.error.to_string()
@@ -189,7 +177,7 @@ def test_gate_jump_check_verification_and_incidents(scenario):
         if name in summary:
             lines.append(f"  - {{metric: {name}, value: {value}, by: test, reason: jump}}")
     settings.acknowledgements_path.write_text("\n".join(lines) + "\n")
-    defs, result = run(settings, instance, clock=lambda: later)
+    defs, result = run_pipeline(settings, instance, later)
     assert result.success, [e.message for e in result.all_events if e.is_step_failure]
     published = {m["METRIC_NAME"]: m for m in json.loads(live_file.read_bytes())}
     assert published["pasadena_building_permits_issued"]["METRIC_VALUE"] == issued
@@ -228,8 +216,8 @@ def test_freshness_breach_is_detected_against_the_policy_windows():
     from ddrc_platform.publish.asset import PUBLISH_FRESHNESS
 
     instance = dg.DagsterInstance.ephemeral()
-    raw = dg.AssetKey(["raw", "epa", "public_status_assessment"])
-    policies = {PUBLISH_KEY: PUBLISH_FRESHNESS, raw: catalog.EPA.freshness}
+    raw = catalog.AIRTABLE_METRICS.asset_key  # entered by hand: a week before it is stale
+    policies = {PUBLISH_KEY: PUBLISH_FRESHNESS, raw: catalog.AIRTABLE_METRICS.freshness}
     for key in policies:
         instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=key))
     now = dt.datetime.now(dt.UTC)
@@ -237,6 +225,9 @@ def test_freshness_breach_is_detected_against_the_policy_windows():
         [],
         [PUBLISH_KEY, raw],
     )
-    # 7 hours without a publish: beyond its 6-hour fail window; the daily source is fine
-    assert stale_assets(instance, policies, now + dt.timedelta(hours=7)) == ([PUBLISH_KEY], [raw])
-    assert stale_assets(instance, policies, now + dt.timedelta(hours=51))[0] == [PUBLISH_KEY, raw]
+    # the public file is as fresh as its most demanding source must be (daily: 50 h)
+    publish_fails = PUBLISH_FRESHNESS.fail_window.to_timedelta()
+    assert publish_fails == catalog.EPA.freshness.fail_window.to_timedelta()
+    later = now + publish_fails + dt.timedelta(hours=1)
+    assert stale_assets(instance, policies, later) == ([PUBLISH_KEY], [raw])
+    assert stale_assets(instance, policies, now + dt.timedelta(days=8))[0] == [PUBLISH_KEY, raw]

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from ddrc_platform.incidents.severity import public_view
-from ddrc_platform.incidents.slack import humanize, local_time
+from ddrc_platform.incidents.severity import local_time, public_view
+from ddrc_platform.incidents.slack import humanize
 from ddrc_platform.incidents.store import IncidentRow, SqlIncidentStore, existing_incident_store
 
 RECENT = timedelta(days=7)  # resolved incidents listed: about one retro cycle

@@ -40,8 +40,12 @@ class IncidentDesk:
         check_name: str | None = None,
         metrics: Sequence[str] | None = None,
         at: datetime | None = None,
+        last_good: datetime | None = None,
     ) -> tuple[IncidentRow, bool]:
-        """Record a failure; (row, is_new). Slack hears of it at the next `deliver`."""
+        """Record a failure; (row, is_new). Slack hears of it at the next `deliver`.
+
+        `last_good`: when the failed assets last materialized, so the incident can say when
+        their aging numbers breach freshness."""
         incident = self.triage.incident(
             kind,
             asset_keys,
@@ -51,6 +55,7 @@ class IncidentDesk:
             check_name=check_name,
             metrics=metrics,
             at=at,
+            last_good=last_good,
         )
         return self.store.record_failure(incident)
 

@@ -133,6 +133,7 @@ class Incident:
     check_name: str | None = None
     responder_slack_id: str | None = None  # the on-call person's, outside business hours
     deferred_until: datetime | None = None  # LOW outside business hours: next business start
+    public_impact: str = ""  # what the public sees (severity.public_impact); "" when stored before
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

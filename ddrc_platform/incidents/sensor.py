@@ -273,8 +273,23 @@ def stale_assets(
     return stale, fresh
 
 
+def last_good(instance: dg.DagsterInstance, keys: Iterable[dg.AssetKey]) -> datetime | None:
+    """When the oldest of these assets last materialized: its numbers age from then."""
+    times = []
+    for key in keys:
+        event = instance.get_latest_materialization_event(key)
+        if event is None:
+            return None
+        times.append(datetime.fromtimestamp(event.timestamp, UTC))
+    return min(times, default=None)
+
+
 def record_run(
-    desk: IncidentDesk, run_id: str, findings: RunFindings, run_url: str
+    desk: IncidentDesk,
+    instance: dg.DagsterInstance,
+    run_id: str,
+    findings: RunFindings,
+    run_url: str,
 ) -> list[IncidentRow]:
     """Report the run's failures and recoveries; the incidents it newly opened."""
     opened = []
@@ -286,6 +301,7 @@ def record_run(
             run_url=run_url,
             error=report.error,
             check_name=report.check_name,
+            last_good=last_good(instance, report.keys),
         )
         if is_new:
             opened.append(row)
@@ -409,7 +425,7 @@ def build_incident_sensor(
                 set(run.asset_selection) if run.asset_selection else None,
             )
             run_url = f"{settings.webserver_url}/runs/{run.run_id}"
-            for row in record_run(desk, run.run_id, findings, run_url):
+            for row in record_run(desk, instance, run.run_id, findings, run_url):
                 published = publisher.current()
                 notes = explain_airtable_entries(desk, row, settings, warehouse, published)
                 observe_incident(instance, row, notes)

@@ -8,13 +8,19 @@ publish leaves the site on the last good data, so it waits for business hours.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from ddrc_platform.core import catalog
+from ddrc_platform.core.names import PACIFIC
 from ddrc_platform.incidents.model import FailureKind, Severity
 
 _PUBLIC_FILE_WRONG = frozenset(
     {FailureKind.PUBLISH_VERIFICATION_FAILED, FailureKind.PUBLISHED_FILE_STALE}
 )
+
+
+# failures that stop a source's numbers moving while the rest of the site moves on
+_AGES = frozenset({FailureKind.SOURCE_LOAD_FAILED, FailureKind.FIVETRAN_SYNC_FAILED})
 
 
 def severity_of(kind: FailureKind) -> Severity:
@@ -33,28 +39,42 @@ def public_view(severity: Severity) -> str:
     return "the site still shows the last good data"
 
 
-def _hours(window: object) -> str:
-    return f"{window.to_timedelta().total_seconds() / 3600:g} h"  # type: ignore[attr-defined]
+def local_time(at: datetime) -> str:
+    """How every incident text writes a moment: the team's time zone, the day spelled out."""
+    local = at.astimezone(PACIFIC)
+    return f"{local:%a} {local.day} {local:%b %Y, %H:%M %Z}"
 
 
-def aging(kind: FailureKind, keys: Sequence[str], metrics: Sequence[str]) -> str | None:
-    """What the public sees while a source's loads fail: its numbers age, the others move on.
+def public_impact(
+    kind: FailureKind,
+    severity: Severity,
+    keys: Sequence[str],
+    metrics: Sequence[str],
+    last_good: datetime | None = None,
+) -> str:
+    """What the public sees, in one sentence or two: the first thing a responder reads.
 
-    The summary takes each family's latest good snapshot, so the site keeps this source's
-    last good values; its freshness window (the catalog's) says when that becomes a breach.
+    A failed source freezes only its own numbers (the summary takes each family's latest
+    good snapshot), so its incident says they are aging and when, from the last good load
+    and the catalog's freshness window, they become a breach.
     """
-    if kind not in (FailureKind.SOURCE_LOAD_FAILED, FailureKind.FIVETRAN_SYNC_FAILED):
-        return None
+    seen = public_view(severity).capitalize() + "."
     tables = [t for t in catalog.RAW_TABLES if t.asset_key.to_user_string() in keys]
-    if not tables:
-        return None
+    if kind not in _AGES or not tables:
+        return seen
     window = catalog.strictest_freshness(tables)
     assert window is not None
-    shown = ", ".join(metrics) or "no published metric"
+    shown = ", ".join(metrics) or "Its numbers"
+    fail = window.fail_window.to_timedelta()
+    when = f"{_hours(fail)} after its last good load"
+    if last_good is not None:
+        when = f"at {local_time(last_good + fail)}, {when} ({local_time(last_good)})"
     return (
-        f"The site keeps showing the last good value of {shown}, aging: the other sources "
-        f"keep publishing. {', '.join(t.title for t in tables)} warns "
-        f"{_hours(window.warn_window)} and breaches its freshness window "
-        f"{_hours(window.fail_window)} after its last successful load (the asset's "
-        "freshness in the UI shows when), then the public number is stale (high severity)."
+        f"{seen} {shown}: the last good value, aging; the other sources keep publishing. "
+        f"{', '.join(t.title for t in tables)} breaches its freshness window {when}; "
+        "from then on the public number is stale (high severity)."
     )
+
+
+def _hours(window: timedelta) -> str:
+    return f"{window.total_seconds() / 3600:g} h"

@@ -27,10 +27,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.webhook import WebhookClient
 
-from ddrc_platform.core.names import PACIFIC
 from ddrc_platform.core.redact import Redactor
 from ddrc_platform.incidents.model import Incident, Severity
-from ddrc_platform.incidents.severity import public_view
+from ddrc_platform.incidents.severity import local_time, public_view
 from ddrc_platform.incidents.store import IncidentRow, SqlIncidentStore
 
 log = logging.getLogger(__name__)
@@ -49,11 +48,6 @@ def _esc(text: str) -> str:
 
 def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def local_time(at: datetime) -> str:
-    local = at.astimezone(PACIFIC)
-    return f"{local:%a} {local.day} {local:%b %Y, %H:%M %Z}"
 
 
 def humanize(duration: timedelta) -> str:
@@ -102,13 +96,14 @@ class View:
         if incident.check_name:
             what += f"\ncheck `{_esc(incident.check_name)}`"
         metrics = _esc(", ".join(incident.affected_metrics) or "no published metric")
+        seen = incident.public_impact or f"{public_view(incident.severity).capitalize()}."
         return cls(
             headline=f"{status} · {redact(incident.title)}",
             fields=[
                 ("What broke", what),
                 (
                     "What the public sees",
-                    f"{public_view(incident.severity).capitalize()}.\nMetrics: {metrics}",
+                    f"{_esc(seen)}\nMetrics: {metrics}",
                 ),
                 ("Who acts", _who_acts(incident, resolved=resolved_at is not None)),
                 ("Occurrences", history),

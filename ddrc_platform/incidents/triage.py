@@ -19,7 +19,7 @@ from ddrc_platform.incidents.lineage import AssetRef, MetricLineage, as_key
 from ddrc_platform.incidents.model import FailureKind, Incident, incident_id
 from ddrc_platform.incidents.routing import Router
 from ddrc_platform.incidents.runbooks import DEFAULT_REPO, github_issue_url, runbook
-from ddrc_platform.incidents.severity import aging, severity_of
+from ddrc_platform.incidents.severity import public_impact, severity_of
 
 _TITLES = {t.asset_key.to_user_string(): t.title for t in catalog.RAW_TABLES}
 
@@ -67,6 +67,7 @@ class Triage:
         check_name: str | None = None,
         metrics: Sequence[str] | None = None,
         at: datetime | None = None,
+        last_good: datetime | None = None,
     ) -> Incident:
         """The incident for one failure.
 
@@ -98,26 +99,22 @@ class Triage:
             act_now=route.act_now,
             deferred_until=route.deferred_until,
             runbook=tuple(
-                line
-                for line in (
-                    *runbook(
-                        kind,
-                        keys,
-                        check_name=check_name,
-                        affected_metrics=affected,
-                        manual_metrics=manual,
-                        fivetran=self.deployment != "local",
-                        source_urls=self.source_urls,
-                    ),
-                    aging(kind, keys, affected),  # after the steps: what the public sees meanwhile
+                runbook(
+                    kind,
+                    keys,
+                    check_name=check_name,
+                    affected_metrics=affected,
+                    manual_metrics=manual,
+                    fivetran=self.deployment != "local",
+                    source_urls=self.source_urls,
                 )
-                if line
             ),
             escalation=route.escalation,
             github_issue_url="",
             opened_at=at,
             deployment=self.deployment,
             check_name=check_name,
+            public_impact=public_impact(kind, severity, keys, affected, last_good),
         )
         return replace(incident, github_issue_url=github_issue_url(incident, self.repo))
 

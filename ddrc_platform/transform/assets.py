@@ -1,14 +1,21 @@
 """The dbt project as Dagster assets, and the dbt resource that runs it."""
 
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtCliRuntimeError, DbtCliResource, dbt_assets
 
-from ddrc_platform.core.names import DAILY_PARTITIONS, HISTORY_MODEL, SUMMARY_KEY
+from ddrc_platform.core.names import (
+    DAILY_PARTITIONS,
+    HISTORY_MODEL,
+    SUMMARY_KEY,
+    pacific_date,
+    utc_now,
+)
 from ddrc_platform.integrations.dagster_dbt import DdrcDbtCliResource
 from ddrc_platform.settings import Settings
 from ddrc_platform.transform.project import dbt_project, dbt_vars, prepare_manifest, vars_args
@@ -71,14 +78,23 @@ def run_dbt_build(
         raise failure
 
 
+def load_dates(first: date, end: date) -> dict[str, str]:
+    """The history's vars for load dates [first, end)."""
+    return {"min_date": first.isoformat(), "max_date": end.isoformat()}
+
+
 def build_dbt_assets(
-    settings: Settings, warehouse_kind: str
+    settings: Settings, warehouse_kind: str, clock: Callable[[], datetime] = utc_now
 ) -> tuple[dg.AssetsDefinition, dg.AssetsDefinition]:
     """The models that hold the latest state (summary included), and the metric history.
 
     Two definitions because the history alone is partitioned by day: a run of it computes
     its partitions' load dates (vars `min_date`, `max_date`), and a backfill of any range
     is one dbt run (`BackfillPolicy.single_run()`), as dagster-open-platform does it.
+
+    The latest state passes today's dates too, though no model of it reads them: dbt
+    re-parses the whole project (about 6 s) whenever the vars differ from its last
+    invocation's, so both builds of a day's runs share one set and parse partially.
     """
     project = dbt_project(settings.deployment.value)
     manifest = prepare_manifest(project)
@@ -98,7 +114,11 @@ def build_dbt_assets(
         dbt: DbtCliResource,
         analytics: dg.ResourceParam[Warehouse],
     ) -> Iterator[Any]:
-        yield from run_dbt_build(context, dbt, analytics, variables, settings.dbt_target_path)
+        today = pacific_date(clock())
+        dates = load_dates(today, today + timedelta(days=1))
+        yield from run_dbt_build(
+            context, dbt, analytics, {**variables, **dates}, settings.dbt_target_path
+        )
 
     @dbt_assets(
         manifest=manifest,
@@ -115,10 +135,7 @@ def build_dbt_assets(
         analytics: dg.ResourceParam[Warehouse],
     ) -> Iterator[Any]:
         window = context.partition_time_window
-        dates = {
-            "min_date": window.start.date().isoformat(),
-            "max_date": window.end.date().isoformat(),
-        }
+        dates = load_dates(window.start.date(), window.end.date())
         yield from run_dbt_build(
             context, dbt, analytics, {**variables, **dates}, settings.dbt_target_path
         )
@@ -158,8 +175,8 @@ def blocking_check_keys(
 
 
 def build_transform_defs(
-    settings: Settings, warehouse_kind: str
+    settings: Settings, warehouse_kind: str, clock: Callable[[], datetime] = utc_now
 ) -> tuple[dg.Definitions, dg.AssetsDefinition]:
     """The dbt stage, and the assets definition of the summary (the publisher reads it)."""
-    latest, history = build_dbt_assets(settings, warehouse_kind)
+    latest, history = build_dbt_assets(settings, warehouse_kind, clock)
     return dg.Definitions(assets=[latest, history]), latest

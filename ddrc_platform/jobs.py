@@ -5,8 +5,8 @@
   asset's automation condition. A cycle in which nothing changed starts no run.
 - The daily reconcile runs the whole job for today's partition at 06:27 Pacific, after the
   agencies' nightly rebuilds. It earns its place three ways: it loads the sources that
-  cannot tell us they changed (page feedback locally; a USACE layer whose count did not
-  move), it makes sure every day has its snapshot even when a signal was missed, and it
+  cannot tell us they changed (page feedback locally; an Airtable entry deleted without
+  a newer one), it makes sure every day has its snapshot even when a signal was missed, and it
   confirms the public file once a day (freshness).
 - The job `ddrc_pipeline` is also what `./ddrc run` and the UI's "Materialize all" run.
 """

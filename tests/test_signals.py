@@ -60,7 +60,8 @@ def test_live_signals_move_with_the_source_and_only_then(live):
     sources, settings = live
     epa = signature(catalog.EPA, settings, NOW)
     assert epa.startswith("edited 2025-06-02")
-    assert signature(catalog.USACE, settings, NOW).startswith("count ")  # a MapServer: no edit time
+    usace = signature(catalog.USACE, settings, NOW)
+    assert usace.startswith("count ") and ", newest GDB_FROM_DATE " in usace  # no edit time
     points = signature(catalog.MALIBU_FIRE_REBUILD_POINTS, settings, NOW)
     airtable = signature(catalog.AIRTABLE_METRICS, settings, NOW)
     assert signature(catalog.EPA, settings, NOW) == epa  # unchanged: the same signature
@@ -82,6 +83,26 @@ def test_live_signals_move_with_the_source_and_only_then(live):
     newest["fields"]["Date Created"] = "2099-01-01T00:00:00.000Z"
     sources.airtable.set_records([*records, newest])
     assert signature(catalog.AIRTABLE_METRICS, settings, NOW) != airtable
+
+
+def test_a_layer_without_edit_time_signals_an_edit_that_keeps_the_count(live):
+    """USACE's MapServer reports no `editingInfo`: an edited parcel keeps the count but adds
+    a newer row version (GDB_FROM_DATE); the field's case has changed between deliveries."""
+    sources, settings = live
+    before = signature(catalog.USACE, settings, NOW)
+    layer = sample.arcgis_layer("usace", scale=SCALE, day=DAY)
+    column = layer.table.schema.get_field_index("GDB_FROM_DATE")
+    stamps = layer.table["GDB_FROM_DATE"].to_pylist()
+    stamps[0] = max(s for s in stamps if s is not None) + 60_000  # one parcel edited
+    edited = layer.table.set_column(column, "gdb_from_date", [stamps])
+    metadata = copy.deepcopy(layer.metadata)
+    for field in metadata["fields"]:
+        if field["name"] == "GDB_FROM_DATE":
+            field["name"] = "gdb_from_date"
+    sources.arcgis.set_layer(LAYER_PATHS["usace"], sample.ArcgisSample(metadata, edited))
+    after = signature(catalog.USACE, settings, NOW)
+    assert after.split(",")[0] == before.split(",")[0]  # the same count
+    assert after != before and ", newest gdb_from_date " in after
 
 
 def test_an_unreadable_signal_still_loads_once_so_the_failure_is_seen(live):

@@ -112,6 +112,9 @@ class RawTable:
     # a delivery that lost more than this fraction of the last kept rows is refused
     # (ingest/delivery.py); an empty one always is, unless acknowledged
     max_shrink: float = 0.5
+    # ArcGIS layers that report no `editingInfo`: the field whose newest value moves with
+    # every edit, read with the feature count as the layer's change signal (ingest/signals.py)
+    edit_field: str | None = None
 
     @property
     def all_columns(self) -> tuple[str, ...]:
@@ -202,6 +205,8 @@ USACE = RawTable(
     ),
     runbook_note="Its TLS chain has been broken before: check its CA bundle "
     "(`DDRC_USACE_CA_BUNDLE`) before suspecting the data.",
+    # an archived geodatabase: a row version's creation time, so an edit moves its maximum
+    edit_field="GDB_FROM_DATE",
     asset_key=dg.AssetKey(["raw", "usace", "parcel_debris_removal"]),
     schema="USACE",
     table="PARCEL_DEBRIS_REMOVAL",

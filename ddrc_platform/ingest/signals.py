@@ -2,8 +2,9 @@
 
 Each signal reads a fingerprint of the source without loading its data:
 - ArcGIS: the layer's metadata (`editingInfo.lastEditDate`, else `dataLastEditDate`); a
-  layer that reports neither (USACE's MapServer) gives its feature count instead, and the
-  daily reconcile (`jobs.py`) loads it whatever the count says;
+  layer that reports neither (USACE's MapServer) gives its feature count and the newest
+  value of its edit field (the catalog's `edit_field`: an edit adds a row version, a
+  deletion lowers the count); the daily reconcile (`jobs.py`) loads it whatever they say;
 - Malibu: a hash of the endpoint's payload (a few hundred rows: cheaper than any metadata);
 - Airtable: the newest created and newest modified entry, one record each (deletions are
   caught by the daily reconcile).
@@ -28,6 +29,7 @@ from datetime import datetime
 from typing import Any
 
 import dagster as dg
+import pyarrow.compute as pc
 
 from ddrc_platform.core import catalog
 from ddrc_platform.core.catalog import Family, Keeping, RawTable
@@ -48,27 +50,55 @@ def digest(payload: Any) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def arcgis_signature(metadata: dict, count: Callable[[], int]) -> str:
+def arcgis_signature(
+    table: RawTable, metadata: dict, count: Callable[[], int], newest: Callable[[str], Any]
+) -> str:
+    """The layer's last edit when it reports one; else its count and newest edit value."""
     edit = arcgis.layer_last_edit(metadata)
-    return f"edited {edit.isoformat()}" if edit else f"count {count()}"
+    if edit:
+        return f"edited {edit.isoformat()}"
+    field = edit_field_name(metadata, table.edit_field)
+    return f"count {count()}" + (f", newest {field} {newest(field)}" if field else "")
+
+
+def edit_field_name(metadata: dict, declared: str | None) -> str | None:
+    """The layer's own spelling of its edit-date field (field case has changed before)."""
+    wanted = (metadata.get("editFieldsInfo") or {}).get("editDateField") or declared
+    names = [f["name"] for f in metadata.get("fields") or []]
+    return next((n for n in names if wanted and n.lower() == wanted.lower()), None)
 
 
 def _arcgis(table: RawTable, settings: Settings, day: Any) -> str:
     if settings.sources is SourceMode.SAMPLE:
         layer = table.sample(scale=settings.sample_scale, day=day)
         assert isinstance(layer, ArcgisSample)
-        return arcgis_signature(layer.metadata, lambda: layer.table.num_rows)
+        return arcgis_signature(
+            table,
+            layer.metadata,
+            lambda: layer.table.num_rows,
+            lambda field: pc.max(layer.table[field]).as_py(),
+        )
     url = source_url(settings, table)
     client = source_client(settings, table, tries=SIGNAL_TRIES)
+
+    def query(**params: str) -> dict:
+        params = {"where": "1=1", "f": "json", **params}
+        return client.get_json(f"{url}/query", params, check=arcgis.raise_arcgis_error)
+
+    def newest(field: str) -> Any:
+        page = query(
+            outFields=field,
+            orderByFields=f"{field} DESC",
+            resultRecordCount="1",
+            returnGeometry="false",
+        )
+        features = page.get("features") or [{}]
+        return (features[0].get("attributes") or {}).get(field)
+
     try:
         metadata = client.get_json(url, {"f": "json"}, check=arcgis.raise_arcgis_error)
-        query = {"where": "1=1", "returnCountOnly": "true", "f": "json"}
-        return arcgis_signature(
-            metadata,
-            lambda: client.get_json(f"{url}/query", query, check=arcgis.raise_arcgis_error)[
-                "count"
-            ],
-        )
+        count = lambda: query(returnCountOnly="true")["count"]  # noqa: E731
+        return arcgis_signature(table, metadata, count, newest)
     finally:
         client.close()
 

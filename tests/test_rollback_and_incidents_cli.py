@@ -27,8 +27,7 @@ from ddrc_platform.publish.rollback import rollback
 from ddrc_platform.publish.targets import local
 from ddrc_platform.publish.targets.local import LocalPublisher, version_name
 from stand_ins.sources import AIRTABLE_BASE, serve_sample_sources
-from tests.conftest import tick
-from tests.test_publish_gate_and_incidents import run
+from tests.conftest import run_pipeline, tick
 
 pytestmark = pytest.mark.slow
 
@@ -163,11 +162,11 @@ def test_a_rollback_job_pins_until_released(stand_ins):
     store = IncidentStore(settings.incident_store_path)
     later = NOW + dt.timedelta(hours=1)
 
-    defs, result = run(settings, instance)
+    defs, result = run_pipeline(settings, instance, NOW)
     assert result.success
     first = publisher.current()
     set_airtable_entry(live, 77300, "Priya Raman", later)  # a small, legitimate update
-    defs, result = run(settings, instance, clock=lambda: later)
+    defs, result = run_pipeline(settings, instance, later)
     assert result.success and publish_status(result) == "published"
     second = publisher.current()
     assert second != first
@@ -190,7 +189,7 @@ def test_a_rollback_job_pins_until_released(stand_ins):
 
     # -- the next pipeline run holds: the public file stays the restored one --
     history = publisher.versions()
-    defs, result = run(settings, instance, clock=lambda: later)
+    defs, result = run_pipeline(settings, instance, later)
     assert result.success and publish_status(result) == "pinned"
     assert not gate(result).passed
     assert "pinned by rollback at" in gate(result).description
@@ -204,7 +203,7 @@ def test_a_rollback_job_pins_until_released(stand_ins):
     result = rollback_job(defs, instance, release=True)
     assert result.success and publisher.pin() is None
     assert "Pin released" in store.notes(held.key)[-1][1]
-    defs, result = run(settings, instance, clock=lambda: later)
+    defs, result = run_pipeline(settings, instance, later)
     assert result.success and publish_status(result) == "published"
     assert gate(result).passed
     assert publisher.current() == second
@@ -214,13 +213,13 @@ def test_a_rollback_job_pins_until_released(stand_ins):
 
 def test_an_airtable_entry_holding_the_publication_is_listed_by_the_cli(stand_ins, tmp_path):
     settings, live, instance = stand_ins
-    defs, result = run(settings, instance)
+    defs, result = run_pipeline(settings, instance, NOW)
     assert result.success
     good = (settings.publish_dir / publication.FILE_NAME).read_bytes()
     later = NOW + dt.timedelta(hours=1)
     record = set_airtable_entry(live, 5, "Sam Typo", later)
 
-    defs, result = run(settings, instance, clock=lambda: later)
+    defs, result = run_pipeline(settings, instance, later)
     assert not result.success
     assert (settings.publish_dir / publication.FILE_NAME).read_bytes() == good
     tick(defs, instance, None)

@@ -31,6 +31,7 @@ from ddrc_platform.ingest.fivetran import (
     DdrcFivetranTranslator,
     DdrcFivetranWorkspace,
     build_fivetran_assets,
+    build_fivetran_sensor,
     build_fivetran_workspace,
 )
 from ddrc_platform.settings import SettingsError, fivetran_settings
@@ -331,6 +332,42 @@ def test_a_sync_that_outlasts_the_poll_timeout_fails_clearly(
 
 
 # -- the stand-in ---------------------------------------------------------------------------
+def test_the_watch_sensor_turns_syncs_fivetran_ran_into_materializations_once(
+    server: FivetranServer, env: dict[str, str]
+) -> None:
+    """Syncs Fivetran runs on its own schedule are the change signal of its tables: the
+    polling sensor records each as a materialization (automation then runs what lies below);
+    an unchanged or rescheduled connector records nothing."""
+    workspace = build_fivetran_workspace(fivetran_settings(env)).model_copy(
+        update={"request_retry_delay": 0.01}
+    )
+    sensor = build_fivetran_sensor(workspace, interval_seconds=60)
+    assert sensor.name == "watch_fivetran" and sensor.minimum_interval_seconds == 60
+    defs = dg.Definitions(
+        assets=build_fivetran_assets(workspace),
+        sensors=[sensor],
+        resources={FIVETRAN_RESOURCE_KEY: workspace},
+    )
+    instance = dg.DagsterInstance.ephemeral()
+
+    def tick(cursor: str | None) -> tuple[list[dg.AssetKey], str | None]:
+        context = dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs)
+        data = sensor.evaluate_tick(context)
+        return sorted((e.asset_key for e in data.asset_events), key=str), data.cursor
+
+    first, cursor = tick(None)  # the syncs before the sensor started
+    assert first == sorted([AIRTABLE_KEY, FEEDBACK_KEY], key=str)
+    assert tick(cursor)[0] == []  # nothing synced since
+
+    airtable = server.connectors[AIRTABLE_CONNECTOR]
+    airtable.succeeded_at = "2099-01-01T06:00:00.000000Z"  # Fivetran's own scheduled sync
+    synced, cursor = tick(cursor)
+    assert synced == [AIRTABLE_KEY]
+    airtable.sync_state, airtable.update_state = "rescheduled", "delayed"  # quota
+    assert tick(cursor)[0] == []
+    assert not server.forced  # watching never triggers a sync
+
+
 def test_stand_in_checks_credentials_and_pages_connectors(server: FivetranServer) -> None:
     groups = f"{server.url}/v1/groups"
     assert requests.get(groups, timeout=5).status_code == 401

@@ -9,6 +9,7 @@ are not a documented extension point: tests/test_integrations.py guards them.
 from collections.abc import Mapping
 from typing import Any
 
+import dagster as dg
 from dagster_fivetran import FivetranOutput, FivetranWorkspace
 from dagster_fivetran.resources import FIVETRAN_API_BASE, FIVETRAN_API_VERSION, FivetranClient
 from pydantic import Field
@@ -59,6 +60,23 @@ class DdrcFivetranClient(FivetranClient):
         )
 
 
+def _resolved(value: str) -> str:
+    """A credential's value, also where the workspace is used without being initialized.
+
+    dagster-fivetran's polling sensor calls the workspace object it was built with, not the
+    resource Dagster initializes for a run: its `EnvVar` fields still hold variable names,
+    and requests would carry the name as the key. Read from the environment at call time.
+    """
+    if not isinstance(value, dg.EnvVar):
+        return value
+    resolved = value.get_value()
+    if not resolved:
+        raise dg.DagsterInvariantViolationError(
+            f"{value.env_var_name} is not set: the Fivetran API cannot be called"
+        )
+    return resolved
+
+
 class DdrcFivetranWorkspace(FivetranWorkspace):
     """A `FivetranWorkspace` whose API base URL and poll timing are configurable."""
 
@@ -78,8 +96,8 @@ class DdrcFivetranWorkspace(FivetranWorkspace):
             api_url=self.api_url,
             poll_interval=self.poll_interval,
             poll_timeout=self.poll_timeout,
-            api_key=self.api_key,
-            api_secret=self.api_secret,
+            api_key=_resolved(self.api_key),
+            api_secret=_resolved(self.api_secret),
             request_max_retries=self.request_max_retries,
             request_retry_delay=self.request_retry_delay,
             request_backoff_factor=self.request_backoff_factor,

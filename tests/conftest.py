@@ -44,6 +44,15 @@ PLACEHOLDERS = {
 }
 
 
+# Test files that run `dagster dev` spend most of their time waiting for the daemon:
+# started first, they overlap with the rest of the suite instead of ending it.
+STARTED_FIRST = ("test_change_daemon.py", "test_daemon_e2e.py", "test_history_backfill.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.path.name not in STARTED_FIRST)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--update-snapshots",

@@ -17,7 +17,7 @@ from ddrc_platform.settings import load_settings
 from ddrc_platform.transform.project import DBT_PROJECT_DIR
 
 DAY = date(2025, 6, 2)
-OPTIONAL = {"record_key", "metric_family", "runbook_note", "docs_url", "endpoint"}
+OPTIONAL = {"record_key", "metric_family", "runbook_note", "docs_url", "endpoint", "edit_field"}
 SHAPES = {
     Family.ARCGIS: ArcgisSample,
     Family.MALIBU: list,
@@ -37,6 +37,8 @@ def test_every_declared_source_has_every_fact(table: RawTable):
     assert table.source_url.startswith("https://")
     if table.keeping is catalog.Keeping.CURRENT_STATE:
         assert table.record_key in table.columns
+    if table.edit_field:
+        assert table.edit_field in table.columns
     data = catalog.sample_data(table, scale=0.05, day=DAY)
     assert isinstance(data, SHAPES[table.family]), f"{table.name}: sample of the wrong shape"
     assert len(data.table if isinstance(data, ArcgisSample) else data) > 0

@@ -47,6 +47,7 @@ def details(store: SqlIncidentStore, row: IncidentRow) -> list[str]:
     delivery = row.delivery_state.value
     if row.slack_channel:
         delivery += f" (Slack {row.slack_channel}, message {row.slack_ts or 'without thread'})"
+    seen = incident.public_impact or f"{public_view(incident.severity).capitalize()}."
     lines = [
         incident.title,
         f"id:            {incident.id}",
@@ -54,8 +55,7 @@ def details(store: SqlIncidentStore, row: IncidentRow) -> list[str]:
         f"last {local_time(row.updated_at)}",
         f"severity:      {incident.severity.value}",
         f"what broke:    {what}",
-        f"public impact: {public_view(incident.severity)}; metrics: "
-        f"{', '.join(incident.affected_metrics) or 'none'}",
+        f"public impact: {seen} Metrics: {', '.join(incident.affected_metrics) or 'none'}.",
         f"who acts:      {incident.responder}, {when}; escalation: "
         f"{', '.join(p.name for p in incident.escalation) or 'none'}",
         f"run:           {incident.run_url or incident.run_id or 'none'}",

@@ -1,41 +1,30 @@
-"""The one Definitions of the DDRC platform: wiring only, each stage builds its own part."""
+"""The one Definitions of the DDRC platform: wiring only.
+
+Dagster autoloads each stage from `defs/` (one folder per stage of the data's path, plus the
+deployment's resources on one screen in `defs/resources.py`); this module binds the
+deployment they are built for (`build.py`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
 import dagster as dg
 
+from ddrc_platform.build import Build, bound
 from ddrc_platform.core.names import utc_now
-from ddrc_platform.incidents.sensor import build_incident_defs
-from ddrc_platform.ingest.assets import build_ingest_defs
-from ddrc_platform.jobs import build_schedule_defs
-from ddrc_platform.publish.asset import build_publish_defs
-from ddrc_platform.resources import build_resources
-from ddrc_platform.settings import Deployment, Settings, load_settings
-from ddrc_platform.transform.assets import build_transform_defs
+from ddrc_platform.integrations.dagster import load_defs_folder
+from ddrc_platform.settings import Settings, load_settings
 
 
 def build_definitions(
     settings: Settings, clock: Callable[[], datetime] = utc_now
 ) -> dg.Definitions:
     """The graph for one deployment; `clock` lets tests and backfills fix "now"."""
-    resources = build_resources(settings)
-    ingest = build_ingest_defs(settings, resources["warehouse"].kind, clock)
-    transform, dbt = build_transform_defs(settings, resources["warehouse"].kind, clock)
-    publish = build_publish_defs(settings, dbt, resources["publisher"].kind, clock)
-    graph = dg.Definitions.merge(ingest, transform, publish)
-    return dg.Definitions.merge(
-        graph,
-        build_incident_defs(settings, graph, dbt),
-        build_schedule_defs(settings),
-        dg.Definitions(
-            resources=resources,
-            # DuckDB allows one writer process: run the steps of a local run in one process
-            executor=dg.in_process_executor if settings.deployment is Deployment.LOCAL else None,
-        ),
-    )
+    with bound(Build(settings, clock)):
+        return load_defs_folder(Path(__file__).parent)
 
 
 @dg.definitions

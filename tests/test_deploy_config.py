@@ -2,8 +2,10 @@
 
 - deploy/dagster.yaml is a valid Dagster instance (Dagster's own schema and classes) whose
   run queue lets one publishing run execute at a time;
-- the Helm values give the code location every variable deployment.py requires in dev and
-  prd, secrets only from the Secret, and the same run queue as dagster.yaml;
+- the Helm values (values.yaml with each deployment's overlay, as render_values.py merges
+  them) give the code location every variable deployment.py requires in dev and prd, secrets
+  only from the Secret, and the same run queue as dagster.yaml; the overlays hold only what
+  differs between dev and prd;
 - the Dockerfile serves ddrc_platform.definitions and bakes the dbt manifest;
 - every Terraform variable referenced is declared (and described), module calls fit;
 - versions (chart, dagster-k8s) follow uv.lock.
@@ -12,6 +14,7 @@
 from __future__ import annotations
 
 import fnmatch
+import functools
 import importlib.util
 import json
 import re
@@ -33,11 +36,14 @@ from dagster_postgres import DagsterPostgresStorage
 
 from ddrc_platform import settings as deployment
 from ddrc_platform.jobs import ddrc_pipeline
-from ddrc_platform.settings import Deployment, SourceMode
+from ddrc_platform.settings import Deployment, SettingsError, SourceMode, load_settings
+from tests.conftest import PLACEHOLDERS
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
 INSTANCE_YAML = DEPLOY / "dagster.yaml"
+HELM = DEPLOY / "helm"
+HELM_BASE = HELM / "values.yaml"
 SECRET_TEMPLATE = DEPLOY / "secrets" / "ddrc-secrets.example.yaml"
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
@@ -162,7 +168,9 @@ def test_k8s_run_launcher_config_fits_dagster_k8s(instance_ref: InstanceRef) -> 
 def test_run_monitoring_frees_the_publishing_slot_within_the_hour() -> None:
     monitoring = _yaml(INSTANCE_YAML)["run_monitoring"]
     assert monitoring["enabled"] is True
-    assert 0 < monitoring["max_runtime_seconds"] < 3600  # the pipeline runs hourly
+    # a hung run holds the one publishing slot: the runs of the changes queued behind it
+    # (and the daily reconcile) wait until the daemon fails it
+    assert 0 < monitoring["max_runtime_seconds"] < 3600
     assert monitoring["start_timeout_seconds"] > 0
 
 
@@ -177,8 +185,23 @@ def test_tick_retention_is_bounded() -> None:
 # --- Helm values -----------------------------------------------------------------------------
 
 
+@functools.cache
+def _renderer() -> Any:
+    """deploy/render_values.py (a script, not a package module)."""
+    spec = importlib.util.spec_from_file_location("render_values", DEPLOY / "render_values.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def _values(env: str) -> dict[str, Any]:
-    return _yaml(DEPLOY / "helm" / f"values-{env}.yaml")
+    """The deployment's values as Helm gets them: values.yaml with its overlay merged."""
+    return _renderer().load_values(env)
+
+
+def _overlay(env: str) -> dict[str, Any]:
+    return _yaml(HELM / f"values-{env}.yaml")
 
 
 def _code_location(values: dict[str, Any]) -> dict[str, Any]:
@@ -288,6 +311,74 @@ def test_dev_and_prd_values_have_the_same_shape() -> None:
     assert dev["DDRC_SLACK_CHANNEL"]["value"] != prd["DDRC_SLACK_CHANNEL"]["value"]
 
 
+def _leaves(node: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    """Every value by its path, as render_values.py merges: items of a list of named
+    mappings by their name (the name itself is no value), any other list whole."""
+    if isinstance(node, dict) and node:
+        for key, value in node.items():
+            yield from _leaves(value, f"{path}/{key}")
+    elif isinstance(node, list) and node and all(isinstance(i, dict) and "name" in i for i in node):
+        for item in node:
+            rest = {k: v for k, v in item.items() if k != "name"}
+            yield from _leaves(rest, f"{path}[{item['name']}]")
+    else:
+        yield path, node
+
+
+LOCATION_ENV = f"/dagster-user-deployments/deployments[{CODE_LOCATION}]/env"
+DIFFERS_BY_DEPLOYMENT = {
+    "/postgresql/postgresqlDatabase",
+    f"{LOCATION_ENV}[DDRC_DEPLOYMENT]/value",
+    f"{LOCATION_ENV}[DDRC_AZURE_CONTAINER]/value",
+    f"{LOCATION_ENV}[DDRC_SLACK_CHANNEL]/value",
+    f"{LOCATION_ENV}[SNOWFLAKE_USER]/value",
+}
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_helm_overlay_holds_only_what_differs_from_the_base(env: str) -> None:
+    base = dict(_leaves(_yaml(HELM_BASE)))
+    overlay = dict(_leaves(_overlay(env)))
+    assert overlay, f"values-{env}.yaml is empty"
+    repeated = sorted(path for path, value in overlay.items() if base.get(path, ...) == value)
+    assert not repeated, f"values-{env}.yaml repeats values.yaml: {repeated}"
+    # and everything in it is this deployment's own: the other overlay sets it differently
+    assert set(overlay) == DIFFERS_BY_DEPLOYMENT
+
+
+def test_rendered_dev_and_prd_differ_only_by_deployment() -> None:
+    dev, prd = dict(_leaves(_values("dev"))), dict(_leaves(_values("prd")))
+    assert set(dev) == set(prd)
+    assert {path for path in dev if dev[path] != prd[path]} == DIFFERS_BY_DEPLOYMENT
+
+
+def test_render_values_merges_named_items_by_name(render_values: Any) -> None:
+    base = {"a": {"x": 1, "y": [1, 2]}, "env": [{"name": "A"}, {"name": "B", "value": "b"}]}
+    overlay = {"a": {"y": [3]}, "env": [{"name": "A", "value": "a"}, {"name": "C", "value": "c"}]}
+    assert render_values.merge(base, overlay) == {
+        "a": {"x": 1, "y": [3]},
+        "env": [
+            {"name": "A", "value": "a"},
+            {"name": "B", "value": "b"},
+            {"name": "C", "value": "c"},
+        ],
+    }
+    assert base["env"][0] == {"name": "A"}, "the base is left as it was"
+
+
+def test_render_values_refuses_an_overlay_that_leaves_a_value_out(
+    render_values: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    overlay = _overlay("prd")
+    env = _code_location(overlay)["env"]
+    env[:] = [e for e in env if e["name"] != "SNOWFLAKE_USER"]
+    shutil.copy(HELM_BASE, tmp_path / HELM_BASE.name)
+    (tmp_path / "values-prd.yaml").write_text(yaml.safe_dump(overlay))
+    monkeypatch.setattr(render_values, "HELM_DIR", tmp_path)
+    with pytest.raises(render_values.RenderError, match="SNOWFLAKE_USER"):
+        render_values.load_values("prd")
+
+
 def _chart_instance(values: dict[str, Any]) -> dict[str, Any]:
     """The parts of dagster.yaml the chart renders from these values (its templates'
     mapping of camelCase values to the instance's keys)."""
@@ -344,11 +435,7 @@ def test_helm_uses_the_external_postgres(env: str) -> None:
 
 @pytest.fixture(scope="module")
 def render_values() -> Any:
-    spec = importlib.util.spec_from_file_location("render_values", DEPLOY / "render_values.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return _renderer()
 
 
 def test_render_values_sets_the_image_and_nothing_else(render_values: Any) -> None:
@@ -415,8 +502,13 @@ def test_image_serves_the_definitions_module() -> None:
 
 
 def _dagster_module() -> str:
+    """The one entry: `[tool.dg.project]` (what `dg dev`, `dg launch` and `dg list` load);
+    the image's CMD and workspace.yaml must name the same module."""
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    return pyproject["tool"]["dagster"]["module_name"]
+    module = pyproject["tool"]["dg"]["project"]["code_location_target_module"]
+    workspace = yaml.safe_load((ROOT / "workspace.yaml").read_text())
+    assert [e["python_module"]["module_name"] for e in workspace["load_from"]] == [module]
+    return module
 
 
 def test_image_bakes_the_dbt_manifest_of_every_deployment() -> None:
@@ -522,7 +614,7 @@ def test_build_context_leaves_out_local_state_and_secrets(path: str) -> None:
 
 def test_chart_version_is_the_locked_dagster_version() -> None:
     dagster_version = _locked_version("dagster")
-    files = [*sorted((DEPLOY / "helm").glob("values-*.yaml")), DEPLOY / "README.md"]
+    files = [HELM_BASE, DEPLOY / "README.md"]
     found = {
         (path.name, version)
         for path in files
@@ -653,3 +745,20 @@ def test_azure_names_are_the_ones_the_deployments_use() -> None:
     assert "cors_rule" in azure and "Storage Blob Data Contributor" in azure
     assert re.search(r"prefix_match\s*=\s*\[[^\]]*/history/", azure)
     assert not re.search(r"delete_after_days", azure), "history/ blobs must never be deleted"
+
+
+@pytest.mark.parametrize("deployment", ["dev", "prd"])
+def test_incident_store_is_postgres_in_kubernetes_not_a_shared_volume(deployment):
+    """SQLite on a volume two pods mount corrupts; the code server gets a database URL."""
+    values = _values(deployment)
+    (code,) = values["dagster-user-deployments"]["deployments"]
+    env = {e["name"]: e for e in code["env"]}
+    assert "DDRC_INCIDENT_STORE" not in env and not code.get("volumes")
+    source = env["DDRC_INCIDENT_DATABASE_URL"]["valueFrom"]["secretKeyRef"]
+    assert source["name"] == "ddrc-secrets" and not source.get("optional")
+    settings = load_settings({**PLACEHOLDERS, "DDRC_DEPLOYMENT": deployment})
+    assert settings.incident_store_location.startswith("postgresql://")
+    assert "placeholder" in settings.secrets  # the URL's password is redacted everywhere
+    without = {k: v for k, v in PLACEHOLDERS.items() if k != "DDRC_INCIDENT_DATABASE_URL"}
+    with pytest.raises(SettingsError, match="DDRC_INCIDENT_DATABASE_URL"):
+        load_settings({**without, "DDRC_DEPLOYMENT": deployment})

@@ -73,24 +73,3 @@ def test_dev_and_prd_load_offline_with_the_same_keys_and_lineage(
         defs.resolve_sensor_def(name).default_status == dg.DefaultSensorStatus.RUNNING
         for name in [AUTOMATION_SENSOR, *(s.name for s in watchers)]
     )
-
-
-@pytest.mark.parametrize("deployment", ["dev", "prd"])
-def test_incident_store_is_postgres_in_kubernetes_not_a_shared_volume(deployment):
-    """SQLite on a volume two pods mount corrupts; the code server gets a database URL."""
-    from pathlib import Path
-
-    import yaml
-
-    values = yaml.safe_load(Path(f"deploy/helm/values-{deployment}.yaml").read_text())
-    (code,) = values["dagster-user-deployments"]["deployments"]
-    env = {e["name"]: e for e in code["env"]}
-    assert "DDRC_INCIDENT_STORE" not in env and not code.get("volumes")
-    source = env["DDRC_INCIDENT_DATABASE_URL"]["valueFrom"]["secretKeyRef"]
-    assert source["name"] == "ddrc-secrets" and not source.get("optional")
-    settings = load_settings({**PLACEHOLDERS, "DDRC_DEPLOYMENT": deployment})
-    assert settings.incident_store_location.startswith("postgresql://")
-    assert "placeholder" in settings.secrets  # the URL's password is redacted everywhere
-    without = {k: v for k, v in PLACEHOLDERS.items() if k != "DDRC_INCIDENT_DATABASE_URL"}
-    with pytest.raises(SettingsError, match="DDRC_INCIDENT_DATABASE_URL"):
-        load_settings({**without, "DDRC_DEPLOYMENT": deployment})

@@ -105,7 +105,7 @@ def test_gate_jump_check_verification_and_incidents(scenario):
     # -- EPA down: one incident, the affected metric, the responder, delivered to Slack --
     live.arcgis.fail_always(LAYER_PATHS["epa"], Fault.status(503, "Service Unavailable"))
     later = NOW + dt.timedelta(hours=1)
-    for _ in range(2):  # two failing hourly runs
+    for _ in range(2):  # two failing runs, an hour after the good one
         defs, result = run_pipeline(settings, instance, later)
         assert not result.success
         cursor = tick(defs, instance, cursor)

@@ -383,12 +383,9 @@ def make_desk(
     )
 
 
-def build_incident_sensor(
-    settings: Settings,
-    facts: GraphFacts,
-    policies: Mapping[dg.AssetKey, dg.FreshnessPolicy],
-) -> dg.SensorDefinition:
+def build_incident_sensor(settings: Settings) -> dg.SensorDefinition:
     desks: list[IncidentDesk] = []  # built at the first tick, then kept for this code location
+    graphs: list[tuple[GraphFacts, dict[dg.AssetKey, dg.FreshnessPolicy]]] = []
     reported_hung: set[str] = set()  # one report per hung run, not one per tick
 
     @dg.sensor(
@@ -408,7 +405,9 @@ def build_incident_sensor(
         instance = context.instance
         if not desks:
             desks.append(make_desk(settings, context.repository_def.asset_graph, publisher, slack))
+            graphs.append(graph_facts(context.repository_def, settings))
         desk = desks[0]
+        facts, policies = graphs[0]
         after = datetime.fromisoformat(context.cursor) if context.cursor else None
         records = instance.get_run_records(
             RunsFilter(statuses=_FINISHED, updated_after=after),
@@ -458,21 +457,27 @@ def build_incident_sensor(
     return ddrc_incidents
 
 
-def build_incident_defs(
-    settings: Settings, graph: dg.Definitions, dbt: dg.AssetsDefinition
-) -> dg.Definitions:
-    """The incident sensor over this graph: which step computes what, what blocks, what ages."""
-    assets = [a for a in graph.assets or () if isinstance(a, dg.AssetsDefinition)]
-    checks = [*assets, *(c for c in graph.asset_checks or () if isinstance(c, dg.AssetsDefinition))]
-    blocking = [
+def graph_facts(
+    repository: dg.RepositoryDefinition, settings: Settings
+) -> tuple[GraphFacts, dict[dg.AssetKey, dg.FreshnessPolicy]]:
+    """Which step computes what, what blocks the publication, what ages: read off the
+    loaded graph, so this stage needs nothing of the others at build time."""
+    assets = list({id(a): a for a in repository.assets_defs_by_key.values()}.values())
+    checks = [*assets, *repository.asset_checks_defs_by_key.values()]
+    blocking = {
         spec.key
         for definition in checks
         for spec in definition.check_specs
         if spec.blocking and spec.asset_key == SUMMARY_KEY
-    ]
+    }
     fivetran = [t.asset_key for t in catalog.FIVETRAN_TABLES] if settings.fivetran else []
+    dbt_step = repository.assets_defs_by_key[SUMMARY_KEY].node_def.name
     facts = GraphFacts.of(
-        assets, dbt_step=dbt.node_def.name, blocking_checks=blocking, fivetran_keys=fivetran
+        assets, dbt_step=dbt_step, blocking_checks=blocking, fivetran_keys=fivetran
     )
     policies = {s.key: s.freshness_policy for a in assets for s in a.specs if s.freshness_policy}
-    return dg.Definitions(sensors=[build_incident_sensor(settings, facts, policies)])
+    return facts, policies
+
+
+def build_incident_defs(settings: Settings) -> dg.Definitions:
+    return dg.Definitions(sensors=[build_incident_sensor(settings)])

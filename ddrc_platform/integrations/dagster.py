@@ -1,15 +1,35 @@
 """Dagster internals the platform relies on, in one place (guarded by tests/test_integrations.py).
 
 None is re-exported publicly in Dagster 1.13: the status of a check's latest evaluation
-(the publish gate asks it), the run filter the incident sensor pages with, the error of a
-failed step (the sensor classifies it by exception type), and the per-instance method cache.
-An upgrade that moves them fails the integration test, not a sensor tick at 2 a.m.
+(the publish gate asks it), the error of a failed step (the sensor classifies it by
+exception type), the per-instance method cache, and the defs-folder loading without the
+plugin catalogue. An upgrade that moves them fails the integration test, not a sensor tick
+at 2 a.m. The run filter the incident sensor pages with is public (`dg.RunsFilter`, the same
+class); only the path it is imported from below is Dagster's internal one.
 """
 
+from pathlib import Path
+
+import dagster as dg
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 from dagster._core.storage.dagster_run import RunsFilter
 from dagster._utils.cached_method import cached_method
 from dagster._utils.error import SerializableErrorInfo
+from dagster._utils.warnings import suppress_dagster_warnings
+
+
+@suppress_dagster_warnings  # as dg.load_from_defs_folder does: its preview notes are not ours
+def load_defs_folder(path_within_project: Path) -> dg.Definitions:
+    """`dg.load_from_defs_folder` without its plugin catalogue.
+
+    At the root of the tree Dagster also imports every installed package that registers
+    components (dagster-snowflake, -azure, -fivetran, ...), only to list their component
+    types in the UI: 18 s here, and the local deployment must load no cloud SDK. Building
+    the defs folder itself loads the same definitions.
+    """
+    tree = dg.ComponentTree.for_project(path_within_project=path_within_project)
+    return tree.build_defs(tree.defs_module_path)
+
 
 __all__ = [
     "AssetCheckExecutionRecordStatus",

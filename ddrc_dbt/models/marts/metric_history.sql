@@ -1,10 +1,10 @@
 {#-
   Every pipeline metric for every load date: the trend dashboards' table. Daily
   partitioned in Dagster and incremental here: a run computes only the load dates of its
-  partitions, given as vars min_date (inclusive) and max_date (exclusive); the hourly
-  change-driven path computes today, and after a rule change a range backfill from the UI recomputes
-  exactly the days it names. A first build (no table yet), or dbt by hand without the
-  vars, computes every day.
+  partitions, given as vars min_date (inclusive) and max_date (exclusive); a run after a
+  source's change (or the daily reconcile) computes today, and after a rule change a range
+  backfill from the UI recomputes exactly the days it names. A first build (no table yet),
+  or dbt by hand without the vars, computes every day.
   delete+insert (and transient temporary tables) because that is what works on every
   target, fakesnow included.
 -#}

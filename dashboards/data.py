@@ -4,45 +4,45 @@ Every import of the platform's code is here, so the pages depend on this module 
 Each reader is a small function from the deployment's settings to a
 pandas DataFrame, so tests call them directly and the pages only lay them out.
 
-Reading must neither get in the pipeline's way nor change what it reads:
-- The local DuckDB file is opened read-only for one reader and closed before the page
-  renders. DuckDB allows one writer process and an open reader locks it out, so a file
-  held open between reruns would stall the loaders and fail dbt. While the pipeline
-  writes, opening fails at once: the reader raises `WarehouseBusy` and the page keeps
-  showing the data it read last.
-- Nothing is created: a missing warehouse, published file or incident store is `NoData`
-  (or no incidents), never an empty file made on the way.
-- dev/prd read Snowflake with the REPORTER role and the published blob, whose client
-  libraries load on that path only; those reads are cached for `REFRESH_SECONDS`, as each
-  one is a remote round trip. Local reads take milliseconds and are never cached.
+Reading must neither get in the pipeline's way nor change what it reads, which the
+warehouse's read-only session (`Warehouse.read_only()`) ensures: the local DuckDB file
+opened read-only for one reader, closed before the page renders, and `WarehouseBusyError`
+at once while a run writes (the page keeps the data it read last); Snowflake as the
+REPORTER role. This module holds only the dashboard's queries and the shaping of them.
+- Nothing is created: a missing warehouse, published file or incident store is
+  `NotBuiltError` (or no incidents), never an empty file made on the way.
+- dev/prd reads (Snowflake; the published blob, whose client library loads on that path
+  only) are cached for `REFRESH_SECONDS`, as each one is a remote round trip. Local reads
+  take milliseconds and are never cached.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from enum import StrEnum
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
-import dagster as dg
-import duckdb
 import pandas as pd
 import streamlit as st
 
 from ddrc_platform.core import catalog
+from ddrc_platform.core.freshness import Freshness as Freshness  # the pages' badges
+from ddrc_platform.core.freshness import freshness
 from ddrc_platform.core.names import PACIFIC
 from ddrc_platform.incidents import IncidentRow
 from ddrc_platform.incidents.severity import public_view
 from ddrc_platform.incidents.store import existing_incident_store
 from ddrc_platform.publish.document import PublicationError, validate
-from ddrc_platform.publish.targets.local import LocalPublisher
+from ddrc_platform.resources import build_publisher, build_warehouse
 from ddrc_platform.settings import Deployment, Settings, SettingsError, load_settings
 from ddrc_platform.transform.assets import model_relation
 from ddrc_platform.transform.project import DBT_PROJECT_DIR, dbt_project, prepare_manifest
-from ddrc_platform.warehouse.base import quote
+from ddrc_platform.warehouse.base import NotBuiltError, Reader, UnavailableError, first_line, quote
+from ddrc_platform.warehouse.base import WarehouseBusyError as WarehouseBusyError  # ui.read's
 
 T = TypeVar("T")
 
@@ -50,32 +50,15 @@ REFRESH_SECONDS = 60
 CHANGE_DAYS = (7, 30)
 CATALOG_SEED = DBT_PROJECT_DIR / "seeds" / "metric_catalog.csv"
 SUMMARY, HISTORY, FEEDBACK = "ddrc_metrics_summary", "metric_history", "page_feedback_weekly"
+MARTS = (SUMMARY, HISTORY, FEEDBACK)
+# dbt-duckdb puts the models in the file's own catalog under dbt_project.yml's schemas,
+# unprefixed (macros/naming.sql)
+LOCAL_MARTS = {model: f"marts.{quote(model)}" for model in MARTS}
 AIRTABLE = catalog.AIRTABLE_METRICS
 
 
 class Misconfigured(RuntimeError):
     """The deployment's settings are incomplete; the message names the variables."""
-
-
-class NoData(LookupError):
-    """What a page needs does not exist yet: the pipeline has not built it."""
-
-
-class WarehouseBusy(RuntimeError):
-    """The pipeline holds DuckDB's writer lock: read-only opens fail until it finishes."""
-
-
-class Unavailable(RuntimeError):
-    """A read failed for another reason (a grant, the network); the message says which."""
-
-
-class Freshness(StrEnum):
-    """A source against its freshness policy (its catalog declaration's `freshness`)."""
-
-    FRESH = "fresh"
-    LATE = "late"  # past the warn window
-    STALE = "stale"  # past the fail window: the incident sensor opens an incident
-    NEVER = "never loaded"
 
 
 # -- settings ----------------------------------------------------------------------
@@ -103,137 +86,61 @@ def location(settings: Settings) -> str:
     return f"Snowflake and Azure ({settings.deployment.value})"
 
 
-# -- warehouses --------------------------------------------------------------------
+# -- the warehouse -----------------------------------------------------------------
 
 
-class Session(Protocol):
-    """One reader's view of the warehouse: SQL in, DataFrame out (lower-case columns)."""
+@dataclass(frozen=True)
+class _Session:
+    """One read of the warehouse: its reader, where the marts are, and the key its answers
+    are cached under (None: a local read, never cached)."""
 
-    def frame(self, sql: str) -> pd.DataFrame: ...
-
-    def mart(self, model: str) -> str: ...
-
-    def raw(self, schema: str, table: str) -> str: ...
-
-
-def _first_line(error: BaseException) -> str:
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-
-
-def _lower(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.rename(columns=str.lower)
-
-
-class _DuckDB:
-    """The local warehouse through one read-only connection.
-
-    dbt-duckdb puts the models in the file's own catalog under the schemas of
-    dbt_project.yml, unprefixed (macros/naming.sql): `marts.metric_history`.
-    """
-
-    def __init__(self, connection: duckdb.DuckDBPyConnection) -> None:
-        self.connection = connection
+    reader: Reader
+    marts: Mapping[str, str]
+    cache_key: str | None
 
     def frame(self, sql: str) -> pd.DataFrame:
-        try:
-            return _lower(self.connection.sql(sql).df())
-        except duckdb.CatalogException as missing:
-            raise NoData(_first_line(missing)) from missing
+        if self.cache_key is None:
+            return self.reader.frame(sql)
+        return _remote_frame(self.reader, self.cache_key, sql)
 
-    def mart(self, model: str) -> str:
-        return f"marts.{quote(model)}"
-
-    def raw(self, schema: str, table: str) -> str:
-        return f"{quote(schema)}.{quote(table)}"
-
-
-@contextmanager
-def _duckdb(settings: Settings) -> Iterator[_DuckDB]:
-    path = settings.warehouse_path
-    if not path.exists():  # checked first: connecting, even read-only, is not worth a try
-        raise NoData(f"no warehouse at {path}")
-    try:
-        # no replacement scans: a missing mart must not resolve to a Python object (a reader
-        # function here is called `metric_history`)
-        connection = duckdb.connect(
-            str(path), read_only=True, config={"python_enable_replacements": False}
-        )
-    except duckdb.IOException as failure:
-        if "lock" in str(failure).lower():
-            raise WarehouseBusy("the pipeline is writing to the warehouse") from failure
-        raise Unavailable(_first_line(failure)) from failure
-    try:
-        yield _DuckDB(connection)
-    finally:
-        connection.close()
-
-
-class _Snowflake:
-    """A dev/prd warehouse as the REPORTER role sees it (terraform grants it ANALYTICS).
-
-    Marts are named as the publisher names the summary, from the target's dbt manifest;
-    raw tables live in the loaders' RAW database.
-    """
-
-    def __init__(self, settings: Settings) -> None:
-        # dev/prd only: loads the Snowflake connector
-        from ddrc_platform.warehouse.snowflake import snowflake_warehouse
-
-        assert settings.snowflake is not None  # dev/prd settings always carry it
-        target, objects = settings.deployment, settings.snowflake.objects
-        manifest = json.loads(prepare_manifest(dbt_project(target.value)).read_text())
-        self.relations = {m: model_relation(manifest, m) for m in (SUMMARY, HISTORY, FEEDBACK)}
-        self.raw_database = objects.raw_database
-        self.reporter = snowflake_warehouse(settings.snowflake, layer="transformer").model_copy(
-            update={
-                "role": objects.reporter_role,
-                "warehouse": objects.reporter_warehouse,
-                "database": objects.analytics_database,
-            }
-        )
-        self.identity = f"{self.reporter.role} on {self.reporter.account}"
-
-    def frame(self, sql: str) -> pd.DataFrame:
-        return _snowflake_frame(self.reporter, self.identity, sql)
-
-    def mart(self, model: str) -> str:
-        return self.relations[model]
-
-    def raw(self, schema: str, table: str) -> str:
-        return f"{quote(self.raw_database)}.{quote(schema)}.{quote(table)}"
+    def mart(self, model: str) -> pd.DataFrame:
+        return self.frame(f"select * from {self.marts[model]}")
 
 
 @st.cache_data(ttl=REFRESH_SECONDS, show_spinner=False)
-def _snowflake_frame(_warehouse: Any, identity: str, sql: str) -> pd.DataFrame:
-    try:
-        return _lower(_warehouse.query(sql).to_pandas())
-    except Exception as failure:  # connector errors; SnowflakeWarehouse strips credentials
-        raise Unavailable(f"Snowflake as {identity}: {_first_line(failure)}") from failure
+def _remote_frame(_reader: Reader, key: str, sql: str) -> pd.DataFrame:
+    return _reader.frame(sql)
 
 
 @st.cache_resource(show_spinner=False)
-def _snowflake(key: str, _settings: Settings) -> _Snowflake:
-    return _Snowflake(_settings)
+def _remote_marts(key: str, _settings: Settings) -> dict[str, str]:
+    """The marts as the publisher names the summary: from the target's dbt manifest."""
+    try:
+        target = dbt_project(_settings.deployment.value)
+        manifest = json.loads(prepare_manifest(target).read_text())
+    except Exception as failure:  # no manifest, and dbt cannot parse the project
+        raise UnavailableError(f"Snowflake: {first_line(failure)}") from failure
+    return {model: model_relation(manifest, model) for model in MARTS}
 
 
 @contextmanager
-def _session(settings: Settings) -> Iterator[Session]:
+def _session(settings: Settings) -> Iterator[_Session]:
+    """The warehouse as this deployment's viewer may read it: the local DuckDB file, or
+    Snowflake as the REPORTER role (terraform grants it ANALYTICS)."""
     if is_local(settings):
-        with _duckdb(settings) as session:
-            yield session
+        marts, cache_key = LOCAL_MARTS, None
     else:
-        try:
-            session = _snowflake(location(settings), settings)
-        except Exception as failure:  # the dbt manifest, the settings of the REPORTER session
-            raise Unavailable(f"Snowflake: {_first_line(failure)}") from failure
-        yield session
+        cache_key = location(settings)
+        marts = _remote_marts(cache_key, settings)
+    with build_warehouse(settings, layer="reporter").read_only() as reader:
+        yield _Session(reader, marts, cache_key)
 
 
 def _optional(read: Callable[[], T]) -> T | None:
     """Data a page can do without: missing or unreadable is None; busy still raises."""
     try:
         return read()
-    except (NoData, Unavailable):
+    except (NotBuiltError, UnavailableError):
         return None
 
 
@@ -247,19 +154,17 @@ def _utc(values: Any) -> Any:
 
 @st.cache_data(ttl=REFRESH_SECONDS, show_spinner=False)
 def _blob(key: str, _settings: Settings) -> tuple[bytes | None, list[str]]:
-    from ddrc_platform.resources import build_publisher  # dev/prd: loads the Azure SDK
-
-    publisher = build_publisher(_settings)
+    publisher = build_publisher(_settings)  # dev/prd: loads the Azure SDK
     try:
         return publisher.current(), publisher.versions()
     except Exception as failure:  # BlobStorageError names the call and holds no secret
-        raise Unavailable(_first_line(failure)) from failure
+        raise UnavailableError(first_line(failure)) from failure
 
 
 def _published_file(settings: Settings) -> tuple[bytes | None, list[str]]:
     """The live ddrc-metrics.json (None before the first publish) and its kept versions."""
     if is_local(settings):
-        local = LocalPublisher(directory=str(settings.publish_dir))  # reads; creates nothing
+        local = build_publisher(settings)  # a LocalPublisher: reads, creates nothing
         return local.current(), local.versions()
     return _blob(location(settings), settings)
 
@@ -268,12 +173,12 @@ def published(settings: Settings) -> pd.DataFrame:
     """The public numbers, exactly as the website reads them."""
     content, _ = _published_file(settings)
     if content is None:
-        raise NoData("nothing published yet")
+        raise NotBuiltError("nothing published yet")
     try:
         document = validate(content)  # the website's contract: a broken file is news
     except PublicationError as broken:
-        raise Unavailable(str(broken)) from broken
-    frame = _lower(pd.DataFrame(document))
+        raise UnavailableError(str(broken)) from broken
+    frame = pd.DataFrame(document).rename(columns=str.lower)
     return frame.assign(
         metric_value=frame["metric_value"].astype(float),
         last_updated=_utc(frame["last_updated"]),
@@ -296,7 +201,8 @@ def publications(settings: Settings) -> pd.DataFrame:
 # -- labels ------------------------------------------------------------------------
 
 
-def humanize(name: str) -> str:
+def label_from_name(name: str) -> str:
+    """A metric's snake_case name as a sentence-case label, for a metric with no title."""
     return name.replace("_", " ").capitalize()
 
 
@@ -332,12 +238,12 @@ def metric_catalog() -> pd.DataFrame:
     )
 
 
-def _airtable_titles(session: Session) -> pd.DataFrame:
+def _airtable_titles(session: _Session) -> pd.DataFrame:
     """Airtable's "Metric Title for Interface" of each manual metric, from its latest entry."""
     entries = session.frame(
         'select "METRIC_MACHINE_NAME_FROM_METRIC_DEFINITION_" as metric_name, '
         '"METRIC_TITLE_FOR_INTERFACE" as title, "DATE_CREATED" as date_created '
-        f"from {session.raw(AIRTABLE.schema, AIRTABLE.table)}"
+        f"from {session.reader.raw(AIRTABLE)}"
     )
     entries = entries.assign(
         metric_name=entries["metric_name"].map(first_value), title=entries["title"].map(first_value)
@@ -349,15 +255,15 @@ def _airtable_titles(session: Session) -> pd.DataFrame:
 # -- sources -----------------------------------------------------------------------
 
 
-def _source_facts(session: Session, table: catalog.RawTable) -> dict[str, Any]:
+def _source_facts(session: _Session, table: catalog.RawTable) -> dict[str, Any]:
     """Last load, rows (and, for ArcGIS layers, last edit) of a raw table's latest data.
 
     Snapshot tables: the latest snapshot's `_LOADED_AT`, the loader's UTC clock (the loads
     log's `loaded_at` is DuckDB's `now()` in the machine's time zone). Fivetran-shaped
     tables: the newest `_FIVETRAN_SYNCED`, when a sync last changed a row, and the rows
-    not deleted. Raises NoData when the table does not exist.
+    not deleted. Raises NotBuiltError when the table does not exist.
     """
-    relation = session.raw(table.schema, table.table)
+    relation = session.reader.raw(table)
     if table.keeping is catalog.Keeping.SNAPSHOT:
         edit = (
             f', max("{catalog.LAST_EDIT_DATE}") as last_edit'
@@ -383,19 +289,28 @@ def _source_facts(session: Session, table: catalog.RawTable) -> dict[str, Any]:
     return session.frame(sql).iloc[0].to_dict()
 
 
-def freshness(last_load: Any, policy: dg.FreshnessPolicy, now: datetime) -> Freshness:
-    """Where a load's age stands against a source's freshness windows."""
-    if last_load is None or pd.isna(last_load):
-        return Freshness.NEVER
-    age = now - pd.Timestamp(last_load)
-    if age > policy.fail_window.to_timedelta():
-        return Freshness.STALE
-    if policy.warn_window is not None and age > policy.warn_window.to_timedelta():
-        return Freshness.LATE
-    return Freshness.FRESH
+def source_row(table: catalog.RawTable, found: dict[str, Any], now: datetime) -> dict:
+    """A raw table's declaration, its facts and where its last load stands: the one
+    definition of freshness (core/freshness.py) the incidents and `./ddrc` ask too."""
+    policy, last_load = table.freshness, _utc(found.get("last_load"))
+    return {
+        "name": table.name,
+        "title": table.title,
+        "table": table.path,
+        "asset_key": table.asset_key.to_user_string(),
+        "source_url": table.source_url,
+        "keeping": table.keeping.value,
+        "load_date": found.get("load_date"),
+        "last_load": last_load,
+        "last_edit": _utc(found.get("last_edit")),
+        "row_count": found.get("row_count") or None,
+        "freshness": freshness(None if pd.isna(last_load) else last_load, policy, now).value,
+        "late_after": policy.warn_window.to_timedelta() if policy.warn_window else None,
+        "stale_after": policy.fail_window.to_timedelta(),
+    }
 
 
-def _sources(session: Session, now: datetime) -> pd.DataFrame:
+def _sources(session: _Session, now: datetime) -> pd.DataFrame:
     """Each raw table's facts and freshness; a table not there yet was never loaded.
 
     Snowflake says "does not exist or not authorized" alike: when no table at all can be
@@ -405,34 +320,14 @@ def _sources(session: Session, now: datetime) -> pd.DataFrame:
     for table in catalog.RAW_TABLES:
         try:
             facts[table.name] = _source_facts(session, table)
-        except NoData:
+        except NotBuiltError:
             facts[table.name] = {}
-        except Unavailable as failure:
+        except UnavailableError as failure:
             facts[table.name] = {}
             unreadable.append(failure)
     if len(unreadable) == len(catalog.RAW_TABLES):
         raise unreadable[0]
-    rows = []
-    for table in catalog.RAW_TABLES:
-        policy, found = table.freshness, facts[table.name]
-        last_load = _utc(found.get("last_load"))
-        rows.append(
-            {
-                "name": table.name,
-                "title": table.title,
-                "table": table.path,
-                "asset_key": table.asset_key.to_user_string(),
-                "source_url": table.source_url,
-                "keeping": table.keeping.value,
-                "load_date": found.get("load_date"),
-                "last_load": last_load,
-                "last_edit": _utc(found.get("last_edit")),
-                "row_count": found.get("row_count") or None,
-                "freshness": freshness(last_load, policy, now).value,
-                "late_after": policy.warn_window.to_timedelta() if policy.warn_window else None,
-                "stale_after": policy.fail_window.to_timedelta(),
-            }
-        )
+    rows = [source_row(table, facts[table.name], now) for table in catalog.RAW_TABLES]
     return pd.DataFrame(rows).astype({"row_count": "Int64"})
 
 
@@ -443,10 +338,6 @@ def sources(settings: Settings, now: datetime | None = None) -> pd.DataFrame:
 
 
 # -- metrics -----------------------------------------------------------------------
-
-
-def _mart(session: Session, model: str) -> pd.DataFrame:
-    return session.frame(f"select * from {session.mart(model)}")
 
 
 def _history_frame(raw: pd.DataFrame) -> pd.DataFrame:
@@ -516,7 +407,29 @@ def _titles(names: pd.Series, labels: pd.DataFrame, airtable: pd.DataFrame | Non
     """The catalog seed's title, else Airtable's title for the interface, else the name."""
     titles = {} if airtable is None else airtable.set_index("metric_name")["title"].to_dict()
     titles.update(labels.set_index("metric_name")["title"].to_dict())
-    return names.map(lambda name: titles.get(name) or humanize(name))
+    return names.map(lambda name: titles.get(name) or label_from_name(name))
+
+
+def _with_source_state(frame: pd.DataFrame, sources: pd.DataFrame | None) -> pd.DataFrame:
+    """Each metric with its source's title, freshness and last load (empty without them)."""
+    state = pd.DataFrame(columns=["title", "freshness", "last_load", "stale_after"])
+    if sources is not None:
+        state = sources.set_index("name")
+    for column in ("freshness", "last_load", "stale_after"):
+        frame[column] = frame["source_table"].map(state[column])
+    frame["source_title"] = frame["source_table"].map(state["title"])
+    return frame
+
+
+def _with_changes(frame: pd.DataFrame, history: pd.DataFrame | None, now: datetime) -> pd.DataFrame:
+    """Each metric with its change over `CHANGE_DAYS` and its values for a trend line."""
+    if history is None:
+        return frame.assign(**{f"change_{d}d": math.nan for d in CHANGE_DAYS}, trend=None)
+    frame = frame.join(metric_changes(history, now.astimezone(PACIFIC).date()), on="metric_name")
+    frame["trend"] = frame["metric_name"].map(
+        history.groupby("metric_name")["metric_value"].agg(list)
+    )
+    return frame
 
 
 def metrics(settings: Settings, now: datetime | None = None) -> pd.DataFrame:
@@ -532,11 +445,11 @@ def metrics(settings: Settings, now: datetime | None = None) -> pd.DataFrame:
     labels = metric_catalog()
     try:
         with _session(settings) as session:
-            summary = _optional(lambda: _mart(session, SUMMARY))
-            history = _optional(lambda: _history_frame(_mart(session, HISTORY)))
+            summary = _optional(lambda: session.mart(SUMMARY))
+            history = _optional(lambda: _history_frame(session.mart(HISTORY)))
             airtable = _optional(lambda: _airtable_titles(session))
             source_state = _optional(lambda: _sources(session, now))
-    except NoData:  # a published file without a warehouse beside it
+    except NotBuiltError:  # a published file without a warehouse beside it
         summary = history = airtable = source_state = None
 
     frame = _held_back(public, summary)
@@ -550,33 +463,17 @@ def metrics(settings: Settings, now: datetime | None = None) -> pd.DataFrame:
         frame["metric_name"].map(catalogued["source_table"]).fillna(AIRTABLE.name)
     )
 
-    state = pd.DataFrame(columns=["title", "freshness", "last_load", "stale_after"])
-    if source_state is not None:
-        state = source_state.set_index("name")
-    for column in ("freshness", "last_load", "stale_after"):
-        frame[column] = frame["source_table"].map(state[column])
-    frame["source_title"] = frame["source_table"].map(state["title"])
-
-    if history is None:
-        frame = frame.assign(**{f"change_{d}d": math.nan for d in CHANGE_DAYS}, trend=None)
-    else:
-        frame = frame.join(
-            metric_changes(history, now.astimezone(PACIFIC).date()), on="metric_name"
-        )
-        frame["trend"] = frame["metric_name"].map(
-            history.groupby("metric_name")["metric_value"].agg(list)
-        )
-
+    frame = _with_changes(_with_source_state(frame, source_state), history, now)
     return _in_catalog_order(frame, labels, "title")
 
 
 def metric_history(settings: Settings) -> pd.DataFrame:
     """Every pipeline metric at every load date (mart metric_history), with its title."""
     with _session(settings) as session:
-        history = _history_frame(_mart(session, HISTORY))
+        history = _history_frame(session.mart(HISTORY))
     labels = metric_catalog()
     titled = history.merge(labels, on="metric_name", how="left").assign(
-        title=lambda f: f["title"].fillna(f["metric_name"].map(humanize))
+        title=lambda f: f["title"].fillna(f["metric_name"].map(label_from_name))
     )
     return _in_catalog_order(titled, labels, "load_date")
 
@@ -584,7 +481,7 @@ def metric_history(settings: Settings) -> pd.DataFrame:
 def page_feedback(settings: Settings) -> pd.DataFrame:
     """Answers to "Was this page helpful?" per site, page and week (page_feedback_weekly)."""
     with _session(settings) as session:
-        weekly = _mart(session, FEEDBACK)
+        weekly = session.mart(FEEDBACK)
     return weekly.assign(
         week_start=pd.to_datetime(weekly["week_start"]),
         helpful_rate=weekly["helpful_rate"].astype(float),
@@ -638,7 +535,7 @@ def incidents(settings: Settings) -> pd.DataFrame:
     try:
         rows = store.list_incidents()
     except Exception as failure:  # locked beyond its timeout, unreachable, unreadable
-        raise Unavailable(f"incident store: {_first_line(failure)}") from failure
+        raise UnavailableError(f"incident store: {first_line(failure)}") from failure
     return pd.DataFrame([_incident(row) for row in rows], columns=list(INCIDENT_COLUMNS))
 
 

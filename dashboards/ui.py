@@ -76,10 +76,10 @@ def read(reader: Callable[..., T], settings: data.Settings, *args: Any) -> T:
     key = (reader.__name__, data.location(settings), args)
     try:
         value = reader(settings, *args)
-    except data.NoData:
+    except data.NotBuiltError:
         no_data(settings)
         st.stop()
-    except data.WarehouseBusy:
+    except data.WarehouseBusyError:
         kept = _last_reads().get(key)
         if kept is None:
             st.info(BUSY_EMPTY, icon=":material/sync:")
@@ -88,7 +88,7 @@ def read(reader: Callable[..., T], settings: data.Settings, *args: Any) -> T:
         read_at, value = kept
         st.warning(BUSY_KEPT.format(at=moment(read_at)), icon=":material/sync:")
         return value
-    except data.Unavailable as problem:
+    except data.UnavailableError as problem:
         st.warning(f"This page's data cannot be read right now: {problem}")
         st.stop()
     _last_reads()[key] = (datetime.now(UTC), value)
@@ -160,7 +160,7 @@ def incident_status(settings: data.Settings) -> None:
     """The open-incident count in the sidebar: read afresh every few seconds."""
     try:
         table = data.incidents(settings)
-    except data.Unavailable as problem:
+    except data.UnavailableError as problem:
         st.caption(f"Incidents cannot be read: {problem}")
         return
     ongoing = table[table["open"].astype(bool)]

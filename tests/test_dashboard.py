@@ -31,10 +31,11 @@ from fakesnow_server import fakesnow_server  # noqa: F401
 from streamlit.testing.v1 import AppTest
 
 from ddrc_platform.core import catalog
+from ddrc_platform.core.freshness import freshness
 from ddrc_platform.core.names import SUMMARY_KEY
 from ddrc_platform.definitions import build_definitions
+from ddrc_platform.defs.incidents.desk import metric_sources
 from ddrc_platform.incidents import FailureKind, IncidentDesk, Recovery, build_desk
-from ddrc_platform.incidents.sensor import metric_sources
 from ddrc_platform.publish.document import FILE_NAME
 from ddrc_platform.publish.targets.local import LocalPublisher
 from ddrc_platform.settings import Settings, load_settings
@@ -468,7 +469,7 @@ def test_dev_reads_the_marts_through_snowflake_as_the_reporter_role(data, fakesn
     assert rows["metric_value"].tolist() == [640.0, 651.0]
     assert set(rows["title"]) == {"Lots cleared of hazardous materials"}
     assert str(rows["last_updated"].dt.tz) == "UTC"
-    with pytest.raises(data.Unavailable, match="REPORTER_DEV"):
+    with pytest.raises(data.UnavailableError, match="REPORTER_DEV"):
         data.sources(settings)  # no loads log in this database, or no grant on it
 
 
@@ -503,3 +504,20 @@ def test_changes_compare_with_the_value_known_that_many_days_before(data):
     assert changes.at["a", "change_7d"] == 3.0  # 18 now, 15 as of May 25
     assert changes.at["a", "change_30d"] == 8.0  # 18 now, 10 as of May 2 (loaded May 1)
     assert changes.loc["b"].isna().all()  # no history that far back
+
+
+@pytest.mark.parametrize(
+    ("last_load", "expected"),
+    [
+        (None, "never loaded"),  # the table is not there yet
+        (pd.NaT, "never loaded"),  # the table is there and empty
+        (datetime(2025, 6, 1, 11, tzinfo=UTC), "fresh"),
+        (datetime(2025, 5, 1, tzinfo=UTC), "stale"),
+    ],
+)
+def test_a_sources_freshness_is_the_one_definition_of_it(data, last_load, expected):
+    now = datetime(2025, 6, 1, 12, tzinfo=UTC)
+    row = data.source_row(catalog.EPA, {"last_load": last_load}, now)
+    assert row["freshness"] == expected
+    if last_load is not None and pd.notna(last_load):
+        assert expected == freshness(last_load, catalog.EPA.freshness, now)

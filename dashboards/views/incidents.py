@@ -77,7 +77,7 @@ def board() -> None:
     now = datetime.now(UTC)
     try:
         table = data.incidents(settings)
-    except data.Unavailable as problem:
+    except data.UnavailableError as problem:
         st.warning(f"The incident store cannot be read right now: {problem}")
         return
     st.caption(f"Checked {ui.moment(now)}; rechecked every {ui.INCIDENT_REFRESH_SECONDS} seconds.")

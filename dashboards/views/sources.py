@@ -29,7 +29,7 @@ st.caption(
 table = ui.read(data.sources, settings)
 try:
     incidents = data.incidents(settings)
-except data.Unavailable as problem:
+except data.UnavailableError as problem:
     st.warning(f"Open incidents cannot be shown: {problem}")
     incidents = pd.DataFrame(columns=list(data.INCIDENT_COLUMNS))
 table = data.with_open_incidents(table, incidents)

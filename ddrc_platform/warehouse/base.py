@@ -5,6 +5,11 @@ the day's old rows and the insert of the new ones share one transaction, so read
 (dbt, dashboards) never see a half-written snapshot, and a rerun never duplicates rows.
 Identifiers are always quoted; column names are stored upper case. DuckDB (`duckdb.py`)
 is the reference; Snowflake (`snowflake.py`) keeps the same contract.
+
+A viewer (the dashboard) reads through `Warehouse.read_only()`: a `Reader` that never waits
+for a run, never holds one up and creates nothing, and says why a read failed in one of
+three ways, `NotBuiltError`, `WarehouseBusyError` or `UnavailableError`, so a page can
+answer each with a sentence instead of a traceback.
 """
 
 from __future__ import annotations
@@ -13,16 +18,25 @@ import hashlib
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import pyarrow as pa
 
 from ddrc_platform.core.catalog import RawTable
 from ddrc_platform.core.locks import ResourceBusyError
 
+if TYPE_CHECKING:  # only a viewer's process loads pandas; the pipeline's never does
+    import pandas as pd
+
 
 def quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
+
+
+def first_line(error: BaseException) -> str:
+    """An error's first line: a driver's message goes on with context a viewer cannot use."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 LOADS_SCHEMA, LOADS_TABLE = "OPS", "RAW_LOADS"
@@ -56,7 +70,33 @@ class WriteResult:
 
 
 class WarehouseBusyError(ResourceBusyError):
-    """Another run holds the warehouse (the local DuckDB file) longer than we wait for it."""
+    """Another run holds the warehouse (the local DuckDB file) longer than we wait for it
+    (a reader waits not at all)."""
+
+
+class NotBuiltError(LookupError):
+    """What a read asks for does not exist yet (no warehouse, no such relation): the
+    pipeline has not built it. Not a failure: a viewer says "no data yet"."""
+
+
+class UnavailableError(RuntimeError):
+    """A read failed for another reason (a grant, the network); the message says which and
+    holds no credential."""
+
+
+class Reader(Protocol):
+    """A viewer's read-only session: SQL in, a DataFrame with lower-case column names out,
+    whatever case the warehouse stores them in.
+
+    A relation that does not exist yet raises `NotBuiltError`; any other failure of a remote
+    warehouse raises `UnavailableError`.
+    """
+
+    def frame(self, sql: str) -> pd.DataFrame: ...
+
+    def raw(self, table: RawTable) -> str:
+        """The raw table's relation as this session names it (it may sit in another database)."""
+        ...
 
 
 class Warehouse(Protocol):
@@ -80,4 +120,12 @@ class Warehouse(Protocol):
 
     def exclusive(self) -> AbstractContextManager[None]:
         """Hold the warehouse for a job of many statements in another process (dbt)."""
+        ...
+
+    def read_only(self) -> AbstractContextManager[Reader]:
+        """A viewer's session: no wait for a run, no lock held across reads, nothing created.
+
+        Raises `NotBuiltError` when there is no warehouse yet and `WarehouseBusyError` at
+        once while a run holds it.
+        """
         ...

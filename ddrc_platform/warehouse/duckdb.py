@@ -5,8 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
 import duckdb
@@ -17,11 +19,33 @@ from ddrc_platform.core.locks import exclusive
 from ddrc_platform.warehouse.base import (
     LOADS_SCHEMA,
     LOADS_TABLE,
+    NotBuiltError,
+    UnavailableError,
     WarehouseBusyError,
     WriteResult,
     check_record_key,
+    first_line,
     quote,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+@dataclass(frozen=True)
+class DuckDBReader:
+    """One read-only connection to the file (see `DuckDBWarehouse.read_only`)."""
+
+    connection: duckdb.DuckDBPyConnection
+
+    def frame(self, sql: str) -> pd.DataFrame:
+        try:
+            return self.connection.sql(sql).df().rename(columns=str.lower)
+        except duckdb.CatalogException as missing:
+            raise NotBuiltError(first_line(missing)) from missing
+
+    def raw(self, table: RawTable) -> str:
+        return f"{quote(table.schema)}.{quote(table.table)}"
 
 
 class DuckDBWarehouse(dg.ConfigurableResource):
@@ -75,6 +99,31 @@ class DuckDBWarehouse(dg.ConfigurableResource):
                 yield con
             finally:
                 con.close()
+
+    @contextmanager
+    def read_only(self) -> Iterator[DuckDBReader]:
+        """The file opened read-only for one viewer's read, by a process that is not a run's.
+
+        DuckDB allows one writer process, and an open reader locks it out: a viewer that
+        waited, or kept the file open between reads, would stall the loaders and fail dbt.
+        So while a run writes this fails at once (`WarehouseBusyError`), and the connection
+        closes when the block ends. A missing file is `NotBuiltError`, never a new file.
+        """
+        if not Path(self.path).exists():  # connecting, even read-only, is not worth a try
+            raise NotBuiltError(f"no warehouse at {self.path}")
+        try:
+            # no replacement scans: a missing table must not resolve to a Python variable
+            connection = duckdb.connect(
+                self.path, read_only=True, config={"python_enable_replacements": False}
+            )
+        except duckdb.IOException as failure:
+            if "lock" in str(failure).lower():
+                raise WarehouseBusyError("the pipeline is writing to the warehouse") from failure
+            raise UnavailableError(first_line(failure)) from failure
+        try:
+            yield DuckDBReader(connection)
+        finally:
+            connection.close()
 
     def _prepare(self, con: duckdb.DuckDBPyConnection, table: RawTable, data: pa.Table) -> tuple:
         """Create the table on first load and add columns a source newly delivers."""

@@ -35,9 +35,10 @@ import traceback
 import uuid
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 import pyarrow as pa
@@ -52,10 +53,15 @@ from ddrc_platform.settings import SnowflakeSettings, secret_config
 from ddrc_platform.warehouse.base import (
     LOADS_SCHEMA,
     LOADS_TABLE,
+    UnavailableError,
     WriteResult,
     check_record_key,
+    first_line,
     quote,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 LOADS_COLUMNS = ("TABLE_PATH", "LOAD_DATE", "CONTENT_HASH", "ROW_COUNT", "LOADED_AT")
 
@@ -133,7 +139,10 @@ class SnowflakeWarehouse(dg.ConfigurableResource):
 
     account: str
     user: str
-    database: str = Field(description="Raw database: RAW_DDRC_DEV or RAW_DDRC_PRD.")
+    database: str = Field(description="The layer's database, e.g. RAW_DDRC_DEV.")
+    raw_database: str | None = Field(
+        default=None, description="Where the raw tables are, when not in `database`."
+    )
     role: str | None = None
     warehouse: str | None = None
     password: str | None = _secret("Password; key-pair auth is preferred.")
@@ -360,9 +369,33 @@ class SnowflakeWarehouse(dg.ConfigurableResource):
         """Nothing to hold: Snowflake isolates transactions; the run queue serialises runs."""
         return contextlib.nullcontext()
 
+    def read_only(self) -> AbstractContextManager[SnowflakeReader]:
+        """Nothing to open: each query is a session of its own, read-only by the role's grants
+        (the reporter layer's), and Snowflake never makes a run wait for a reader."""
+        return contextlib.nullcontext(SnowflakeReader(self))
+
+
+@dataclass(frozen=True)
+class SnowflakeReader:
+    """Reads as the warehouse's role; a failure names the role, never a credential."""
+
+    warehouse: SnowflakeWarehouse
+
+    def frame(self, sql: str) -> pd.DataFrame:
+        try:
+            return self.warehouse.query(sql).to_pandas().rename(columns=str.lower)
+        except Exception as failure:  # connector errors; `query` strips the credentials
+            who = f"{self.warehouse.role} on {self.warehouse.account}"
+            raise UnavailableError(f"Snowflake as {who}: {first_line(failure)}") from failure
+
+    def raw(self, table: RawTable) -> str:
+        database = self.warehouse.raw_database or self.warehouse.database
+        return f"{quote(database)}.{quote(table.schema)}.{quote(table.table)}"
+
 
 def snowflake_warehouse(settings: SnowflakeSettings, layer: str = "loader") -> SnowflakeWarehouse:
-    """The `layer`'s connection (loader: the raw database; transformer: the models).
+    """The `layer`'s connection (loader: the raw database; transformer: the models;
+    reporter: what a viewer may read, which terraform grants on ANALYTICS only).
 
     Secrets go in as `Secret.config()` makes them: an EnvVar where the process holds them,
     so the Dagster UI shows variable names only.
@@ -375,6 +408,7 @@ def snowflake_warehouse(settings: SnowflakeSettings, layer: str = "loader") -> S
             objects.transformer_warehouse,
             objects.transform_database,
         ),
+        "reporter": (objects.reporter_role, objects.reporter_warehouse, objects.analytics_database),
     }[layer]
 
     return SnowflakeWarehouse(
@@ -387,6 +421,7 @@ def snowflake_warehouse(settings: SnowflakeSettings, layer: str = "loader") -> S
         role=role,
         warehouse=warehouse,
         database=database,
+        raw_database=objects.raw_database,
         host=settings.host,
         port=settings.port,
         protocol=settings.protocol,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ddrc_platform.incidents.slack_resource import build_slack
+from ddrc_platform.defs.incidents.slack_resource import build_slack
 from ddrc_platform.publish.targets.base import Publisher
 from ddrc_platform.publish.targets.local import LocalPublisher
 from ddrc_platform.settings import Settings

@@ -26,8 +26,8 @@ from ddrc_platform.core import catalog
 from ddrc_platform.core.catalog import RawTable
 from ddrc_platform.core.names import PIPELINE_JOB
 from ddrc_platform.definitions import build_definitions
+from ddrc_platform.defs.incidents.instance import hung_runs
 from ddrc_platform.incidents import FailureKind, Severity, open_incident_store
-from ddrc_platform.incidents.sensor import hung_runs
 from ddrc_platform.ingest import sample
 from ddrc_platform.ingest.delivery import DeliveryRefusedError, decide_delivery
 from ddrc_platform.publish.document import FILE_NAME
@@ -267,7 +267,8 @@ def test_2_a_connection_dropped_mid_body_is_retried_and_the_run_succeeds(world):
 
 def test_2_a_run_past_its_maximum_runtime_is_a_hung_run_incident(world):
     """The sensor notices a run still going; one stopped by run monitoring is hung too."""
-    from ddrc_platform.incidents.sensor import GraphFacts, classify_run
+    from ddrc_platform.defs.incidents.runs import classify_run
+    from ddrc_platform.incidents.classify import GraphFacts
 
     defs = build_definitions(world.settings)
     job = defs.resolve_job_def(PIPELINE_JOB)

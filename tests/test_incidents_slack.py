@@ -24,11 +24,11 @@ from ddrc_platform.incidents import (
     ConsoleNotifier,
     FailureKind,
     IncidentDesk,
-    IncidentStore,
     Recovery,
     Redactor,
     Router,
     SlackNotifier,
+    SqliteIncidentStore,
     Triage,
     WebhookNotifier,
     build_desk,
@@ -68,11 +68,11 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> IncidentStore:
-    return IncidentStore(tmp_path / "incidents.sqlite")
+def store(tmp_path: Path) -> SqliteIncidentStore:
+    return SqliteIncidentStore(tmp_path / "incidents.sqlite")
 
 
-def make_desk(store: IncidentStore, clock: Clock, notifier: Notifier) -> IncidentDesk:
+def make_desk(store: SqliteIncidentStore, clock: Clock, notifier: Notifier) -> IncidentDesk:
     triage = Triage(
         Router(load_oncall(ONCALL), clock),
         redactor=Redactor(SECRETS),
@@ -88,7 +88,7 @@ def bot(server: SlackServer) -> SlackNotifier:
 
 
 @pytest.fixture
-def desk(store: IncidentStore, clock: Clock, bot: SlackNotifier) -> IncidentDesk:
+def desk(store: SqliteIncidentStore, clock: Clock, bot: SlackNotifier) -> IncidentDesk:
     return make_desk(store, clock, bot)
 
 
@@ -108,7 +108,7 @@ def header(message_blocks: list[dict]) -> str:
 
 
 def test_repeats_thread_under_one_parent_and_the_resolution_closes_it(
-    server: SlackServer, desk: IncidentDesk, store: IncidentStore, clock: Clock
+    server: SlackServer, desk: IncidentDesk, store: SqliteIncidentStore, clock: Clock
 ) -> None:
     opened = clock.now
     fail_three_times(desk, clock)
@@ -155,7 +155,7 @@ def test_repeats_thread_under_one_parent_and_the_resolution_closes_it(
 
 
 def test_notes_reach_the_thread_with_the_next_delivery_once(
-    server: SlackServer, desk: IncidentDesk, store: IncidentStore
+    server: SlackServer, desk: IncidentDesk, store: SqliteIncidentStore
 ) -> None:
     """A rollback's note, then its release: in the held incident's thread, once each."""
     held, _ = desk.report(FailureKind.PUBLICATION_HELD, [PUBLISH], check_name="gate")
@@ -179,7 +179,7 @@ def test_notes_reach_the_thread_with_the_next_delivery_once(
 
 
 def test_webhook_posts_each_incident_and_its_resolution_once(
-    server: SlackServer, store: IncidentStore, clock: Clock
+    server: SlackServer, store: SqliteIncidentStore, clock: Clock
 ) -> None:
     desk = make_desk(store, clock, WebhookNotifier(server.webhook_url))
     fail_three_times(desk, clock)
@@ -195,7 +195,7 @@ def test_webhook_posts_each_incident_and_its_resolution_once(
 
 @pytest.mark.parametrize("outage", ["http_500", "stopped"])
 def test_slack_down_then_up_delivers_exactly_once(
-    server: SlackServer, desk: IncidentDesk, store: IncidentStore, outage: str
+    server: SlackServer, desk: IncidentDesk, store: SqliteIncidentStore, outage: str
 ) -> None:
     port = server.port
     if outage == "http_500":
@@ -221,7 +221,7 @@ def test_slack_down_then_up_delivers_exactly_once(
 
 
 def test_slack_answering_ok_false_keeps_the_incident_pending(
-    server: SlackServer, store: IncidentStore, clock: Clock
+    server: SlackServer, store: SqliteIncidentStore, clock: Clock
 ) -> None:
     wrong = SlackNotifier("xoxb-revoked", CHANNEL, base_url=server.api_url)
     desk = make_desk(store, clock, wrong)
@@ -279,7 +279,9 @@ def test_concurrent_deliveries_post_once(server: SlackServer, desk: IncidentDesk
     assert len(server.messages) == 1
 
 
-def test_secrets_never_reach_slack(server: SlackServer, store: IncidentStore, clock: Clock) -> None:
+def test_secrets_never_reach_slack(
+    server: SlackServer, store: SqliteIncidentStore, clock: Clock
+) -> None:
     error = RuntimeError(
         "snowflake login failed: password=correct-horse-battery-staple; "
         "then slack said invalid_auth for xoxb-123-secret; "
@@ -356,7 +358,7 @@ def test_block_kit_limits_hold_for_huge_incidents(desk: IncidentDesk) -> None:
 
 
 def test_console_notifier_prints_and_the_store_keeps_the_record(
-    store: IncidentStore, clock: Clock
+    store: SqliteIncidentStore, clock: Clock
 ) -> None:
     out = io.StringIO()
     desk = make_desk(store, clock, ConsoleNotifier(out))

@@ -20,7 +20,7 @@ from ddrc_platform.incidents import (
     Triage,
     load_oncall,
 )
-from ddrc_platform.incidents.store import DeliveryState, SqlIncidentStore, open_incident_store
+from ddrc_platform.incidents.store import DeliveryState, IncidentStore, open_incident_store
 
 pytest_plugins = ["tests.postgres"]
 
@@ -39,7 +39,7 @@ def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def store(location: str) -> SqlIncidentStore:
+def store(location: str) -> IncidentStore:
     return open_incident_store(location)
 
 
@@ -59,7 +59,7 @@ def failure(
 
 
 def test_a_repeat_counts_occurrences_and_keeps_the_first_opening(
-    store: SqlIncidentStore, triage: Triage
+    store: IncidentStore, triage: Triage
 ) -> None:
     row, new = store.record_failure(failure(triage, run_id="r1"))
     assert new and row.occurrences == 1 and row.delivery_state is DeliveryState.PENDING
@@ -76,7 +76,7 @@ def test_a_repeat_counts_occurrences_and_keeps_the_first_opening(
 
 
 def test_different_kinds_or_checks_are_different_incidents(
-    store: SqlIncidentStore, triage: Triage
+    store: IncidentStore, triage: Triage
 ) -> None:
     store.record_failure(failure(triage))
     store.record_failure(failure(triage, FailureKind.SCHEMA_DRIFT, check_name="epa_columns"))
@@ -85,9 +85,7 @@ def test_different_kinds_or_checks_are_different_incidents(
     assert len(store.list_incidents(open_only=True)) == 4
 
 
-def test_recovery_resolves_only_what_the_event_proves(
-    store: SqlIncidentStore, triage: Triage
-) -> None:
+def test_recovery_resolves_only_what_the_event_proves(store: IncidentStore, triage: Triage) -> None:
     store.record_failure(failure(triage))
     store.record_failure(failure(triage, FailureKind.DATA_CHECK_FAILED, check_name="a"))
     store.record_failure(failure(triage, FailureKind.DATA_CHECK_FAILED, check_name="b"))
@@ -109,14 +107,14 @@ def test_recovery_resolves_only_what_the_event_proves(
     assert [r.id for r in store.list_incidents(open_only=True)] == [f"dbt_model_failed:{SUMMARY}"]
 
 
-def test_staleness_ends_when_fresh_or_materialized(store: SqlIncidentStore, triage: Triage) -> None:
+def test_staleness_ends_when_fresh_or_materialized(store: IncidentStore, triage: Triage) -> None:
     store.record_failure(failure(triage, FailureKind.SOURCE_STALE))
     assert store.record_recovery(EPA, T0, by=Recovery.CHECK_PASSED) == []
     assert len(store.record_recovery(EPA, T0, by=Recovery.FRESH)) == 1
 
 
 def test_a_failure_after_resolution_opens_a_new_incident(
-    store: SqlIncidentStore, triage: Triage
+    store: IncidentStore, triage: Triage
 ) -> None:
     first, _ = store.record_failure(failure(triage))
     store.record_recovery(EPA, T0 + timedelta(hours=1))
@@ -126,9 +124,7 @@ def test_a_failure_after_resolution_opens_a_new_incident(
     assert [r.key for r in store.list_incidents()] == [second.key, first.key]  # newest first
 
 
-def test_delivery_state_follows_what_slack_has_seen(
-    store: SqlIncidentStore, triage: Triage
-) -> None:
+def test_delivery_state_follows_what_slack_has_seen(store: IncidentStore, triage: Triage) -> None:
     row, _ = store.record_failure(failure(triage))
     assert store.pending_deliveries() == [row]
     row = store.mark_delivered(row.key, occurrences=1, channel="C1", ts="1.0001")
@@ -149,7 +145,7 @@ def test_delivery_state_follows_what_slack_has_seen(
     assert (row.slack_channel, row.slack_ts) == ("C1", "1.0001")
 
 
-def test_claims_keep_concurrent_deliverers_apart(store: SqlIncidentStore, triage: Triage) -> None:
+def test_claims_keep_concurrent_deliverers_apart(store: IncidentStore, triage: Triage) -> None:
     row, _ = store.record_failure(failure(triage))
     lease = timedelta(minutes=2)
     assert store.claim_pending(T0, lease) == [row]
@@ -177,14 +173,14 @@ def test_the_store_survives_a_restart_and_concurrent_writers(location: str, tria
     assert row.incident == incident
 
 
-def test_naive_datetimes_are_refused(store: SqlIncidentStore, triage: Triage) -> None:
+def test_naive_datetimes_are_refused(store: IncidentStore, triage: Triage) -> None:
     store.record_failure(failure(triage))
     with pytest.raises(ValueError, match="aware"):
         store.record_recovery(EPA, datetime(2026, 4, 1, 12))
 
 
 def test_notes_are_kept_once_in_order_and_delivered_once(
-    store: SqlIncidentStore, triage: Triage
+    store: IncidentStore, triage: Triage
 ) -> None:
     row, _ = store.record_failure(failure(triage))
     assert store.add_note(row.key, "rolled back to v1", T0)

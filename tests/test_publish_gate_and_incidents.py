@@ -23,7 +23,7 @@ from ddrc_platform.core.names import (
     partition_key,
 )
 from ddrc_platform.definitions import build_definitions
-from ddrc_platform.incidents import FailureKind, IncidentStore, Severity
+from ddrc_platform.incidents import FailureKind, Severity, SqliteIncidentStore
 from ddrc_platform.ingest import sample
 from ddrc_platform.publish.checks import (
     PublicationHeldError,
@@ -94,7 +94,7 @@ def scenario(make_settings, tmp_path):
 def test_gate_jump_check_verification_and_incidents(scenario):
     settings, live, slack, instance = scenario
     live_file = settings.publish_dir / FILE_NAME
-    store = IncidentStore(settings.incident_store_path)
+    store = SqliteIncidentStore(settings.incident_store_path)
 
     defs, result = run_pipeline(settings, instance, NOW)
     assert result.success
@@ -202,7 +202,7 @@ def test_post_publish_verification_failure_is_high_severity(scenario):
     (check,) = [c for c in result.get_asset_check_evaluations() if c.check_name == VERIFY_CHECK]
     assert not check.passed
     tick(defs, instance, None)
-    store = IncidentStore(settings.incident_store_path)
+    store = SqliteIncidentStore(settings.incident_store_path)
     kinds = {r.incident.kind: r.incident for r in store.list_incidents(open_only=True)}
     verification = kinds[FailureKind.PUBLISH_VERIFICATION_FAILED]
     assert verification.severity == Severity.HIGH and verification.act_now
@@ -212,7 +212,7 @@ def test_post_publish_verification_failure_is_high_severity(scenario):
 
 def test_freshness_breach_is_detected_against_the_policy_windows():
     from ddrc_platform.core import catalog
-    from ddrc_platform.incidents.sensor import stale_assets
+    from ddrc_platform.defs.incidents.instance import stale_assets
     from ddrc_platform.publish.asset import PUBLISH_FRESHNESS
 
     instance = dg.DagsterInstance.ephemeral()

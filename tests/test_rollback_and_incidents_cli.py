@@ -20,7 +20,7 @@ import dagster as dg
 import pytest
 
 from ddrc_platform.core.names import GATE_CHECK, PUBLISH_KEY, ROLLBACK_JOB
-from ddrc_platform.incidents import FailureKind, IncidentStore
+from ddrc_platform.incidents import FailureKind, SqliteIncidentStore
 from ddrc_platform.ingest import sample
 from ddrc_platform.publish import document as publication
 from ddrc_platform.publish.rollback import rollback
@@ -159,7 +159,7 @@ def rollback_job(defs, instance, **config) -> dg.ExecuteInProcessResult:
 def test_a_rollback_job_pins_until_released(stand_ins):
     settings, live, instance = stand_ins
     publisher = LocalPublisher(directory=str(settings.publish_dir))
-    store = IncidentStore(settings.incident_store_path)
+    store = SqliteIncidentStore(settings.incident_store_path)
     later = NOW + dt.timedelta(hours=1)
 
     defs, result = run_pipeline(settings, instance, NOW)
@@ -223,7 +223,7 @@ def test_an_airtable_entry_holding_the_publication_is_listed_by_the_cli(stand_in
     assert not result.success
     assert (settings.publish_dir / publication.FILE_NAME).read_bytes() == good
     tick(defs, instance, None)
-    store = IncidentStore(settings.incident_store_path)
+    store = SqliteIncidentStore(settings.incident_store_path)
     (floor,) = [r for r in store.list_incidents(open_only=True) if DRC in (r.incident.check_name)]
     assert floor.incident.kind == FailureKind.PUBLICATION_HELD
 

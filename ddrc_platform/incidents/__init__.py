@@ -1,5 +1,7 @@
 """Incidents: every failure reaches the right person once, with what broke, what it
-affects, how bad it is and what to do next. Pure domain logic; the sensors call it."""
+affects, how bad it is and what to do next. Domain logic only, testable without Dagster
+running: the Dagster side (the sensor, the desk built from the settings, the Slack
+resource) is `ddrc_platform/defs/incidents/`, which calls it."""
 
 from ddrc_platform.core.redact import Redactor
 from ddrc_platform.incidents.desk import IncidentDesk, build_desk
@@ -21,7 +23,7 @@ from ddrc_platform.incidents.store import (
     IncidentRow,
     IncidentStore,
     PostgresIncidentStore,
-    SqlIncidentStore,
+    SqliteIncidentStore,
     open_incident_store,
 )
 from ddrc_platform.incidents.triage import Triage
@@ -44,7 +46,7 @@ __all__ = [
     "Router",
     "Severity",
     "SlackNotifier",
-    "SqlIncidentStore",
+    "SqliteIncidentStore",
     "Triage",
     "WebhookNotifier",
     "affected_metrics",

@@ -9,14 +9,19 @@ gets the published value, the new one, who changed it, when, and a link to the r
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ddrc_platform.core import catalog
-from ddrc_platform.warehouse.base import Warehouse
 
 _TABLE = catalog.AIRTABLE_METRICS
+# the rows `entry_changes` reads, in any warehouse the raw table lands in
+ENTRIES_QUERY = (
+    'select "ID", "METRIC", "METRIC_MODIFIED_BY", "DATE_METRIC_MODIFIED", "DATE_CREATED", '
+    '"METRIC_MACHINE_NAME_FROM_METRIC_DEFINITION_" as "NAME" '
+    f"from {_TABLE.schema}.{_TABLE.table}"
+)
 
 
 def _first(value: Any) -> Any:
@@ -47,7 +52,7 @@ def record_url(base_id: str | None, table: str, record_id: str) -> str | None:
 
 
 def entry_changes(
-    warehouse: Warehouse,
+    rows: Iterable[Mapping[str, Any]],
     published: bytes | None,
     metrics: Collection[str],
     base_id: str | None,
@@ -55,14 +60,10 @@ def entry_changes(
 ) -> list[str]:
     """One line per metric in `metrics` whose latest Airtable entry is not what is published.
 
-    "Latest" as the summary takes it: the newest `DATE_CREATED` with a `METRIC` set.
+    `rows`: the raw table's entries as `ENTRIES_QUERY` reads them. "Latest" as the summary
+    takes it: the newest `DATE_CREATED` with a `METRIC` set.
     """
-    rows = warehouse.query(
-        'select "ID", "METRIC", "METRIC_MODIFIED_BY", "DATE_METRIC_MODIFIED", "DATE_CREATED", '
-        '"METRIC_MACHINE_NAME_FROM_METRIC_DEFINITION_" as "NAME" '
-        f"from {_TABLE.schema}.{_TABLE.table}"
-    ).to_pylist()
-    latest: dict[str, dict[str, Any]] = {}
+    latest: dict[str, Mapping[str, Any]] = {}
     for row in rows:
         name = _first(row["NAME"])
         if name not in metrics or row["METRIC"] in (None, ""):

@@ -11,19 +11,19 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from ddrc_platform.incidents.severity import local_time, public_view
-from ddrc_platform.incidents.slack import humanize
-from ddrc_platform.incidents.store import IncidentRow, SqlIncidentStore, existing_incident_store
+from ddrc_platform.incidents.slack import humanize_duration
+from ddrc_platform.incidents.store import IncidentRow, IncidentStore, existing_incident_store
 
 RECENT = timedelta(days=7)  # resolved incidents listed: about one retro cycle
 
 
 def line(row: IncidentRow, now: datetime) -> str:
     state = "open" if row.resolved_at is None else "resolved"
-    age = humanize(now - row.opened_at)
+    age = humanize_duration(now - row.opened_at)
     return f"{row.id}  {row.incident.severity.value}  {state}  {age}  {row.incident.title}"
 
 
-def listing(store: SqlIncidentStore, now: datetime) -> list[str]:
+def listing(store: IncidentStore, now: datetime) -> list[str]:
     """Open incidents, and those resolved within `RECENT`, newest first."""
     rows = [
         r for r in store.list_incidents() if r.resolved_at is None or now - r.resolved_at <= RECENT
@@ -31,12 +31,12 @@ def listing(store: SqlIncidentStore, now: datetime) -> list[str]:
     return [line(r, now) for r in rows]
 
 
-def details(store: SqlIncidentStore, row: IncidentRow) -> list[str]:
+def details(store: IncidentStore, row: IncidentRow) -> list[str]:
     incident = row.incident
     if row.resolved_at is None:
         state = f"open since {local_time(row.opened_at)}"
     else:
-        state = f"resolved {local_time(row.resolved_at)}, after {humanize(row.duration)}"
+        state = f"resolved {local_time(row.resolved_at)}, after {humanize_duration(row.duration)}"
     what = f"{incident.kind.label}: {', '.join(incident.asset_keys) or 'pipeline run'}"
     if incident.check_name:
         what += f", check {incident.check_name}"

@@ -19,12 +19,12 @@ from ddrc_platform.incidents.model import FailureKind, Recovery
 from ddrc_platform.incidents.routing import Clock, Router, load_oncall, utc_now
 from ddrc_platform.incidents.runbooks import DEFAULT_REPO
 from ddrc_platform.incidents.slack import DeliveryReport, Notifier, deliver_pending, make_notifier
-from ddrc_platform.incidents.store import IncidentRow, SqlIncidentStore, open_incident_store
+from ddrc_platform.incidents.store import IncidentRow, IncidentStore, open_incident_store
 from ddrc_platform.incidents.triage import Triage
 
 
 class IncidentDesk:
-    def __init__(self, triage: Triage, store: SqlIncidentStore, notifier: Notifier) -> None:
+    def __init__(self, triage: Triage, store: IncidentStore, notifier: Notifier) -> None:
         self.triage = triage
         self.store = store
         self.notifier = notifier

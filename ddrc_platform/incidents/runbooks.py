@@ -4,14 +4,16 @@ The first three steps are what the Slack message shows, so they are ordered by h
 they fix the problem: look at the failing thing (with its source URL), apply the usual
 fix (rerun the loader, re-trigger the Fivetran sync, revert the Airtable entry, roll
 back the publication), then rerun. Asking the front-end team comes last, as the team's
-process says.
+process says. The steps are data, one `RUNBOOKS` entry per kind, so editing what responders
+read is editing text, and a test sees that every kind has its entry.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC
-from typing import assert_never
+from enum import StrEnum
 from urllib.parse import urlencode
 
 from ddrc_platform.core import catalog
@@ -58,22 +60,239 @@ def _fivetran_sync(key: str, fivetran: bool) -> str:
     )
 
 
-def _airtable_steps(metrics: Collection[str], fivetran: bool) -> list[str]:
-    named = ", ".join(f"`{m}`" for m in metrics) or "the manual metrics"
-    return [
-        f'Open the latest Airtable entries for {named} (base "LA recovery metrics"): '
-        "who changed them, when, and what the value was before.",
-        "Revert the Airtable entry to its last good value (or correct it with its metric "
-        "contact), rather than loosening the check.",
-        f"{_fivetran_sync(_AIRTABLE, fivetran)} Then rerun the checks: "
-        f"{materialize([_AIRTABLE], downstream=True)}.",
-    ]
-
-
 def _rerun_loader(keys: Sequence[str], fivetran: bool) -> str:
     if all(k in _FIVETRAN for k in keys):
         return _fivetran_sync(keys[0], fivetran)
     return f"Rerun the loader: {materialize(keys)}."
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """What a runbook's steps may name, as `{phrase}` fields; each phrase is worked out only
+    where a step names it (`str.format_map` asks for it)."""
+
+    keys: Sequence[str]
+    check_name: str | None
+    affected_metrics: Collection[str]
+    manual_metrics: Collection[str]
+    fivetran: bool
+    source_urls: Mapping[str, str]
+
+    def __getitem__(self, phrase: str) -> str:
+        return getattr(self, phrase)
+
+    @property
+    def first(self) -> str:
+        return self.keys[0] if self.keys else PUBLISH_KEY
+
+    @property
+    def on_airtable(self) -> bool:
+        """On Airtable's table, or on manual metrics only: fixed in Airtable, not here."""
+        manual_only = bool(self.affected_metrics) and set(self.affected_metrics) <= set(
+            self.manual_metrics
+        )
+        return _AIRTABLE in self.keys or manual_only
+
+    @property
+    def check(self) -> str:
+        return f"`{self.check_name}`" if self.check_name else "the failed check"
+
+    @property
+    def look(self) -> str:
+        return _look_at_source(self.first, self.source_urls)
+
+    @property
+    def look_upstream(self) -> str:
+        upstream = next((k for k in self.keys if k in _TABLES), None)
+        if upstream is None:
+            return "Compare the numbers with the sources and the last published file."
+        return _look_at_source(upstream, self.source_urls)
+
+    @property
+    def rerun_loader(self) -> str:
+        return _rerun_loader(self.keys, self.fivetran)
+
+    @property
+    def sync(self) -> str:
+        return _fivetran_sync(self.first, self.fivetran)
+
+    @property
+    def materialize(self) -> str:
+        return materialize(self.keys)
+
+    @property
+    def materialize_downstream(self) -> str:
+        return materialize(self.keys, downstream=True)
+
+    @property
+    def manual(self) -> str:
+        named = self.manual_metrics or self.affected_metrics
+        return ", ".join(f"`{m}`" for m in named) or "the manual metrics"
+
+    @property
+    def airtable_sync(self) -> str:
+        return _fivetran_sync(_AIRTABLE, self.fivetran)
+
+
+class Case(StrEnum):
+    """Where a kind's usual fix differs: the failure's own steps replace the kind's."""
+
+    AIRTABLE = "airtable"  # `_Failure.on_airtable`
+    FIVETRAN_TABLE = "fivetran_table"  # the first asset is a table Fivetran lands
+
+
+@dataclass(frozen=True)
+class Runbook:
+    """One kind's steps: text whose `{phrase}` fields the failure fills in when rendered."""
+
+    steps: tuple[str, ...]  # `{phrase}` fields: the properties of `_Failure`
+    cases: Mapping[Case, tuple[str, ...]] = field(default_factory=dict)
+    front_end: bool = False  # the public file is wrong: the front-end team comes last
+
+
+_AIRTABLE_STEPS = (
+    'Open the latest Airtable entries for {manual} (base "LA recovery metrics"): '
+    "who changed them, when, and what the value was before.",
+    "Revert the Airtable entry to its last good value (or correct it with its metric "
+    "contact), rather than loosening the check.",
+    "{airtable_sync} Then rerun the checks: " + materialize([_AIRTABLE], downstream=True) + ".",
+)
+_PUBLISH = materialize([PUBLISH_KEY])
+_CHECK_FAILED = Runbook(
+    (
+        "Read {check} on `{first}` in the run: which rows or metrics broke it.",
+        "{look_upstream}",
+        "If the agency changed its reporting, change the metric definition in one "
+        "reviewed edit; if a code change caused it, revert it; then rerun: "
+        "{materialize_downstream}.",
+    ),
+    cases={Case.AIRTABLE: _AIRTABLE_STEPS},
+)
+
+RUNBOOKS: Mapping[FailureKind, Runbook] = {
+    FailureKind.SOURCE_LOAD_FAILED: Runbook(
+        (
+            "{look}",
+            "{rerun_loader}",
+            "If the source is down, leave it: the site keeps the last good data. "
+            "Rerun once it answers and note the outage in the issue.",
+        )
+    ),
+    FailureKind.SCHEMA_DRIFT: Runbook(
+        (
+            "{look} Compare its fields with the documented columns "
+            "(`ddrc_platform/core/catalog.py`, docs/sources.md).",
+            "If the agency renamed or added a field, update the catalog columns and the "
+            "dbt staging model in one reviewed PR; if our own change caused it, revert it.",
+            "{rerun_loader}",
+        ),
+        cases={
+            Case.FIVETRAN_TABLE: (
+                "Compare the columns Fivetran lands for `{first}` with the documented ones "
+                "(`ddrc_platform/core/catalog.py`).",
+                "If someone renamed or removed a field in Airtable, revert that change in "
+                "Airtable; otherwise update the catalog and staging model in a reviewed PR.",
+                "{sync}",
+            )
+        },
+    ),
+    FailureKind.DBT_MODEL_FAILED: Runbook(
+        (
+            "Read the dbt error for `{first}` in the run (locally: "
+            "`cd ddrc_dbt && dbt build --select <model>`).",
+            "If a recent change to `ddrc_dbt/` caused it, revert that change.",
+            "Rerun the model and everything downstream: {materialize_downstream}.",
+        )
+    ),
+    FailureKind.DATA_CHECK_FAILED: _CHECK_FAILED,
+    FailureKind.PUBLICATION_HELD: _CHECK_FAILED,
+    FailureKind.PUBLISH_FAILED: Runbook(
+        (
+            "Read the write/upload error in the run: container, credentials, an expired "
+            "SAS token or a network failure.",
+            f"Rerun the publication: {_PUBLISH}.",
+            "The previous file stays in place; confirm the site still shows it.",
+        )
+    ),
+    FailureKind.PUBLISH_VERIFICATION_FAILED: Runbook(
+        (
+            f"Roll back the publication now: `{ROLLBACK_COMMAND}` restores the previous "
+            "version from the publish history.",
+            "Compare the published file with `summary/ddrc_metrics_summary` in the run to "
+            "find what differs (encoding, partial upload, a concurrent writer).",
+            f"Once fixed, publish again: {_PUBLISH}.",
+        ),
+        front_end=True,
+    ),
+    FailureKind.PUBLISHED_FILE_STALE: Runbook(
+        (
+            f"Find why publishing stopped: the latest runs of `{PUBLISH_KEY}` (held by a "
+            "check? failed? schedule or sensor off?).",
+            f"Fix that cause and rerun the pipeline: {_PUBLISH} once the upstream assets are good.",
+            f"If the file now on the site is wrong, roll it back: `{ROLLBACK_COMMAND}`.",
+        ),
+        front_end=True,
+    ),
+    FailureKind.SOURCE_STALE: Runbook(
+        (
+            "{look} Has the agency updated it lately (the layer's last edit date)?",
+            "{rerun_loader}",
+            "If the agency stopped updating, tell its metric contact and note it in the issue.",
+        )
+    ),
+    FailureKind.FIVETRAN_SYNC_FAILED: Runbook(
+        (
+            "Open the Fivetran sync log of `{first}`: auth, quota or a schema change.",
+            "{sync}",
+            "If a change in the Airtable base broke it (renamed table or field), revert "
+            "that change in Airtable.",
+        )
+    ),
+    FailureKind.DELIVERY_REFUSED: Runbook(
+        (
+            "{look} How many rows does it deliver now, and did the agency announce a rebuild "
+            "or a cut?",
+            "If it is an outage or a botched rebuild, leave it: the kept snapshot stays "
+            "and the site shows the last good data. Rerun once it is whole: {materialize}.",
+            "If the source really shrank (or was emptied), acknowledge that row count under "
+            "`deliveries:` in config/acknowledgements.yaml in a reviewed PR, then rerun.",
+        )
+    ),
+    FailureKind.BAD_SOURCE_DATA: Runbook(
+        (
+            "{look} The error names the record or object ids and the field: retrying cannot "
+            "fix the data.",
+            "Tell the layer's owner (its metric contact) what is wrong; nothing is loaded "
+            "until it is fixed, and the site keeps the last good data.",
+            "Rerun once the source is fixed: {materialize}.",
+        ),
+        cases={Case.AIRTABLE: _AIRTABLE_STEPS},
+    ),
+    FailureKind.WAREHOUSE_BUSY: Runbook(
+        (
+            "Another run (or a process such as a dashboard or `./ddrc dbt`) held the "
+            "warehouse: look for a run still in progress in the Dagster UI.",
+            "Let it finish (or stop it); do not delete the lock file.",
+            "Rerun: {materialize_downstream}.",
+        )
+    ),
+    FailureKind.RUN_HUNG: Runbook(
+        (
+            "Open the run: which step is still going, and what did it log last? A source "
+            "that trickles its answer or a lock held elsewhere are the usual causes.",
+            "Terminate the run in the Dagster UI if it is still going: it holds the "
+            "publishing slot, and the site keeps the last good data meanwhile.",
+            "Rerun the pipeline; if the same step hangs again, treat its source as down.",
+        )
+    ),
+    FailureKind.RUN_FAILED: Runbook(
+        (
+            "Open the run and read the first failed step.",
+            "Re-execute the run from failure in the Dagster UI.",
+            "If a deploy just preceded it, revert that change.",
+        )
+    ),
+}
 
 
 def runbook(
@@ -86,144 +305,18 @@ def runbook(
     fivetran: bool = True,  # dev/prd: Fivetran syncs Airtable and page feedback
     source_urls: Mapping[str, str] = {},  # raw table key -> the URL this deployment reads
 ) -> list[str]:
-    """Steps for this failure of these assets, most useful first.
+    """Steps for this failure of these assets, most useful first (`RUNBOOKS[kind]`).
 
     `manual_metrics` are the affected metrics that come from Airtable: a check that fails
     on them alone is fixed by reverting the Airtable entry, not by touching the pipeline.
     """
-    keys = list(asset_keys)
-    first = keys[0] if keys else PUBLISH_KEY
-    check = f"`{check_name}`" if check_name else "the failed check"
-    manual_only = bool(affected_metrics) and set(affected_metrics) <= set(manual_metrics)
-    on_airtable = _AIRTABLE in keys or manual_only
-
-    match kind:
-        case FailureKind.SOURCE_LOAD_FAILED:
-            steps = [
-                _look_at_source(first, source_urls),
-                _rerun_loader(keys, fivetran),
-                "If the source is down, leave it: the site keeps the last good data. "
-                "Rerun once it answers and note the outage in the issue.",
-            ]
-        case FailureKind.SCHEMA_DRIFT if first in _FIVETRAN:
-            steps = [
-                f"Compare the columns Fivetran lands for `{first}` with the documented ones "
-                "(`ddrc_platform/core/catalog.py`).",
-                "If someone renamed or removed a field in Airtable, revert that change in "
-                "Airtable; otherwise update the catalog and staging model in a reviewed PR.",
-                _fivetran_sync(first, fivetran),
-            ]
-        case FailureKind.SCHEMA_DRIFT:
-            steps = [
-                f"{_look_at_source(first, source_urls)} Compare its fields with the documented "
-                "columns (`ddrc_platform/core/catalog.py`, docs/sources.md).",
-                "If the agency renamed or added a field, update the catalog columns and the "
-                "dbt staging model in one reviewed PR; if our own change caused it, revert it.",
-                _rerun_loader(keys, fivetran),
-            ]
-        case FailureKind.DBT_MODEL_FAILED:
-            steps = [
-                f"Read the dbt error for `{first}` in the run (locally: "
-                "`cd ddrc_dbt && dbt build --select <model>`).",
-                "If a recent change to `ddrc_dbt/` caused it, revert that change.",
-                f"Rerun the model and everything downstream: {materialize(keys, downstream=True)}.",
-            ]
-        case FailureKind.DATA_CHECK_FAILED | FailureKind.PUBLICATION_HELD if on_airtable:
-            steps = _airtable_steps(manual_metrics or affected_metrics, fivetran)
-        case FailureKind.DATA_CHECK_FAILED | FailureKind.PUBLICATION_HELD:
-            upstream = next((k for k in keys if k in _TABLES), None)
-            steps = [
-                f"Read {check} on `{first}` in the run: which rows or metrics broke it.",
-                _look_at_source(upstream, source_urls)
-                if upstream
-                else "Compare the numbers with the sources and the last published file.",
-                "If the agency changed its reporting, change the metric definition in one "
-                "reviewed edit; if a code change caused it, revert it; then rerun: "
-                f"{materialize(keys, downstream=True)}.",
-            ]
-        case FailureKind.PUBLISH_FAILED:
-            steps = [
-                "Read the write/upload error in the run: container, credentials, an expired "
-                "SAS token or a network failure.",
-                f"Rerun the publication: {materialize([PUBLISH_KEY])}.",
-                "The previous file stays in place; confirm the site still shows it.",
-            ]
-        case FailureKind.PUBLISH_VERIFICATION_FAILED:
-            steps = [
-                f"Roll back the publication now: `{ROLLBACK_COMMAND}` restores the previous "
-                "version from the publish history.",
-                "Compare the published file with `summary/ddrc_metrics_summary` in the run to "
-                "find what differs (encoding, partial upload, a concurrent writer).",
-                f"Once fixed, publish again: {materialize([PUBLISH_KEY])}.",
-            ]
-        case FailureKind.PUBLISHED_FILE_STALE:
-            steps = [
-                f"Find why publishing stopped: the latest runs of `{PUBLISH_KEY}` (held by a "
-                "check? failed? schedule or sensor off?).",
-                "Fix that cause and rerun the pipeline: "
-                f"{materialize([PUBLISH_KEY])} once the upstream assets are good.",
-                f"If the file now on the site is wrong, roll it back: `{ROLLBACK_COMMAND}`.",
-            ]
-        case FailureKind.SOURCE_STALE:
-            steps = [
-                f"{_look_at_source(first, source_urls)} Has the agency updated it lately (the "
-                "layer's last edit date)?",
-                _rerun_loader(keys, fivetran),
-                "If the agency stopped updating, tell its metric contact and note it in the issue.",
-            ]
-        case FailureKind.FIVETRAN_SYNC_FAILED:
-            steps = [
-                f"Open the Fivetran sync log of `{first}`: auth, quota or a schema change.",
-                _fivetran_sync(first, fivetran),
-                "If a change in the Airtable base broke it (renamed table or field), revert "
-                "that change in Airtable.",
-            ]
-        case FailureKind.DELIVERY_REFUSED:
-            steps = [
-                f"{_look_at_source(first, source_urls)} How many rows does it deliver now, "
-                "and did the agency announce a rebuild or a cut?",
-                "If it is an outage or a botched rebuild, leave it: the kept snapshot stays "
-                f"and the site shows the last good data. Rerun once it is whole: "
-                f"{materialize(keys)}.",
-                "If the source really shrank (or was emptied), acknowledge that row count under "
-                "`deliveries:` in config/acknowledgements.yaml in a reviewed PR, then rerun.",
-            ]
-        case FailureKind.BAD_SOURCE_DATA if on_airtable:
-            steps = _airtable_steps(manual_metrics or affected_metrics, fivetran)
-        case FailureKind.BAD_SOURCE_DATA:
-            steps = [
-                f"{_look_at_source(first, source_urls)} The error names the record or object "
-                "ids and the field: retrying cannot fix the data.",
-                "Tell the layer's owner (its metric contact) what is wrong; nothing is loaded "
-                "until it is fixed, and the site keeps the last good data.",
-                f"Rerun once the source is fixed: {materialize(keys)}.",
-            ]
-        case FailureKind.WAREHOUSE_BUSY:
-            steps = [
-                "Another run (or a process such as a dashboard or `./ddrc dbt`) held the "
-                "warehouse: look for a run still in progress in the Dagster UI.",
-                "Let it finish (or stop it); do not delete the lock file.",
-                f"Rerun: {materialize(keys, downstream=True)}.",
-            ]
-        case FailureKind.RUN_HUNG:
-            steps = [
-                "Open the run: which step is still going, and what did it log last? A source "
-                "that trickles its answer or a lock held elsewhere are the usual causes.",
-                "Terminate the run in the Dagster UI if it is still going: it holds the "
-                "publishing slot, and the site keeps the last good data meanwhile.",
-                "Rerun the pipeline; if the same step hangs again, treat its source as down.",
-            ]
-        case FailureKind.RUN_FAILED:
-            steps = [
-                "Open the run and read the first failed step.",
-                "Re-execute the run from failure in the Dagster UI.",
-                "If a deploy just preceded it, revert that change.",
-            ]
-        case _:
-            assert_never(kind)
-    if kind in (FailureKind.PUBLISH_VERIFICATION_FAILED, FailureKind.PUBLISHED_FILE_STALE):
-        steps.append(FRONT_END)
-    return steps
+    failure = _Failure(
+        list(asset_keys), check_name, affected_metrics, manual_metrics, fivetran, source_urls
+    )
+    entry = RUNBOOKS[kind]
+    holds = {Case.AIRTABLE: failure.on_airtable, Case.FIVETRAN_TABLE: failure.first in _FIVETRAN}
+    steps = next((steps for case, steps in entry.cases.items() if holds[case]), entry.steps)
+    return [step.format_map(failure) for step in steps] + ([FRONT_END] if entry.front_end else [])
 
 
 def github_issue_url(incident: Incident, repo: str = DEFAULT_REPO, max_length: int = 2900) -> str:

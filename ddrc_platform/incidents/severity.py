@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from ddrc_platform.core import catalog
+from ddrc_platform.core.freshness import breach_time
 from ddrc_platform.core.names import PACIFIC
 from ddrc_platform.incidents.model import FailureKind, Severity
 
@@ -65,10 +66,9 @@ def public_impact(
     window = catalog.strictest_freshness(tables)
     assert window is not None
     shown = ", ".join(metrics) or "Its numbers"
-    fail = window.fail_window.to_timedelta()
-    when = f"{_hours(fail)} after its last good load"
+    when = f"{_hours(window.fail_window.to_timedelta())} after its last good load"
     if last_good is not None:
-        when = f"at {local_time(last_good + fail)}, {when} ({local_time(last_good)})"
+        when = f"at {local_time(breach_time(last_good, window))}, {when} ({local_time(last_good)})"
     return (
         f"{seen} {shown}: the last good value, aging; the other sources keep publishing. "
         f"{', '.join(t.title for t in tables)} breaches its freshness window {when}; "

@@ -30,7 +30,7 @@ from slack_sdk.webhook import WebhookClient
 from ddrc_platform.core.redact import Redactor
 from ddrc_platform.incidents.model import Incident, Severity
 from ddrc_platform.incidents.severity import local_time, public_view
-from ddrc_platform.incidents.store import IncidentRow, SqlIncidentStore
+from ddrc_platform.incidents.store import IncidentRow, IncidentStore
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,8 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def humanize(duration: timedelta) -> str:
+def humanize_duration(duration: timedelta) -> str:
+    """How long an incident has lasted, as a responder reads it: "2 d 3 h", "1 h 5 min"."""
     minutes = int(duration.total_seconds()) // 60
     if minutes < 1:
         return "less than a minute"
@@ -91,7 +92,7 @@ class View:
             status = f"{_EMOJI[incident.severity]} {severity}"
         else:
             status = f"✅ Resolved · {severity}"
-            history += f", resolved after {humanize(resolved_at - incident.opened_at)}"
+            history += f", resolved after {humanize_duration(resolved_at - incident.opened_at)}"
         what = f"{incident.kind.label}: " + ", ".join(f"`{_esc(k)}`" for k in incident.asset_keys)
         if incident.check_name:
             what += f"\ncheck `{_esc(incident.check_name)}`"
@@ -198,7 +199,7 @@ def note_text(text: str) -> str:
 
 def resolution_text(row: IncidentRow) -> str:
     assert row.duration is not None
-    return f"✅ Resolved after {humanize(row.duration)}. {RETRO}"
+    return f"✅ Resolved after {humanize_duration(row.duration)}. {RETRO}"
 
 
 # -- delivery ------------------------------------------------------------------------
@@ -386,7 +387,7 @@ class DeliveryReport:
 
 
 def deliver_pending(
-    store: SqlIncidentStore,
+    store: IncidentStore,
     notifier: Notifier,
     *,
     lease: timedelta = timedelta(minutes=2),

@@ -4,7 +4,7 @@ Sensor ticks run concurrently and in separate processes, so every read-then-writ
 write-locking transaction. Locally the store is SQLite (stdlib, one file, WAL); in
 Kubernetes it is PostgreSQL (`DDRC_INCIDENT_DATABASE_URL`): SQLite on a volume shared by
 pods is a known way to corrupt a database. One class holds the logic and portable SQL;
-the two differ in how they connect and lock (`IncidentStore`, `PostgresIncidentStore`).
+the two differ in how they connect and lock (`SqliteIncidentStore`, `PostgresIncidentStore`).
 Every Slack step is recorded as it succeeds, so a delivery that fails half-way resumes
 where it stopped: nothing is lost while Slack is down and nothing is posted twice.
 """
@@ -153,7 +153,7 @@ class _Db:
         return self._cursor.fetchall()
 
 
-class SqlIncidentStore:
+class IncidentStore:
     """The store's logic over any database `_tx` opens; subclasses connect and lock."""
 
     @contextmanager
@@ -356,7 +356,7 @@ class SqlIncidentStore:
         return [_row(r) for r in rows]
 
 
-class IncidentStore(SqlIncidentStore):
+class SqliteIncidentStore(IncidentStore):
     """SQLite, for the local deployment: one file under DDRC_HOME."""
 
     def __init__(self, path: str | Path) -> None:
@@ -390,7 +390,7 @@ class IncidentStore(SqlIncidentStore):
             db.close()
 
 
-class PostgresIncidentStore(SqlIncidentStore):
+class PostgresIncidentStore(IncidentStore):
     """PostgreSQL, for dev/prd: pods come and go, the incidents stay in one database."""
 
     _LOCK_ID = 0x0DDC1D  # serialises schema creation across pods starting at once
@@ -424,15 +424,15 @@ class PostgresIncidentStore(SqlIncidentStore):
             yield db
 
 
-def open_incident_store(location: str | Path) -> SqlIncidentStore:
+def open_incident_store(location: str | Path) -> IncidentStore:
     """The store at `location`: a `postgresql://` URL, or a SQLite file path."""
     text = str(location)
     if text.startswith(("postgresql://", "postgres://")):
         return PostgresIncidentStore(text)
-    return IncidentStore(location)
+    return SqliteIncidentStore(location)
 
 
-def existing_incident_store(location: str | Path) -> SqlIncidentStore | None:
+def existing_incident_store(location: str | Path) -> IncidentStore | None:
     """The store at `location` for reading, or None where a local file does not exist yet.
 
     Readers (the CLI, the dashboard) must not create a store: opening SQLite would.

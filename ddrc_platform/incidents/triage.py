@@ -80,6 +80,7 @@ class Triage:
         affected, manual = self._metrics(keys, check_name, metrics)
         severity = severity_of(kind)
         route = self.router.route(severity, at)
+        person = route.responder_person  # the on-call person, paged outside business hours
         if run_url is None and run_id and self.webserver_url:
             run_url = f"{self.webserver_url}/runs/{run_id}"
         incident = Incident(
@@ -93,9 +94,7 @@ class Triage:
             run_url=run_url,
             error_excerpt=redacted_excerpt(error_text(error), self.redact),
             responder=route.responder,
-            responder_slack_id=route.responder_person.slack_user_id
-            if route.responder_person
-            else None,
+            responder_slack_id=person.slack_user_id if person else None,
             act_now=route.act_now,
             deferred_until=route.deferred_until,
             runbook=tuple(

@@ -4,15 +4,13 @@ None is re-exported publicly in Dagster 1.13: the status of a check's latest eva
 (the publish gate asks it), the error of a failed step (the sensor classifies it by
 exception type), the per-instance method cache, and the defs-folder loading without the
 plugin catalogue. An upgrade that moves them fails the integration test, not a sensor tick
-at 2 a.m. The run filter the incident sensor pages with is public (`dg.RunsFilter`, the same
-class); only the path it is imported from below is Dagster's internal one.
+at 2 a.m.
 """
 
 from pathlib import Path
 
 import dagster as dg
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
-from dagster._core.storage.dagster_run import RunsFilter
 from dagster._utils.cached_method import cached_method
 from dagster._utils.error import SerializableErrorInfo
 from dagster._utils.warnings import suppress_dagster_warnings
@@ -33,7 +31,6 @@ def load_defs_folder(path_within_project: Path) -> dg.Definitions:
 
 __all__ = [
     "AssetCheckExecutionRecordStatus",
-    "RunsFilter",
     "SerializableErrorInfo",
     "cached_method",
 ]

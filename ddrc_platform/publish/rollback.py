@@ -15,8 +15,8 @@ import dagster as dg
 from pydantic import Field
 
 from ddrc_platform.core.names import GATE_CHECK, PUBLISH_KEY, PUBLISH_POOL, ROLLBACK_JOB
+from ddrc_platform.defs.incidents.slack_resource import IncidentSlackResource
 from ddrc_platform.incidents.model import FailureKind
-from ddrc_platform.incidents.slack_resource import IncidentSlackResource
 from ddrc_platform.publish import document as publication
 from ddrc_platform.publish.targets.base import Pin, Publisher
 from ddrc_platform.settings import Settings
@@ -81,7 +81,7 @@ class RollbackConfig(dg.Config):
 def build_rollback_job(settings: Settings, clock: Callable[[], datetime]) -> dg.JobDefinition:
     """The job. Its incidents concern the public file only, which carries every published
     metric: the file's key is all the graph its incident desk needs."""
-    from ddrc_platform.incidents.sensor import make_desk
+    from ddrc_platform.defs.incidents.desk import make_desk
 
     graph = dg.Definitions(assets=[dg.AssetSpec(PUBLISH_KEY)])
 

@@ -1,0 +1,263 @@
+"""What the incident sensor saw, decided as reports: a finished run, the freshness of the
+assets, the runs past their maximum runtime.
+
+Plain records in, reports out, so every rule here is tested without running Dagster; the
+sensor (`ddrc_platform/defs/incidents/`) only translates Dagster's events into these
+records. Classifying a run as a whole (rather than reacting to single events) is what lets
+one failure produce one incident: a dbt step that failed only because a blocking test
+failed is reported as the held publication, not a second time as a dbt failure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import dagster as dg
+
+from ddrc_platform.core.freshness import Freshness, freshness
+from ddrc_platform.core.names import GATE_CHECK, PUBLISH_KEY, SCHEMA_CONTRACT_CHECK, VERIFY_CHECK
+from ddrc_platform.incidents.model import FailureKind
+
+# kinds a failing check reports with its own result (the columns, the gate, the verification):
+# a step that raised the matching exception adds nothing to it
+REPORTED_BY_THEIR_CHECK = frozenset(
+    {
+        FailureKind.SCHEMA_DRIFT,
+        FailureKind.PUBLICATION_HELD,
+        FailureKind.PUBLISH_VERIFICATION_FAILED,
+    }
+)
+# what stops a run, by whether its step failures explain it
+_STOPPED = frozenset({dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED})
+
+ExceptionKinds = Mapping[type[BaseException], FailureKind]
+
+
+# -- the events of a run, as plain records ---------------------------------------------------
+@dataclass(frozen=True)
+class StepFailure:
+    step: str
+    exceptions: tuple[str, ...]  # class names of the error, its causes and contexts
+    error: str  # the error's own message first, then the full text
+
+
+@dataclass(frozen=True)
+class CheckEvaluation:
+    key: dg.AssetCheckKey
+    passed: bool
+    is_error: bool  # severity ERROR: a blocking check holds what follows it
+    description: str | None  # names the columns, the metrics and values
+
+
+@dataclass(frozen=True)
+class Materialization:
+    key: dg.AssetKey
+
+
+@dataclass(frozen=True)
+class StoppedPastMaxRuntime:
+    """Run monitoring stopped the run past its maximum runtime."""
+
+    message: str
+
+
+RunEvent = StepFailure | CheckEvaluation | Materialization | StoppedPastMaxRuntime
+
+
+@dataclass(frozen=True)
+class GraphFacts:
+    """What the classifier needs to know of the graph: which step computes which assets."""
+
+    assets_by_step: Mapping[str, frozenset[dg.AssetKey]]
+    fivetran_keys: frozenset[dg.AssetKey]
+    dbt_step: str
+    blocking_checks: frozenset[dg.AssetCheckKey]
+
+
+@dataclass
+class Report:
+    kind: FailureKind
+    keys: list[dg.AssetKey]
+    error: str | None = None
+    check_name: str | None = None
+
+
+@dataclass
+class RunFindings:
+    """What one finished run says: failures to report, successes that end incidents."""
+
+    reports: list[Report] = field(default_factory=list)
+    materialized: set[dg.AssetKey] = field(default_factory=set)
+    passed_checks: list[dg.AssetCheckKey] = field(default_factory=list)
+
+
+# -- a finished run ------------------------------------------------------------------------
+def kinds_by_name(table: ExceptionKinds) -> dict[str, FailureKind]:
+    """The table as a step failure names its exceptions (by class name), in table order.
+
+    Two classes of one name would make the name ambiguous: refused here, not guessed at.
+    """
+    names = [cls.__name__ for cls in table]
+    if len(set(names)) != len(names):
+        raise ValueError(f"exception classes of the same name: {sorted(names)}")
+    return {cls.__name__: kind for cls, kind in table.items()}
+
+
+def check_kind(evaluation: CheckEvaluation, facts: GraphFacts) -> FailureKind:
+    """The kind of a failed check: its own kind, a held publication, or a data check."""
+    key = evaluation.key
+    if key.name == SCHEMA_CONTRACT_CHECK:
+        return FailureKind.SCHEMA_DRIFT
+    if key.name == VERIFY_CHECK:
+        return FailureKind.PUBLISH_VERIFICATION_FAILED
+    if evaluation.is_error and (key in facts.blocking_checks or key.name == GATE_CHECK):
+        return FailureKind.PUBLICATION_HELD
+    return FailureKind.DATA_CHECK_FAILED
+
+
+def step_report(
+    failure: StepFailure,
+    facts: GraphFacts,
+    kinds: Mapping[str, FailureKind],
+    *,
+    planned: set[dg.AssetKey] | None,
+    materialized: set[dg.AssetKey],
+    checked: set[dg.AssetKey],
+) -> Report | None:
+    """The report of one failed step, or None where a failed check already says it.
+
+    `kinds`: exception class name -> kind (`kinds_by_name`); an exception it does not name
+    is classified by the step that raised it. `checked`: assets with a failed check.
+    """
+    keys = sorted(facts.assets_by_step.get(failure.step, frozenset()), key=str)
+    error = failure.error
+    found = [kinds[name] for name in kinds if name in failure.exceptions]
+    direct = next((kind for kind in found if kind not in REPORTED_BY_THEIR_CHECK), None)
+    reported_by_check = any(kind in REPORTED_BY_THEIR_CHECK for kind in found)
+    if direct is not None:
+        return Report(direct, keys, error)
+    if failure.step == facts.dbt_step:
+        # models that did not build; none missing means only tests failed (reported already)
+        expected = set(keys) & planned if planned else set(keys)
+        missing = sorted(expected - materialized - checked, key=str)
+        return Report(FailureKind.DBT_MODEL_FAILED, missing, error) if missing else None
+    if PUBLISH_KEY in keys:  # a failed verification or a held gate: its check says it
+        return None if reported_by_check else Report(FailureKind.PUBLISH_FAILED, keys, error)
+    if set(keys) & facts.fivetran_keys:
+        return Report(FailureKind.FIVETRAN_SYNC_FAILED, keys, error)
+    if reported_by_check and set(keys) & checked:
+        return None  # the schema_contract check failure says it, with the columns
+    return Report(FailureKind.SOURCE_LOAD_FAILED, keys, error) if keys else None
+
+
+def merge_busy(reports: list[Report]) -> list[Report]:
+    """Every step waited for the same other run: one incident says it, for all their assets."""
+    busy = [r for r in reports if r.kind is FailureKind.WAREHOUSE_BUSY]
+    if len(busy) <= 1:
+        return reports
+    keys = sorted({key for r in busy for key in r.keys}, key=str)
+    rest = [r for r in reports if r not in busy]
+    return [*rest, Report(FailureKind.WAREHOUSE_BUSY, keys, busy[0].error)]
+
+
+def run_report(
+    status: dg.DagsterRunStatus,
+    past_max_runtime: str | None,
+    planned: set[dg.AssetKey] | None,
+    explained: bool,
+) -> Report | None:
+    """The run's own report: hung past its maximum runtime, or failed with nothing more
+    specific to say (`explained`: its steps and checks already reported something)."""
+    keys = sorted(planned or [], key=str)
+    if status in _STOPPED and past_max_runtime:
+        return Report(FailureKind.RUN_HUNG, keys, past_max_runtime)
+    if status == dg.DagsterRunStatus.FAILURE and not explained:
+        return Report(FailureKind.RUN_FAILED, keys)
+    return None
+
+
+def classify(
+    status: dg.DagsterRunStatus,
+    events: Iterable[RunEvent],
+    facts: GraphFacts,
+    planned: set[dg.AssetKey] | None,
+    exception_kinds: ExceptionKinds,
+) -> RunFindings:
+    """Everything a finished run says; `planned`: the assets it set out to materialize."""
+    findings = RunFindings()
+    failures: dict[str, StepFailure] = {}  # the last failure of each step
+    failed_checks: list[CheckEvaluation] = []
+    past_max_runtime: str | None = None
+    for event in events:
+        match event:
+            case StoppedPastMaxRuntime(message):
+                past_max_runtime = message
+            case StepFailure():
+                failures[event.step] = event
+            case Materialization(key):
+                findings.materialized.add(key)
+            case CheckEvaluation(passed=True):
+                findings.passed_checks.append(event.key)
+            case CheckEvaluation():
+                failed_checks.append(event)
+    reports = [
+        Report(check_kind(c, facts), [c.key.asset_key], c.description, c.key.name)
+        for c in failed_checks
+    ]
+    kinds = kinds_by_name(exception_kinds)
+    checked = {c.key.asset_key for c in failed_checks}
+    for failure in failures.values():
+        report = step_report(
+            failure,
+            facts,
+            kinds,
+            planned=planned,
+            materialized=findings.materialized,
+            checked=checked,
+        )
+        reports += [report] if report else []
+    findings.reports = merge_busy(reports)
+    last = run_report(status, past_max_runtime, planned, explained=bool(findings.reports))
+    findings.reports += [last] if last else []
+    return findings
+
+
+# -- freshness and hung runs ----------------------------------------------------------------
+def stale_and_fresh(
+    last_updates: Mapping[dg.AssetKey, datetime | None],
+    policies: Mapping[dg.AssetKey, dg.FreshnessPolicy],
+    now: datetime,
+) -> tuple[list[dg.AssetKey], list[dg.AssetKey]]:
+    """(beyond their fail window, within it), by `core.freshness`; never loaded is neither."""
+    stale, fresh = [], []
+    for key, policy in policies.items():
+        state = freshness(last_updates.get(key), policy, now)
+        if state is not Freshness.NEVER:
+            (stale if state is Freshness.STALE else fresh).append(key)
+    return stale, fresh
+
+
+def staleness_kind(key: dg.AssetKey) -> FailureKind:
+    return FailureKind.PUBLISHED_FILE_STALE if key == PUBLISH_KEY else FailureKind.SOURCE_STALE
+
+
+class Ongoing:
+    """The ids of an ongoing condition already reported (a hung run): one report each.
+
+    Only what is ongoing now is remembered, so the set is bounded by the runs hung at once,
+    however long the process lives; a condition that ended and comes back is new again.
+    """
+
+    def __init__(self) -> None:
+        self._reported: frozenset[str] = frozenset()
+
+    def new(self, ongoing: Sequence[str]) -> list[str]:
+        """Of the ids ongoing now, those not reported yet, in their order."""
+        fresh = [i for i in ongoing if i not in self._reported]
+        self._reported = frozenset(ongoing)
+        return fresh
+
+    def __len__(self) -> int:
+        return len(self._reported)

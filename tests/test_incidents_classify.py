@@ -1,0 +1,276 @@
+"""How a finished run, the freshness of the assets and the hung runs become reports: plain
+records in, reports out, no Dagster run. The exception table is checked by the classes
+themselves, so renaming an exception cannot silently turn its incidents into another kind."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+import pytest
+
+from ddrc_platform.core.freshness import Freshness, freshness
+from ddrc_platform.core.locks import ResourceBusyError
+from ddrc_platform.core.names import (
+    GATE_CHECK,
+    PUBLISH_KEY,
+    SCHEMA_CONTRACT_CHECK,
+    SUMMARY_KEY,
+    VERIFY_CHECK,
+)
+from ddrc_platform.defs.incidents.runs import (
+    KIND_BY_EXCEPTION,
+    classify_run,
+    exception_types,
+    own_message,
+)
+from ddrc_platform.incidents import FailureKind
+from ddrc_platform.incidents.classify import (
+    CheckEvaluation,
+    GraphFacts,
+    Materialization,
+    Ongoing,
+    RunEvent,
+    StepFailure,
+    StoppedPastMaxRuntime,
+    classify,
+    kinds_by_name,
+    stale_and_fresh,
+    staleness_kind,
+)
+from ddrc_platform.ingest.contract import SchemaContractError
+from ddrc_platform.ingest.delivery import DeliveryRefusedError
+from ddrc_platform.ingest.sources.http import SourceDataError
+from ddrc_platform.integrations.dagster import SerializableErrorInfo
+from ddrc_platform.publish.checks import PublicationHeldError, PublishVerificationError
+from ddrc_platform.warehouse.base import WarehouseBusyError
+
+EPA = dg.AssetKey(["raw", "epa", "public_status_assessment"])
+USACE = dg.AssetKey(["raw", "usace", "parcel_debris_removal"])
+AIRTABLE = dg.AssetKey(["raw", "airtable", "metrics"])
+STAGING = dg.AssetKey(["staging", "stg_epa"])
+FACTS = GraphFacts(
+    assets_by_step={
+        "load_epa": frozenset({EPA}),
+        "load_usace": frozenset({USACE}),
+        "sync_airtable": frozenset({AIRTABLE}),
+        "ddrc_dbt": frozenset({STAGING, SUMMARY_KEY}),
+        "publish": frozenset({PUBLISH_KEY}),
+        "housekeeping": frozenset(),
+    },
+    fivetran_keys=frozenset({AIRTABLE}),
+    dbt_step="ddrc_dbt",
+    blocking_checks=frozenset({dg.AssetCheckKey(SUMMARY_KEY, "metric_name_unique")}),
+)
+FAILURE, SUCCESS = dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.SUCCESS
+
+
+def kinds(status: dg.DagsterRunStatus, *events: RunEvent, planned=None) -> list[FailureKind]:
+    findings = classify(status, events, FACTS, planned, KIND_BY_EXCEPTION)
+    return [r.kind for r in findings.reports]
+
+
+def failed(step: str, *exceptions: type[BaseException] | str) -> StepFailure:
+    names = tuple(e if isinstance(e, str) else e.__name__ for e in exceptions)
+    return StepFailure(step, ("DagsterExecutionStepExecutionError", *names), f"{step} failed")
+
+
+def check(asset: dg.AssetKey, name: str, *, passed=False, is_error=True) -> CheckEvaluation:
+    return CheckEvaluation(dg.AssetCheckKey(asset, name), passed, is_error, f"{name} says why")
+
+
+# -- the exception table ------------------------------------------------------------------
+INTENDED = [
+    (WarehouseBusyError, FailureKind.WAREHOUSE_BUSY),
+    (ResourceBusyError, FailureKind.WAREHOUSE_BUSY),
+    (DeliveryRefusedError, FailureKind.DELIVERY_REFUSED),
+    (SourceDataError, FailureKind.BAD_SOURCE_DATA),
+    (SchemaContractError, FailureKind.SCHEMA_DRIFT),
+    (PublicationHeldError, FailureKind.PUBLICATION_HELD),
+    (PublishVerificationError, FailureKind.PUBLISH_VERIFICATION_FAILED),
+]
+
+
+@pytest.mark.parametrize(("exception", "kind"), INTENDED)
+def test_every_exception_in_the_table_maps_to_its_intended_kind(exception, kind):
+    assert KIND_BY_EXCEPTION[exception] is kind
+    assert kinds_by_name(KIND_BY_EXCEPTION)[exception.__name__] is kind
+
+
+def test_the_table_holds_these_classes_only_and_their_names_are_unique():
+    assert set(KIND_BY_EXCEPTION) == {exception for exception, _ in INTENDED}
+    assert len(kinds_by_name(KIND_BY_EXCEPTION)) == len(KIND_BY_EXCEPTION)  # or it refuses
+
+
+def test_two_exception_classes_of_one_name_are_refused():
+    clash = type(WarehouseBusyError.__name__, (RuntimeError,), {})
+    with pytest.raises(ValueError, match="same name"):
+        kinds_by_name(
+            {WarehouseBusyError: FailureKind.WAREHOUSE_BUSY, clash: FailureKind.RUN_FAILED}
+        )
+
+
+@pytest.mark.parametrize(
+    ("exception", "expected"),
+    [
+        (WarehouseBusyError, FailureKind.WAREHOUSE_BUSY),
+        (ResourceBusyError, FailureKind.WAREHOUSE_BUSY),
+        (DeliveryRefusedError, FailureKind.DELIVERY_REFUSED),
+        (SourceDataError, FailureKind.BAD_SOURCE_DATA),
+        (ValueError, FailureKind.SOURCE_LOAD_FAILED),  # unknown: the step's generic kind
+        ("RenamedAwayError", FailureKind.SOURCE_LOAD_FAILED),
+    ],
+)
+def test_a_loader_failure_is_classified_by_its_exception(exception, expected):
+    assert kinds(FAILURE, failed("load_epa", exception)) == [expected]
+
+
+def test_an_unknown_exception_in_a_step_that_computes_nothing_is_a_failed_run():
+    assert kinds(FAILURE, failed("housekeeping", KeyError)) == [FailureKind.RUN_FAILED]
+
+
+def test_the_exception_is_found_through_causes_and_contexts():
+    cause = SerializableErrorInfo("shrunk to 0 rows", [], DeliveryRefusedError.__name__)
+    context = SerializableErrorInfo("while loading", [], "OSError")
+    wrapper = SerializableErrorInfo(
+        "Error occurred while executing op",
+        [],
+        "DagsterExecutionStepExecutionError",
+        cause,
+        context,
+    )
+    assert exception_types(wrapper) == {
+        "DagsterExecutionStepExecutionError",
+        DeliveryRefusedError.__name__,
+        "OSError",
+    }
+    assert own_message(wrapper) == "shrunk to 0 rows"  # ours, not Dagster's wrapper
+
+
+# -- checks and steps together: one failure, one incident ----------------------------------
+@pytest.mark.parametrize(
+    ("evaluation", "expected"),
+    [
+        (check(EPA, SCHEMA_CONTRACT_CHECK), FailureKind.SCHEMA_DRIFT),
+        (check(PUBLISH_KEY, VERIFY_CHECK), FailureKind.PUBLISH_VERIFICATION_FAILED),
+        (check(SUMMARY_KEY, "metric_name_unique"), FailureKind.PUBLICATION_HELD),
+        (check(PUBLISH_KEY, GATE_CHECK), FailureKind.PUBLICATION_HELD),
+        (check(SUMMARY_KEY, "metric_name_unique", is_error=False), FailureKind.DATA_CHECK_FAILED),
+        (check(SUMMARY_KEY, "counts_whole"), FailureKind.DATA_CHECK_FAILED),
+    ],
+)
+def test_a_failed_check_is_reported_by_its_kind(evaluation, expected):
+    findings = classify(SUCCESS, [evaluation], FACTS, None, KIND_BY_EXCEPTION)
+    (report,) = findings.reports
+    assert (report.kind, report.keys, report.check_name) == (
+        expected,
+        [evaluation.key.asset_key],
+        evaluation.key.name,
+    )
+    assert report.error == evaluation.description
+
+
+def test_a_failure_its_check_reports_is_not_reported_twice():
+    drift = [check(EPA, SCHEMA_CONTRACT_CHECK), failed("load_epa", SchemaContractError)]
+    assert kinds(FAILURE, *drift) == [FailureKind.SCHEMA_DRIFT]
+    held = [check(PUBLISH_KEY, GATE_CHECK), failed("publish", PublicationHeldError)]
+    assert kinds(FAILURE, *held) == [FailureKind.PUBLICATION_HELD]
+    assert kinds(FAILURE, failed("publish", OSError)) == [FailureKind.PUBLISH_FAILED]
+
+
+def test_a_dbt_step_reports_only_the_models_that_did_not_build():
+    only_tests = [
+        Materialization(STAGING),
+        check(SUMMARY_KEY, "metric_name_unique"),
+        failed("ddrc_dbt", "DbtCliError"),
+    ]
+    assert kinds(FAILURE, *only_tests) == [FailureKind.PUBLICATION_HELD]
+    findings = classify(
+        FAILURE, [failed("ddrc_dbt", "DbtCliError")], FACTS, {STAGING}, KIND_BY_EXCEPTION
+    )
+    ((kind, keys),) = [(r.kind, r.keys) for r in findings.reports]
+    assert (kind, keys) == (FailureKind.DBT_MODEL_FAILED, [STAGING])  # only what was planned
+
+
+def test_fivetran_and_busy_steps():
+    assert kinds(FAILURE, failed("sync_airtable", RuntimeError)) == [
+        FailureKind.FIVETRAN_SYNC_FAILED
+    ]
+    busy = [failed("load_epa", WarehouseBusyError), failed("load_usace", ResourceBusyError)]
+    findings = classify(FAILURE, busy, FACTS, None, KIND_BY_EXCEPTION)
+    ((kind, keys),) = [(r.kind, r.keys) for r in findings.reports]
+    assert (kind, keys) == (FailureKind.WAREHOUSE_BUSY, [EPA, USACE])  # one incident for both
+
+
+def test_the_run_itself_hung_failed_or_succeeded():
+    stopped = StoppedPastMaxRuntime("Exceeded maximum runtime of 3000 seconds.")
+    findings = classify(FAILURE, [stopped], FACTS, {EPA}, KIND_BY_EXCEPTION)
+    ((kind, keys, error),) = [(r.kind, r.keys, r.error) for r in findings.reports]
+    assert (kind, keys, error) == (FailureKind.RUN_HUNG, [EPA], stopped.message)
+    assert kinds(dg.DagsterRunStatus.CANCELED, stopped) == [FailureKind.RUN_HUNG]
+    assert kinds(FAILURE) == [FailureKind.RUN_FAILED]
+    assert kinds(dg.DagsterRunStatus.CANCELED) == []
+    assert kinds(SUCCESS) == []
+
+
+def test_successes_are_collected_to_end_incidents():
+    passed = check(EPA, SCHEMA_CONTRACT_CHECK, passed=True)
+    findings = classify(SUCCESS, [Materialization(EPA), passed], FACTS, None, KIND_BY_EXCEPTION)
+    assert findings.materialized == {EPA}
+    assert findings.passed_checks == [passed.key]
+    assert findings.reports == []
+
+
+# -- freshness and hung runs ---------------------------------------------------------------
+def test_stale_and_fresh_follow_the_one_definition_of_freshness():
+    policy = dg.FreshnessPolicy.time_window(
+        fail_window=timedelta(hours=50), warn_window=timedelta(hours=26)
+    )
+    now = datetime(2025, 6, 2, 12, tzinfo=UTC)
+    last = {
+        EPA: now - timedelta(hours=1),  # fresh
+        USACE: now - timedelta(hours=30),  # late: not yet an incident
+        AIRTABLE: now - timedelta(hours=51),  # stale
+        PUBLISH_KEY: None,  # never loaded: neither
+    }
+    policies = dict.fromkeys(last, policy)
+    assert stale_and_fresh(last, policies, now) == ([AIRTABLE], [EPA, USACE])
+    assert freshness(last[USACE], policy, now) is Freshness.LATE
+    assert staleness_kind(PUBLISH_KEY) is FailureKind.PUBLISHED_FILE_STALE
+    assert staleness_kind(EPA) is FailureKind.SOURCE_STALE
+
+
+def test_a_hung_run_is_reported_once_and_forgotten_when_it_ends():
+    hung = Ongoing()
+    assert hung.new(["a", "b"]) == ["a", "b"]
+    assert hung.new(["a", "b"]) == []  # every later tick: no repeat
+    assert hung.new(["b", "c"]) == ["c"]  # a ended
+    assert len(hung) == 2
+    for tick in range(1000):  # a long-lived code location: the memory stays what is hung now
+        hung.new([f"run-{tick}"])
+    assert len(hung) == 1
+    assert hung.new([]) == [] and len(hung) == 0
+
+
+# -- the adapter: Dagster's event log into these records -------------------------------------
+def test_a_real_runs_event_log_is_classified_by_the_exception_our_code_raised():
+    @dg.asset(key=EPA)
+    def load_epa() -> None:
+        raise DeliveryRefusedError("raw/epa: 0 rows, 20,000 kept")
+
+    @dg.asset(key=USACE)
+    def load_usace() -> None:
+        pass
+
+    assets = (load_epa, load_usace)
+    instance = dg.DagsterInstance.ephemeral()
+    result = dg.materialize(assets, instance=instance, raise_on_error=False)
+    facts = GraphFacts(
+        {a.node_def.name: frozenset(a.keys) for a in assets}, frozenset(), "", frozenset()
+    )
+    findings = classify_run(FAILURE, instance.all_logs(result.run_id), facts, None)
+    ((kind, keys, error),) = [(r.kind, r.keys, r.error) for r in findings.reports]
+    assert (kind, keys) == (FailureKind.DELIVERY_REFUSED, [EPA])
+    assert error is not None  # our message first, then Dagster's text
+    assert error.split("\n\n")[0].endswith("DeliveryRefusedError: raw/epa: 0 rows, 20,000 kept")
+    assert findings.materialized == {USACE}

@@ -70,7 +70,7 @@ def step_seconds(result) -> dict[str, float]:
 def ingest(scale: float, mode: str) -> dict:
     import dagster as dg
 
-    from ddrc_platform.ingest.assets import build_raw_assets
+    from ddrc_platform.defs.ingest.raw import build_raw_assets
     from ddrc_platform.warehouse.duckdb import DuckDBWarehouse
 
     with (

@@ -10,8 +10,8 @@ import pytest
 
 from ddrc_platform.core import catalog
 from ddrc_platform.core.names import SCHEMA_CONTRACT_CHECK
+from ddrc_platform.defs.ingest.raw import build_raw_assets
 from ddrc_platform.ingest import sample
-from ddrc_platform.ingest.assets import build_raw_assets
 from ddrc_platform.warehouse.duckdb import DuckDBWarehouse
 from stand_ins.sources import LAYER_PATHS, serve_sample_sources
 

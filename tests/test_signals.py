@@ -10,9 +10,10 @@ import dagster as dg
 import pytest
 
 from ddrc_platform.core import catalog
+from ddrc_platform.defs.ingest.raw import build_raw_asset
+from ddrc_platform.defs.ingest.watch import build_watch_sensor
 from ddrc_platform.ingest import sample
-from ddrc_platform.ingest.assets import build_raw_asset
-from ddrc_platform.ingest.signals import build_watch_sensor, signature
+from ddrc_platform.ingest.signals import signature
 from ddrc_platform.warehouse.duckdb import DuckDBWarehouse
 from stand_ins.base import Fault
 from stand_ins.sources import LAYER_PATHS, serve_sample_sources

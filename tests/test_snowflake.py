@@ -25,8 +25,8 @@ from test_warehouse import DAY1, snapshot, snowflake_warehouse_from_env, write
 from ddrc_platform.core import catalog
 from ddrc_platform.core.catalog import Keeping
 from ddrc_platform.core.redact import REDACTED
-from ddrc_platform.ingest.assets import with_snapshot_columns
 from ddrc_platform.ingest.fetch import fetch
+from ddrc_platform.ingest.load import with_snapshot_columns
 from ddrc_platform.publish.document import metrics_from_rows
 from ddrc_platform.settings import SettingsError, load_settings, snowflake_settings
 from ddrc_platform.transform.project import dbt_vars, vars_args

@@ -1,11 +1,15 @@
 """The sources of the platform: one declaration per raw table, every fact about it here.
 
 Everything per source (where it lives, its documented columns, how it is kept, how fresh
-it must be, its UI kind, where its endpoint comes from, its sample generator, the metric
-family it feeds, a runbook hint) is a field of its `RawTable`, so the loaders, the
-settings, the stand-ins, the sensors and the runbooks read the same fact and a new source
-is one declaration here plus its sample generator (`ingest/sample/`). A test fails when a
-declaration lacks a fact (`tests/test_catalog.py`).
+it must be, its UI kind, where its endpoint comes from, the metric family it feeds, a
+runbook hint) is a field of its `RawTable`, so the loaders, the settings, the stand-ins,
+the sensors and the runbooks read the same fact and a new source is one declaration here
+plus its sample generator (`ingest/sample/`). A test fails when a declaration lacks a fact
+or a sample (`tests/test_catalog.py`).
+
+The sample generators register themselves here (`register_sample`) rather than being
+named by the declarations: the catalog is read by every part of the platform, and none of
+them should pull in the code that fabricates data to learn where a source lives.
 
 Column names are stored upper case in every warehouse (that is what Fivetran does and what
 unquoted identifiers resolve to in Snowflake), so a source that changes the case of a
@@ -19,15 +23,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
-from functools import partial
 from urllib.parse import urlsplit
 
 import dagster as dg
-
-from ddrc_platform.ingest.sample import airtable as airtable_sample
-from ddrc_platform.ingest.sample import arcgis as arcgis_sample
-from ddrc_platform.ingest.sample import feedback as feedback_sample
-from ddrc_platform.ingest.sample import malibu as malibu_sample
 
 
 class Family(StrEnum):
@@ -84,8 +82,6 @@ def _window(warn_hours: float, fail_hours: float) -> dg.FreshnessPolicy:
 DAILY = _window(26, 50)
 AS_NEEDED = _window(24 * 3, 24 * 7)
 
-SampleGenerator = Callable[..., object]  # (scale=, day=) -> the source's wire shape
-
 
 @dataclass(frozen=True)
 class RawTable:
@@ -101,7 +97,6 @@ class RawTable:
     family: Family
     kind: str  # what the UI shows as the source's kind
     freshness: dg.FreshnessPolicy
-    sample: SampleGenerator  # deterministic data in the source's wire shape
     endpoint: Endpoint | None = None  # None: no public endpoint (page feedback)
     docs_url: str | None = None  # where to read about a source without an endpoint
     system_columns: tuple[str, ...] = ()
@@ -140,7 +135,7 @@ MALIBU_BASE_URL = "https://mlb-pptsrv.ci.malibu.ca.us"
 MALIBU_FLAKY = "The city's permit server is flaky: a rerun usually succeeds."
 
 
-def _malibu(endpoint: str, path: str) -> dict:
+def _malibu(path: str) -> dict:
     """The facts the four Malibu endpoints share; they differ in path and columns."""
     return {
         "schema": "MALIBU",
@@ -149,7 +144,6 @@ def _malibu(endpoint: str, path: str) -> dict:
         "family": Family.MALIBU,
         "kind": "api",
         "freshness": DAILY,
-        "sample": partial(malibu_sample.endpoint_rows, endpoint),
         "endpoint": Endpoint("malibu", "DDRC_MALIBU_BASE_URL", MALIBU_BASE_URL, path),
         "runbook_note": MALIBU_FLAKY,
     }
@@ -163,7 +157,6 @@ def _arcgis(name: str, url: str) -> dict:
         "family": Family.ARCGIS,
         "kind": "arcgis",
         "freshness": DAILY,
-        "sample": partial(arcgis_sample.arcgis_layer, name),
         "endpoint": Endpoint(name, f"DDRC_{name.upper()}_URL", url),
         "metric_family": name,
         # parcels and permits are only ever added: a fifth gone is a broken rebuild
@@ -276,10 +269,7 @@ PASADENA = RawTable(
 )
 
 MALIBU_FIRE_REBUILD_POINTS = RawTable(
-    **_malibu(
-        "FireRebuildPoints",
-        "/Home/FireRebuildPoints/?sFireView=vPalisadesRebuildStatsDetailWithTimes",
-    ),
+    **_malibu("/Home/FireRebuildPoints/?sFireView=vPalisadesRebuildStatsDetailWithTimes"),
     name="malibu_fire_rebuild_points",
     asset_key=dg.AssetKey(["raw", "malibu", "fire_rebuild_points"]),
     table="FIRE_REBUILD_POINTS",
@@ -302,7 +292,7 @@ MALIBU_FIRE_REBUILD_POINTS = RawTable(
 )
 
 MALIBU_PALISADES_PERMITS_ISSUED = RawTable(
-    **_malibu("PalisadesPermitsIssued_Read", "/Home/PalisadesPermitsIssued_Read"),
+    **_malibu("/Home/PalisadesPermitsIssued_Read"),
     name="malibu_palisades_permits_issued",
     asset_key=dg.AssetKey(["raw", "malibu", "palisades_permits_issued"]),
     table="PALISADES_PERMITS_ISSUED",
@@ -312,8 +302,7 @@ MALIBU_PALISADES_PERMITS_ISSUED = RawTable(
 
 MALIBU_OVERALL_REBUILD_STATS = RawTable(
     **_malibu(
-        "OverallRebuildStatsPie_Read",
-        "/Home/OverallRebuildStatsPie_Read?sFireView=PalisadesRebuildStatsDetailWithBPComplete",
+        "/Home/OverallRebuildStatsPie_Read?sFireView=PalisadesRebuildStatsDetailWithBPComplete"
     ),
     name="malibu_overall_rebuild_stats",
     asset_key=dg.AssetKey(["raw", "malibu", "overall_rebuild_stats"]),
@@ -323,7 +312,7 @@ MALIBU_OVERALL_REBUILD_STATS = RawTable(
 )
 
 MALIBU_FIRE_REBUILD_VISIT_POINTS = RawTable(
-    **_malibu("FireRebuildVisitPoints", "/Home/FireRebuildVisitPoints"),
+    **_malibu("/Home/FireRebuildVisitPoints"),
     name="malibu_fire_rebuild_visit_points",
     asset_key=dg.AssetKey(["raw", "malibu", "fire_rebuild_visit_points"]),
     table="FIRE_REBUILD_VISIT_POINTS",
@@ -366,7 +355,6 @@ AIRTABLE_METRICS = RawTable(
     family=Family.AIRTABLE,
     kind="airtable",
     freshness=AS_NEEDED,
-    sample=airtable_sample.airtable_records,
     endpoint=Endpoint("airtable", "DDRC_AIRTABLE_ENDPOINT", "https://api.airtable.com"),
     docs_url="https://airtable.com",
     metric_family="airtable",
@@ -395,7 +383,6 @@ PAGE_FEEDBACK = RawTable(
     family=Family.FEEDBACK,
     kind="dynamodb",
     freshness=DAILY,
-    sample=feedback_sample.page_feedback_rows,
     docs_url="https://fivetran.com/docs/connectors/databases/dynamodb",
     synced_by_fivetran=True,
 )
@@ -437,6 +424,22 @@ def endpoint_variables() -> dict[str, tuple[str, str]]:
     }
 
 
+SampleGenerator = Callable[..., object]  # (scale=, day=) -> the source's wire shape
+_SAMPLES: dict[str, SampleGenerator] = {}
+
+
+def register_sample(table: RawTable, generator: SampleGenerator) -> None:
+    """Called by `ingest/sample/` for each table it generates (importing `ddrc_platform.ingest`
+    registers them all)."""
+    _SAMPLES[table.name] = generator
+
+
 def sample_data(table: RawTable, *, scale: float, day: date) -> object:
     """The table's sample delivery on `day`, in its source's wire shape."""
-    return table.sample(scale=scale, day=day)
+    generator = _SAMPLES.get(table.name)
+    if generator is None:
+        raise LookupError(
+            f"no sample generator is registered for {table.name}: its module in "
+            "ddrc_platform/ingest/sample/ registers it when `ddrc_platform.ingest` is imported"
+        )
+    return generator(scale=scale, day=day)

@@ -14,9 +14,9 @@ from datetime import date, datetime
 
 import pyarrow as pa
 
+from ddrc_platform.core import catalog
 from ddrc_platform.core.catalog import Family, RawTable
 from ddrc_platform.core.redact import Redactor
-from ddrc_platform.ingest.sample.common import ArcgisSample
 from ddrc_platform.ingest.sources import airtable, arcgis, malibu
 from ddrc_platform.ingest.sources.http import SourceClient
 from ddrc_platform.settings import Settings, SourceMode
@@ -64,32 +64,35 @@ def source_url(settings: Settings, table: RawTable) -> str:
     return settings.endpoint(table.endpoint.setting).url + table.endpoint.path
 
 
+def sample_delivery(table: RawTable, settings: Settings, day: date) -> object:
+    """What the source would deliver on `day` in sample mode: the loaders and the signals
+    must see the same delivery, or a signal would move without the data."""
+    return catalog.sample_data(table, scale=settings.sample_scale, day=day)
+
+
 def _arcgis(table: RawTable, settings: Settings, day: date, now: datetime) -> Fetched:
+    url = None
     if settings.sources is SourceMode.SAMPLE:
-        layer = table.sample(scale=settings.sample_scale, day=day)
-        assert isinstance(layer, ArcgisSample)
-        return Fetched(
-            upper_case_columns(layer.table),
-            arcgis.layer_last_edit(layer.metadata),
-            system_fields=arcgis.system_fields(layer.metadata),
-        )
-    url = source_url(settings, table)
-    client = source_client(settings, table)
-    try:
-        read = arcgis.ArcgisLayer(client, url, settings.http.concurrency).read()
-    finally:
-        client.close()
+        layer = sample_delivery(table, settings, day)
+        assert isinstance(layer, arcgis.LayerData)
+    else:
+        url = source_url(settings, table)
+        client = source_client(settings, table)
+        try:
+            layer = arcgis.ArcgisLayer(client, url, settings.http.concurrency).read()
+        finally:
+            client.close()
     return Fetched(
-        upper_case_columns(read.table),
-        read.last_edit,
+        upper_case_columns(layer.table),
+        layer.last_edit,
         url,
-        system_fields=arcgis.system_fields(read.metadata),
+        system_fields=arcgis.system_fields(layer.metadata),
     )
 
 
 def _malibu(table: RawTable, settings: Settings, day: date, now: datetime) -> Fetched:
     if settings.sources is SourceMode.SAMPLE:
-        rows = table.sample(scale=settings.sample_scale, day=day)
+        rows = sample_delivery(table, settings, day)
         assert isinstance(rows, list)
         return Fetched(upper_case_columns(malibu.rows_to_table(rows)))
     url = source_url(settings, table)
@@ -105,7 +108,7 @@ def _malibu(table: RawTable, settings: Settings, day: date, now: datetime) -> Fe
 
 def _airtable(table: RawTable, settings: Settings, day: date, now: datetime) -> Fetched:
     if settings.sources is SourceMode.SAMPLE:
-        records = table.sample(scale=settings.sample_scale, day=day)
+        records = sample_delivery(table, settings, day)
         assert isinstance(records, list)
         return Fetched(airtable.records_to_table(records, now))
     endpoint = settings.endpoint("airtable").url
@@ -124,7 +127,7 @@ def _airtable(table: RawTable, settings: Settings, day: date, now: datetime) -> 
 
 def _sample_only(table: RawTable, settings: Settings, day: date, now: datetime) -> Fetched:
     """No public endpoint (page feedback): Fivetran lands it in dev/prd, sample data here."""
-    data = table.sample(scale=settings.sample_scale, day=day)
+    data = sample_delivery(table, settings, day)
     assert isinstance(data, pa.Table)
     return Fetched(data)
 

@@ -28,12 +28,11 @@ Materializing an asset forces a sync of its connector and polls until the sync e
 (`FivetranWorkspace.sync_and_poll`). A failed sync fails the step with a message naming
 the connector and what to do. A sync Fivetran reschedules (quota) is logged and recorded
 as an observation, then handled as dagster-fivetran does: the step is retried once the
-rescheduled time has passed (up to DAGSTER_FIVETRAN_QUOTA_RESCHEDULE_MAX_RETRIES, 3).
+rescheduled time has passed (up to DAGSTER_RESCHEDULE_MAX_RETRIES, 3).
 """
 
 # No `from __future__ import annotations` here: Dagster reads the asset function's
-# annotations at definition time (context type, resource parameter), as in ingest/assets.
-import os
+# annotations at definition time (context type, resource parameter), as in defs/ingest/raw.py.
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,21 +47,19 @@ from dagster_fivetran import (
     build_fivetran_polling_sensor,
     fivetran_assets,
 )
-from dagster_fivetran.constants import (
-    FIVETRAN_RECONSTRUCTION_METADATA_KEY_PREFIX,
-    FIVETRAN_SNAPSHOT_ENV_VAR_NAME,
-)
-from dagster_fivetran.resources import (
-    FIVETRAN_API_BASE,
-    FIVETRAN_QUOTA_RESCHEDULE_MAX_RETRIES,
-)
-from dagster_fivetran.translator import FivetranConnector
 
 from ddrc_platform.core import catalog
 from ddrc_platform.core.catalog import RawTable
 from ddrc_platform.core.names import INGESTION_GROUP, OWNERS, WATCH_SENSOR_PREFIX
 from ddrc_platform.core.redact import Redactor
-from ddrc_platform.integrations.dagster_fivetran import DdrcFivetranWorkspace
+from ddrc_platform.integrations.dagster_fivetran import (
+    PUBLIC_API_URL,
+    RESCHEDULE_MAX_RETRIES,
+    DdrcFivetranWorkspace,
+    connectors_named,
+    generating_snapshot,
+    snapshot_accounts,
+)
 from ddrc_platform.settings import FivetranSettings, SettingsError, fivetran_settings
 
 FIVETRAN_RESOURCE_KEY = "fivetran"
@@ -76,7 +73,8 @@ _NOT_NEEDED_TO_LOAD = "unused: specs come from the snapshot"
 
 # Fivetran names the destination schema and table in lower case; Snowflake upper-cases them.
 _TABLES = {(t.schema.lower(), t.table.lower()): t for t in catalog.FIVETRAN_TABLES}
-_SCHEMAS = {schema for schema, _ in _TABLES}
+# Only our connectors: Fivetran names a connector after its destination schema.
+_is_ddrc_connector = connectors_named({schema for schema, _ in _TABLES})
 
 
 def build_fivetran_workspace(
@@ -93,7 +91,7 @@ def build_fivetran_workspace(
         api_key=dg.EnvVar(settings.api_key.variable),
         api_secret=dg.EnvVar(settings.api_secret.variable),
         snapshot_path=str(snapshot_path),
-        api_url=settings.api_url or FIVETRAN_API_BASE,
+        api_url=settings.api_url or PUBLIC_API_URL,
         poll_interval=settings.poll_interval,
         poll_timeout=settings.poll_timeout,
     )
@@ -149,35 +147,22 @@ def _description(table: RawTable, connector_link: str) -> str:
     )
 
 
-def _is_ddrc_connector(connector: FivetranConnector) -> bool:
-    """Only our connectors: Fivetran names a connector after its destination schema."""
-    return connector.name.lower() in _SCHEMAS
-
-
 def _require_snapshot(workspace: FivetranWorkspace) -> None:
     """Fail at load, with the fix, rather than silently calling the API at every start."""
-    if os.getenv(FIVETRAN_SNAPSHOT_ENV_VAR_NAME):  # `dagster-fivetran snapshot` is running
+    if generating_snapshot(workspace):
         return
-    key = f"{FIVETRAN_RECONSTRUCTION_METADATA_KEY_PREFIX}/{workspace.account_id}"
-    snapshot = workspace.snapshot
-    if snapshot is not None and key in snapshot.reconstruction_metadata:
-        if isinstance(snapshot.reconstruction_metadata[key], str):
-            return
-        # dagster-fivetran 0.29 writes the state wrapped when given `-a ATTRIBUTE`, and
-        # then cannot read its own file
+    accounts = snapshot_accounts(workspace)
+    if accounts.get(workspace.account_id):
+        return
+    if workspace.account_id in accounts:
         raise SettingsError(
             f"The Fivetran snapshot {workspace.snapshot_path} was taken with `-a`, which "
             f"dagster-fivetran cannot read back. Take it again, without -a: {REFRESH_COMMAND}"
         )
-    held = sorted(
-        k.rpartition("/")[2]
-        for k in (snapshot.reconstruction_metadata if snapshot else {})
-        if k.startswith(FIVETRAN_RECONSTRUCTION_METADATA_KEY_PREFIX)
-    )
     raise SettingsError(
         f"The Fivetran snapshot {workspace.snapshot_path} has no workspace for "
-        f"FIVETRAN_ACCOUNT_ID={workspace.account_id!r} (it holds: {', '.join(held) or 'none'}). "
-        f"Take one from that account: {REFRESH_COMMAND}"
+        f"FIVETRAN_ACCOUNT_ID={workspace.account_id!r} (it holds: "
+        f"{', '.join(sorted(accounts)) or 'none'}). Take one from that account: {REFRESH_COMMAND}"
     )
 
 
@@ -188,7 +173,7 @@ def build_fivetran_assets(workspace: FivetranWorkspace) -> list[dg.AssetsDefinit
     # Reading the snapshot needs no credentials, but initializing the workspace resolves
     # its EnvVars: load with placeholders, so definitions load where the secrets are not
     # set (CI, a laptop). Runs use the resource bound under FIVETRAN_RESOURCE_KEY.
-    if not os.getenv(FIVETRAN_SNAPSHOT_ENV_VAR_NAME):
+    if not generating_snapshot(workspace):
         workspace = workspace.model_copy(
             update={"api_key": _NOT_NEEDED_TO_LOAD, "api_secret": _NOT_NEEDED_TO_LOAD}
         )
@@ -259,7 +244,6 @@ def _sync(
 ) -> Iterator[Any]:
     """`sync_and_poll`, with failures and reschedules told in terms an on-call can act on."""
     client = fivetran.get_client()
-    redact = Redactor([fivetran.api_key, fivetran.api_secret])
     page = f"https://fivetran.com/dashboard/connections/{connector_id}"
     keys = ", ".join(k.to_user_string() for k in sorted(context.selected_asset_keys))
     retries = context.retry_number  # only reschedules retry this step
@@ -293,17 +277,26 @@ def _sync(
                     "connector_url": dg.MetadataValue.url(page),
                 },
             )
-        if retries < FIVETRAN_QUOTA_RESCHEDULE_MAX_RETRIES:
+        if retries < RESCHEDULE_MAX_RETRIES:
             context.log.warning(
                 f"{told}. Dagster retries this step then "
-                f"(retry {retries + 1} of {FIVETRAN_QUOTA_RESCHEDULE_MAX_RETRIES}); see {page}."
+                f"(retry {retries + 1} of {RESCHEDULE_MAX_RETRIES}); see {page}."
             )
             raise
         cause = f"{told}, for the {retries + 1}th time in a row."
     except Exception as exc:  # every failure gets the same actionable message
         cause = exc.description if isinstance(exc, dg.Failure) else f"{type(exc).__name__}: {exc}"
-    details = client.last_seen.get(connector_id, {})
-    raise dg.Failure(
+    raise _sync_failure(fivetran, connector_id, connector_name, cause, keys)
+
+
+def _sync_failure(
+    fivetran: DdrcFivetranWorkspace, connector_id: str, connector_name: str, cause: str, keys: str
+) -> dg.Failure:
+    """One actionable message for every way a sync fails, with Fivetran's last word on it."""
+    details = fivetran.get_client().last_seen.get(connector_id, {})
+    redact = Redactor([fivetran.api_key, fivetran.api_secret])
+    page = f"https://fivetran.com/dashboard/connections/{connector_id}"
+    return dg.Failure(
         description=redact(
             f"Fivetran sync of connector '{connector_name}' ({connector_id}) did not succeed: "
             f"{cause}\nWhat to do: open the connector in Fivetran ({page}), read its sync log "

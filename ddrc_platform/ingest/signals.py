@@ -12,6 +12,9 @@ In sample mode the signal is the sample generator's delivery for today, so the s
 work offline; page feedback has no public endpoint and no signal (Fivetran's polling
 sensor in dev/prd, the daily reconcile locally).
 
+The sensors themselves (`defs/ingest/watch.py`) only translate: `signature` reads the
+source, `load_on_change` decides whether a run is due and under which run key.
+
 Why sensors with a change-signature `run_key`, not observable source assets: the loader
 asset *is* the source's asset (dbt sources point at it), and a run key per signature makes
 "load once per change" the daemon's job: a restarted sensor, a second daemon or a
@@ -25,22 +28,22 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
-import dagster as dg
 import pyarrow.compute as pc
 
-from ddrc_platform.core import catalog
 from ddrc_platform.core.catalog import Family, Keeping, RawTable
-from ddrc_platform.core.names import WATCH_SENSOR_PREFIX, pacific_date, partition_key, utc_now
-from ddrc_platform.ingest.fetch import source_client, source_url
-from ddrc_platform.ingest.sample.common import ArcgisSample
+from ddrc_platform.core.names import pacific_date, partition_key
+from ddrc_platform.ingest.fetch import sample_delivery, source_client, source_url
+from ddrc_platform.ingest.load import loaded_here
 from ddrc_platform.ingest.sources import arcgis
 from ddrc_platform.ingest.sources.http import SourceError
 from ddrc_platform.settings import Settings, SourceMode
 
 SIGNAL_TRIES = 2  # a tick is cheap and frequent: the next one retries anyway
+UNREADABLE = "unreadable"
 
 # Airtable's entry fields that move when an entry is added or edited (docs/sources.md)
 AIRTABLE_CHANGE_FIELDS = ("Date Created", "Date Metric Modified")
@@ -70,8 +73,8 @@ def edit_field_name(metadata: dict, declared: str | None) -> str | None:
 
 def _arcgis(table: RawTable, settings: Settings, day: Any) -> str:
     if settings.sources is SourceMode.SAMPLE:
-        layer = table.sample(scale=settings.sample_scale, day=day)
-        assert isinstance(layer, ArcgisSample)
+        layer = sample_delivery(table, settings, day)
+        assert isinstance(layer, arcgis.LayerData)
         return arcgis_signature(
             table,
             layer.metadata,
@@ -105,7 +108,7 @@ def _arcgis(table: RawTable, settings: Settings, day: Any) -> str:
 
 def _malibu(table: RawTable, settings: Settings, day: Any) -> str:
     if settings.sources is SourceMode.SAMPLE:
-        return digest(table.sample(scale=settings.sample_scale, day=day))
+        return digest(sample_delivery(table, settings, day))
     client = source_client(settings, table, tries=SIGNAL_TRIES)
     try:
         return digest(client.get_json(source_url(settings, table)))
@@ -115,7 +118,7 @@ def _malibu(table: RawTable, settings: Settings, day: Any) -> str:
 
 def _airtable(table: RawTable, settings: Settings, day: Any) -> str:
     if settings.sources is SourceMode.SAMPLE:
-        return digest(table.sample(scale=settings.sample_scale, day=day))
+        return digest(sample_delivery(table, settings, day))
     config = settings.airtable
     assert config.token and config.base_id  # enforced by the settings
     bearer = {"Authorization": f"Bearer {config.token.value}"}
@@ -143,11 +146,7 @@ _SIGNALS: dict[Family, Callable[[RawTable, Settings, Any], str]] = {
 
 def watched_tables(settings: Settings) -> tuple[RawTable, ...]:
     """Tables our loaders read from a source with a signal (Fivetran's are watched by it)."""
-    return tuple(
-        t
-        for t in catalog.RAW_TABLES
-        if t.family in _SIGNALS and not (t.synced_by_fivetran and settings.fivetran is not None)
-    )
+    return tuple(t for t in loaded_here(settings) if t.family in _SIGNALS)
 
 
 def signature(table: RawTable, settings: Settings, now: datetime) -> str:
@@ -155,45 +154,39 @@ def signature(table: RawTable, settings: Settings, now: datetime) -> str:
     return _SIGNALS[table.family](table, settings, pacific_date(now))
 
 
-def build_watch_sensor(
-    table: RawTable, settings: Settings, clock: Callable[[], datetime] = utc_now
-) -> dg.SensorDefinition:
+def read_signature(
+    table: RawTable, settings: Settings, now: datetime
+) -> tuple[str, SourceError | None]:
+    """The signature, or `UNREADABLE` with the error when the source does not answer.
+
+    Unreadable still loads, once a day: the loader retries, fails with the real error and
+    raises the incident; a signal that cannot be read must not hide a broken source.
+    """
+    try:
+        return signature(table, settings, now), None
+    except SourceError as error:
+        return UNREADABLE, error
+
+
+@dataclass(frozen=True)
+class Load:
+    """A run the signal asks for: `cursor` is what the sensor remembers as seen."""
+
+    cursor: str
+    run_key: str
+    partition_key: str | None
+
+
+def load_on_change(table: RawTable, day: date, seen: str, cursor: str | None) -> Load | None:
+    """A load when the signature moved since `cursor`, else None.
+
+    A snapshot is kept per day, so its key carries the day: the same signature loads once
+    more on a new day. The run key is the daemon's guard against loading one change twice
+    (a restarted sensor, a duplicated tick).
+    """
     snapshot = table.keeping is Keeping.SNAPSHOT
-
-    @dg.sensor(
-        name=WATCH_SENSOR_PREFIX + table.name,
-        asset_selection=[table.asset_key],
-        minimum_interval_seconds=settings.watch.watch_seconds,
-        default_status=dg.DefaultSensorStatus.RUNNING
-        if settings.reacts_by_default
-        else dg.DefaultSensorStatus.STOPPED,
-        description=f"Loads {table.title} when its change signal moves (see "
-        "`ddrc_platform/ingest/signals.py`); what lies downstream follows by automation.",
-    )
-    def watch(context: dg.SensorEvaluationContext) -> dg.RunRequest | dg.SkipReason:
-        now = clock()
-        day = partition_key(pacific_date(now))
-        try:
-            seen = signature(table, settings, now)
-        except SourceError as error:
-            # load anyway, once a day: the loader retries, fails with the real error and
-            # raises the incident; a signal that cannot be read must not hide a broken source
-            context.log.warning(f"{table.name}: change signal unreadable: {error}")
-            seen = "unreadable"
-        key = f"{day} {seen}" if snapshot else seen
-        if key == context.cursor:
-            return dg.SkipReason(f"unchanged: {seen}")
-        context.update_cursor(key)
-        return dg.RunRequest(
-            run_key=f"{table.name} {key}",
-            partition_key=day if snapshot else None,
-            tags={"ddrc/trigger": "change", "ddrc/source": table.name},
-        )
-
-    return watch
-
-
-def build_watch_defs(
-    settings: Settings, clock: Callable[[], datetime] = utc_now
-) -> list[dg.SensorDefinition]:
-    return [build_watch_sensor(t, settings, clock) for t in watched_tables(settings)]
+    day_key = partition_key(day)
+    key = f"{day_key} {seen}" if snapshot else seen
+    if key == cursor:
+        return None
+    return Load(key, f"{table.name} {key}", day_key if snapshot else None)

@@ -1,22 +1,37 @@
-"""dagster-fivetran's workspace with its API base and poll timing made settings.
+"""dagster-fivetran's internals the platform leans on, in one place.
 
-The stock client builds every request URL from its `api_base_url` property, fixed to
-`https://api.fivetran.com`, and the workspace always polls every 10 seconds; a stand-in
-needs the first to change and fast tests the second. Both are overrides of members that
-are not a documented extension point: tests/test_integrations.py guards them.
+- The workspace with its API base and poll timing made settings: the stock client builds
+  every request URL from its `api_base_url` property, fixed to `https://api.fivetran.com`,
+  and the workspace always polls every 10 seconds; a stand-in needs the first to change
+  and fast tests the second. Both are overrides of members that are not a documented
+  extension point (guarded by tests/test_integrations.py).
+- Unexported constants (the public API base, the reschedule retry limit) and the layout
+  of the workspace snapshot the `dagster-fivetran snapshot` command writes: which account
+  it holds, and whether the library can read it back (guarded by
+  tests/test_integrations_fivetran.py).
 """
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import dagster as dg
-from dagster_fivetran import FivetranOutput, FivetranWorkspace
-from dagster_fivetran.resources import FIVETRAN_API_BASE, FIVETRAN_API_VERSION, FivetranClient
+from dagster_fivetran import ConnectorSelectorFn, FivetranOutput, FivetranWorkspace
+from dagster_fivetran.constants import FIVETRAN_RECONSTRUCTION_METADATA_KEY_PREFIX
+from dagster_fivetran.resources import (
+    FIVETRAN_API_BASE,
+    FIVETRAN_API_VERSION,
+    FIVETRAN_QUOTA_RESCHEDULE_MAX_RETRIES,
+    FivetranClient,
+)
+from dagster_fivetran.translator import FivetranConnector
 from pydantic import Field
 
 from ddrc_platform.integrations.dagster import cached_method
 
 DEFAULT_POLL_INTERVAL = 10.0  # dagster-fivetran's own default, in seconds
+PUBLIC_API_URL = FIVETRAN_API_BASE
+# how often a step whose sync Fivetran rescheduled (quota) is retried before it fails
+RESCHEDULE_MAX_RETRIES = FIVETRAN_QUOTA_RESCHEDULE_MAX_RETRIES
 
 
 class DdrcFivetranClient(FivetranClient):
@@ -80,9 +95,7 @@ def _resolved(value: str) -> str:
 class DdrcFivetranWorkspace(FivetranWorkspace):
     """A `FivetranWorkspace` whose API base URL and poll timing are configurable."""
 
-    api_url: str = Field(
-        default=FIVETRAN_API_BASE, description="Base URL of the Fivetran REST API."
-    )
+    api_url: str = Field(default=PUBLIC_API_URL, description="Base URL of the Fivetran REST API.")
     poll_interval: float = Field(
         default=DEFAULT_POLL_INTERVAL, description="Seconds between polls of a running sync."
     )
@@ -104,3 +117,35 @@ class DdrcFivetranWorkspace(FivetranWorkspace):
             disable_schedule_on_trigger=self.disable_schedule_on_trigger,
             retry_on_reschedule=self.retry_on_reschedule,
         )
+
+
+def generating_snapshot(workspace: FivetranWorkspace) -> bool:
+    """Whether `dagster-fivetran snapshot` is loading the definitions right now.
+
+    The command tells the workspace by an environment variable of its own, upon which a
+    workspace with a snapshot path reads no snapshot: asking the workspace keeps that
+    variable (and the environment) out of the platform.
+    """
+    return bool(workspace.snapshot_path) and workspace.snapshot is None
+
+
+def snapshot_accounts(workspace: FivetranWorkspace) -> dict[str, bool]:
+    """The Fivetran accounts the workspace's snapshot holds -> whether the library can read
+    that account's state back (0.29 writes it wrapped, unreadably, when given `-a`)."""
+    held = workspace.snapshot.reconstruction_metadata if workspace.snapshot else {}
+    prefix = f"{FIVETRAN_RECONSTRUCTION_METADATA_KEY_PREFIX}/"
+    return {
+        key.removeprefix(prefix): isinstance(state, str)
+        for key, state in held.items()
+        if key.startswith(prefix)
+    }
+
+
+def connectors_named(names: Collection[str]) -> ConnectorSelectorFn:
+    """A selector of the connectors whose name, in any case, is one of `names` (lower case);
+    the connector type a selector is given is not exported."""
+
+    def selected(connector: FivetranConnector) -> bool:
+        return connector.name.lower() in names
+
+    return selected

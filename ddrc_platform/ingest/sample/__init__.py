@@ -1,13 +1,18 @@
 """Deterministic sample data shaped exactly like the real sources, at any scale, on any day.
 
-One module per source family; each catalog entry (`core/catalog.py`) names its generator.
+One module per source family; each registers its generators with the catalog
+(`catalog.register_sample`), so the catalog names no generator and imports none.
 """
 
 from ddrc_platform.ingest.sample.airtable import airtable_records
 from ddrc_platform.ingest.sample.arcgis import arcgis_layer
-from ddrc_platform.ingest.sample.common import SAMPLE_DAY_ZERO, ArcgisSample
+from ddrc_platform.ingest.sample.common import SAMPLE_DAY_ZERO
 from ddrc_platform.ingest.sample.feedback import page_feedback_rows
 from ddrc_platform.ingest.sample.malibu import malibu_endpoints
+from ddrc_platform.ingest.sources.arcgis import LayerData
+
+# A sample layer is served exactly as a live one is read: the ArcGIS source's type.
+ArcgisSample = LayerData
 
 __all__ = [
     "SAMPLE_DAY_ZERO",

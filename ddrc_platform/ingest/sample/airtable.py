@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ddrc_platform.core import catalog
 from ddrc_platform.core.names import PACIFIC
 from ddrc_platform.ingest.sample.common import (
     WORK_HOURS,
@@ -170,3 +171,6 @@ def airtable_records(*, scale: float = 1.0, day: date) -> list[dict]:
                 entries.append((created + 1_800_000, created + 1_800_000, blank_id, blank))
     entries.sort(key=lambda e: (e[1], e[2]))
     return [{"id": rid, "createdTime": _iso(ct), "fields": f} for _, ct, rid, f in entries]
+
+
+catalog.register_sample(catalog.AIRTABLE_METRICS, airtable_records)

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import date
+from functools import partial
 from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ddrc_platform.core import catalog
 from ddrc_platform.ingest.sample.common import (
     _FIRST_DAY_OF_2026,
     GDB_TO_DATE_CURRENT_MS,
     NEVER,
-    ArcgisSample,
     _chain,
     _dates,
     _day_index,
@@ -33,12 +35,38 @@ from ddrc_platform.ingest.sample.common import (
     _uuid4,
     _work_seconds,
 )
+from ddrc_platform.ingest.sources.arcgis import LayerData
 
 
 def _last_edit_ms(source: str, day: date) -> int:
     """The nightly rebuild: some minute between 04:00 and 06:00 Pacific on `day`."""
     seconds = _rng(source, "last-edit", day.toordinal()).integers(4 * 3600, 6 * 3600)
     return _pacific_ms(_day_index(day), float(seconds))
+
+
+# What every hosted layer of ours answers about querying, after its `maxRecordCount`.
+_HOSTED_QUERYING: dict[str, Any] = {
+    "standardMaxRecordCount": 32000,
+    "tileMaxRecordCount": 8000,
+    "maxRecordCountFactor": 1,
+    "supportedQueryFormats": "JSON, geoJSON, PBF",
+    "supportsAdvancedQueries": True,
+    "useStandardizedQueries": True,
+    "advancedQueryCapabilities": {
+        "useStandardizedQueries": True,
+        "supportsStatistics": True,
+        "supportsHavingClause": True,
+        "supportsOrderBy": True,
+        "supportsDistinct": True,
+        "supportsCountDistinct": True,
+        "supportsPagination": True,
+        "supportsPaginationOnAggregatedQueries": True,
+        "supportsTrueCurve": True,
+        "supportsReturningQueryExtent": True,
+        "supportsQueryWithDistance": True,
+        "supportsSqlExpression": True,
+    },
+}
 
 
 def _layer_metadata(
@@ -91,26 +119,7 @@ def _layer_metadata(
             "fields": fields,
             "capabilities": capabilities,
             "maxRecordCount": max_record_count,
-            "standardMaxRecordCount": 32000,
-            "tileMaxRecordCount": 8000,
-            "maxRecordCountFactor": 1,
-            "supportedQueryFormats": "JSON, geoJSON, PBF",
-            "supportsAdvancedQueries": True,
-            "useStandardizedQueries": True,
-            "advancedQueryCapabilities": {
-                "useStandardizedQueries": True,
-                "supportsStatistics": True,
-                "supportsHavingClause": True,
-                "supportsOrderBy": True,
-                "supportsDistinct": True,
-                "supportsCountDistinct": True,
-                "supportsPagination": True,
-                "supportsPaginationOnAggregatedQueries": True,
-                "supportsTrueCurve": True,
-                "supportsReturningQueryExtent": True,
-                "supportsQueryWithDistance": True,
-                "supportsSqlExpression": True,
-            },
+            **copy.deepcopy(_HOSTED_QUERYING),  # a copy: a test may edit one layer's
         }
     )
     return metadata
@@ -154,7 +163,7 @@ _EPA_LAND_USE = {"Residential": 0.78, "Commercial": 0.07, "Public": 0.03, "Mixed
                  None: 0.02}  # fmt: skip
 
 
-def _epa(n: int, d: int, day: date) -> ArcgisSample:
+def _epa(n: int, d: int, day: date) -> LayerData:
     rng = _rng("epa")
     fires = list(_EPA_FIRES)
     fire, _ = _pick(rng, n, _EPA_FIRES, at_least=3)
@@ -204,7 +213,7 @@ def _epa(n: int, d: int, day: date) -> ArcgisSample:
         extent=_WEB_MERCATOR_LA,
         last_edit_ms=_last_edit_ms("epa", day),
     )
-    return ArcgisSample(metadata, _table(_EPA_FIELDS, columns, places["geometry"]))
+    return LayerData(metadata, _table(_EPA_FIELDS, columns, places["geometry"]))
 
 
 # -- USACE Phase 2 --------------------------------------------------------------------------
@@ -268,7 +277,7 @@ _USACE_FATES = {
 }  # fmt: skip
 
 
-def _usace(n: int, d: int) -> ArcgisSample:
+def _usace(n: int, d: int) -> LayerData:
     rng = _rng("usace")
     events = list(_USACE_EVENTS)
     event, _ = _pick(rng, n, _USACE_EVENTS, at_least=3)
@@ -386,7 +395,7 @@ def _usace(n: int, d: int) -> ArcgisSample:
         last_edit_ms=None,  # a MapServer layer reports no editingInfo
         capabilities="Map,Query,Data",
     )
-    return ArcgisSample(metadata, _table(_USACE_FIELDS, columns, places["geometry"]))
+    return LayerData(metadata, _table(_USACE_FIELDS, columns, places["geometry"]))
 
 
 # -- Pasadena permits -----------------------------------------------------------------------
@@ -425,8 +434,9 @@ _DESCRIPTIONS = {
 }
 
 
-def _pasadena(n: int, d: int, day: date) -> ArcgisSample:
-    rng = _rng("pasadena")
+def _permit_timeline(rng: np.random.Generator, n: int, d: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each permit's step days (applied first) and its status code on day `d` (-1: not
+    applied for yet), sorted by application day as the permit numbers run."""
     fate, forced = _pick(rng, n, _PERMIT_FATES, at_least=3)
     speed = np.where(forced, 0.2, 1.0)
     applied = np.where(forced, rng.integers(1, 20, n), 20 + np.round(rng.exponential(110, n)))
@@ -440,8 +450,14 @@ def _pasadena(n: int, d: int, day: date) -> ArcgisSample:
     path[path == -1] = NEVER
     steps[path == NEVER] = NEVER
     reached = (steps <= d).sum(axis=0) - 1
-    m = int((reached >= 0).sum())  # the layer holds the permits applied for so far
-    status = path[np.maximum(reached, 0), np.arange(n)]
+    return steps, np.where(reached >= 0, path[np.maximum(reached, 0), np.arange(n)], -1)
+
+
+def _pasadena(n: int, d: int, day: date) -> LayerData:
+    rng = _rng("pasadena")
+    steps, status = _permit_timeline(rng, n, d)
+    m = int((status >= 0).sum())  # the layer holds the permits applied for so far
+    status = np.maximum(status, 0)
 
     city, _ = _pick(rng, n, {"Altadena": 0.6, "Pasadena": 0.4}, at_least=2)
     places = _parcels(rng, np.zeros(n, dtype=np.int64), ["Eaton"])
@@ -485,12 +501,12 @@ def _pasadena(n: int, d: int, day: date) -> ArcgisSample:
         last_edit_ms=_last_edit_ms("pasadena", day),
     )
     table = _table(_PASADENA_FIELDS, columns, places["geometry"])
-    return ArcgisSample(metadata, table.slice(0, m))
+    return LayerData(metadata, table.slice(0, m))
 
 
 def arcgis_layer(
     source: Literal["epa", "usace", "pasadena"], *, scale: float = 1.0, day: date
-) -> ArcgisSample:
+) -> LayerData:
     """The layer as its server would serve it on `day` (metadata and every feature)."""
     d = _day_index(day)
     if source == "epa":
@@ -502,4 +518,6 @@ def arcgis_layer(
     raise ValueError(f"unknown ArcGIS source {source!r}")
 
 
-# -- Malibu ---------------------------------------------------------------------------------
+catalog.register_sample(catalog.EPA, partial(arcgis_layer, "epa"))
+catalog.register_sample(catalog.USACE, partial(arcgis_layer, "usace"))
+catalog.register_sample(catalog.PASADENA, partial(arcgis_layer, "pasadena"))

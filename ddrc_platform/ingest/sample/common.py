@@ -37,14 +37,6 @@ WORK_HOURS = (8 * 3600, 15 * 3600 + 1800)  # Pacific; keeps the UTC date equal t
 _FIRST_DAY_OF_2026 = (date(2026, 1, 1) - SAMPLE_DAY_ZERO).days  # permit numbers change year
 
 
-@dataclass(frozen=True)
-class ArcgisSample:
-    """One ArcGIS layer as served: its `?f=json` metadata and its features as a table."""
-
-    metadata: dict  # exactly what GET {layer_url}?f=json returns
-    table: pa.Table  # wire field names, typed by the field types, plus "geometry" (GeoJSON text)
-
-
 # -- small vectorised helpers ----------------------------------------------------------------
 def _rng(*key: object) -> np.random.Generator:
     """A generator seeded from stable text; `hash()` is salted per process, crc32 is not."""

@@ -8,6 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ddrc_platform.core import catalog
 from ddrc_platform.ingest.sample.common import (
     NEVER,
     _day_index,
@@ -95,3 +96,6 @@ def page_feedback_rows(*, scale: float = 1.0, day: date) -> pa.Table:
             "_FIVETRAN_DELETED": pa.array(deleted),
         }
     )
+
+
+catalog.register_sample(catalog.PAGE_FEEDBACK, page_feedback_rows)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
-from functools import lru_cache
+from functools import lru_cache, partial
 
 import numpy as np
 
+from ddrc_platform.core import catalog
 from ddrc_platform.ingest.sample.common import (
     _FIRST_DAY_OF_2026,
     NEVER,
@@ -136,3 +137,12 @@ def _endpoints_of(scale: float, day: date) -> dict[str, list[dict]]:
 def endpoint_rows(endpoint: str, *, scale: float = 1.0, day: date) -> list[dict]:
     """One endpoint's answer; the four are generated together, as the city's are related."""
     return _endpoints_of(scale, day)[endpoint]
+
+
+for _table, _endpoint in (
+    (catalog.MALIBU_FIRE_REBUILD_POINTS, "FireRebuildPoints"),
+    (catalog.MALIBU_PALISADES_PERMITS_ISSUED, "PalisadesPermitsIssued_Read"),
+    (catalog.MALIBU_OVERALL_REBUILD_STATS, "OverallRebuildStatsPie_Read"),
+    (catalog.MALIBU_FIRE_REBUILD_VISIT_POINTS, "FireRebuildVisitPoints"),
+):
+    catalog.register_sample(_table, partial(endpoint_rows, _endpoint))

@@ -129,19 +129,24 @@ def esri_to_geojson(geometry: dict | None) -> str | None:
     return json.dumps(shape, separators=(",", ":"))
 
 
-@dataclass(frozen=True)
-class LayerRead:
-    """A whole layer: typed columns named as delivered, geometry as GeoJSON text."""
-
-    table: pa.Table  # field columns in the server's order (delivered case), then "geometry"
-    last_edit: datetime | None  # editingInfo.lastEditDate; MapServer layers have none
-    metadata: dict
-
-
 def layer_last_edit(metadata: dict) -> datetime | None:
     editing = metadata.get("editingInfo") or {}
     millis = editing.get("lastEditDate") or editing.get("dataLastEditDate")
     return datetime.fromtimestamp(millis / 1000, UTC) if millis else None
+
+
+@dataclass(frozen=True)
+class LayerData:
+    """One whole layer as its server serves it; what a live read and a sample both give, so
+    the loaders, the signals and the stand-ins cannot tell them apart."""
+
+    metadata: dict  # exactly what GET {layer_url}?f=json returns
+    table: pa.Table  # field columns in the server's order (delivered case), then "geometry"
+
+    @property
+    def last_edit(self) -> datetime | None:
+        """editingInfo.lastEditDate; MapServer layers have none."""
+        return layer_last_edit(self.metadata)
 
 
 def features_to_table(fields: list[dict], features: Iterable[dict]) -> pa.Table:
@@ -198,7 +203,7 @@ class ArcgisLayer:
             raise self.client.error(self.url, "query answer is not a JSON object")
         return page
 
-    def read(self) -> LayerRead:
+    def read(self) -> LayerData:
         meta = self.metadata()
         oid = meta.get("objectIdField") or next(
             (f["name"] for f in meta["fields"] if f.get("type") == "esriFieldTypeOID"), "OBJECTID"
@@ -249,7 +254,7 @@ class ArcgisLayer:
                 "it probably changed during the read — retry the load",
                 retryable=True,
             )
-        return LayerRead(table, layer_last_edit(meta), meta)
+        return LayerData(meta, table)
 
     def _repeats_ids(self) -> bool:
         """Whether the layer itself lists an object id twice (not pages that shifted)."""

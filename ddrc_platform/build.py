@@ -36,7 +36,7 @@ class Build:
     @cached_property
     def dbt_assets(self) -> tuple[dg.AssetsDefinition, dg.AssetsDefinition]:
         """(latest state, history): built once, read by the transform and publish stages."""
-        from ddrc_platform.transform.assets import build_dbt_assets
+        from ddrc_platform.defs.transform.dbt_assets import build_dbt_assets
 
         return build_dbt_assets(self.settings, self.resources["warehouse"].kind, self.clock)
 

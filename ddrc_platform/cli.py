@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import logging
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from ddrc_platform.core.names import (
     partition_key,
     utc_now,
 )
+from ddrc_platform.definitions import build_definitions, enter
 from ddrc_platform.settings import Settings, load_settings
 from ddrc_platform.transform.project import (
     TARGETS,
@@ -33,6 +33,9 @@ from ddrc_platform.transform.project import (
     prepare_manifest,
     vars_args,
 )
+
+# the commands that load the definitions: `enter` prepares the process for them, once
+LOADS_DEFINITIONS = ("run", "rollback")
 
 
 def instance_config(settings: Settings) -> Path:
@@ -64,8 +67,6 @@ def execute(
     **kwargs: object,
 ) -> dg.ExecuteInProcessResult:
     """Run one job of the definitions in this process, recorded in the instance the UI reads."""
-    from ddrc_platform.definitions import build_definitions
-
     home = instance_config(settings).parent
     instance = dg.DagsterInstance.local_temp(tempdir=str(home))
     job = build_definitions(settings).resolve_job_def(job_name)
@@ -77,21 +78,20 @@ def execute(
 
 def run(settings: Settings, select: str | None, verbose: bool = False) -> int:
     """The whole graph in this process; one line per step, the full log in a file."""
-    from ddrc_platform.console import RunConsole, console_logger
+    from ddrc_platform.console import RunConsole, console_logger, warnings_into
 
     started = time.perf_counter()
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     console = RunConsole(settings.home / "logs" / f"run-{stamp}.log")
-    logging.captureWarnings(True)  # library warnings go to the log file, not the screen
-    logging.getLogger("py.warnings").addHandler(console)
-    logging.getLogger("py.warnings").propagate = False
     print(f"ddrc run: {settings.deployment.value} deployment, {settings.sources.value} sources")
     loggers = {"ddrc_console": console_logger(console)}
     if verbose:
         loggers["console"] = dg.colored_console_logger
     selection = None if select is None else [dg.AssetKey.from_user_string(select)]
-    # what libraries print (dbt's own progress lines) goes to the log file, not the screen
+    # what libraries print (dbt's own progress lines) and warn goes to the log files, not
+    # the screen; the warnings are summed up after the run
     with (
+        warnings_into(console),
         console.log_path.with_suffix(".out").open("w") as raw,
         contextlib.redirect_stdout(sys.stdout if verbose else raw),
         contextlib.redirect_stderr(sys.stderr if verbose else raw),
@@ -209,6 +209,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "prepare":
         sys.exit(prepare(args.targets or list(TARGETS)))
     settings = load_settings()
+    if args.command in LOADS_DEFINITIONS:
+        enter(settings)
     if args.command == "run":
         sys.exit(run(settings, args.select, args.verbose))
     if args.command == "dbt":

@@ -14,7 +14,8 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -174,3 +175,23 @@ def console_logger(console: RunConsole) -> dg.LoggerDefinition:
         return logger
 
     return ddrc_console
+
+
+@contextmanager
+def warnings_into(console: RunConsole) -> Iterator[None]:
+    """Python's warnings to `console` (the log file and the summary), not the screen.
+
+    Process-wide while it lasts (the `py.warnings` logger), so for one run only, and put
+    back as it was afterwards.
+    """
+    logger = logging.getLogger("py.warnings")
+    propagate = logger.propagate
+    logging.captureWarnings(True)
+    logger.addHandler(console)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(console)
+        logger.propagate = propagate
+        logging.captureWarnings(False)

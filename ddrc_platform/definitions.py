@@ -2,11 +2,14 @@
 
 Dagster autoloads each stage from `defs/` (one folder per stage of the data's path, plus the
 deployment's resources on one screen in `defs/resources.py`); this module binds the
-deployment they are built for (`build.py`).
+deployment they are built for (`build.py`). Building has no side effects: what a process
+needs before it loads the definitions, `enter` does once, at an entry (`defs()` here,
+`./ddrc` in `cli.py`).
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -14,9 +17,26 @@ from pathlib import Path
 import dagster as dg
 
 from ddrc_platform.build import Build, bound
-from ddrc_platform.core.names import utc_now
+from ddrc_platform.core.names import PIPELINE_JOB, utc_now
 from ddrc_platform.integrations.dagster import load_defs_folder
 from ddrc_platform.settings import Settings, load_settings
+from ddrc_platform.transform.project import dbt_project, prepare_manifest
+
+
+def enter(settings: Settings) -> None:
+    """Once per process, before the definitions load: the two effects they must not have.
+
+    - The pipeline job's assets differ in backfill policy (`defs/automation/triggers.py`),
+      and Dagster warns so on every load: known, nothing to act on, so not shown.
+    - The deployment's dbt manifest is parsed when missing or out of date: building only
+      reads it. Here as well as in `./ddrc`, because `dg dev`, `dg check defs` and the
+      code servers start from `defs()`, on a fresh clone too. A second load finds it
+      prepared and parses nothing.
+    """
+    warnings.filterwarnings(
+        "ignore", message=f"Asset job {PIPELINE_JOB} materializes assets with varying"
+    )
+    prepare_manifest(dbt_project(settings.deployment.value))
 
 
 def build_definitions(
@@ -29,4 +49,6 @@ def build_definitions(
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return build_definitions(load_settings())
+    settings = load_settings()
+    enter(settings)
+    return build_definitions(settings)

@@ -370,15 +370,18 @@ def _fivetran(read: _Reader) -> FivetranSettings:
     account_id = read.get("FIVETRAN_ACCOUNT_ID")
     if not account_id:
         raise SettingsError("FIVETRAN_ACCOUNT_ID is not set: the Fivetran assets need it")
-    timeout = number(read.env, "DDRC_FIVETRAN_POLL_TIMEOUT", 0.0)
     return FivetranSettings(
         account_id=account_id,
         # the key and secret are read when a run starts (EnvVar); absent here is fine
         api_key=read.secret("FIVETRAN_API_KEY") or Secret("FIVETRAN_API_KEY", "", True),
         api_secret=read.secret("FIVETRAN_API_SECRET") or Secret("FIVETRAN_API_SECRET", "", True),
         api_url=read.get("DDRC_FIVETRAN_API_URL"),
-        poll_interval=number(read.env, "DDRC_FIVETRAN_POLL_INTERVAL", 10.0),
-        poll_timeout=timeout or None,
+        poll_interval=number(
+            read.env, "DDRC_FIVETRAN_POLL_INTERVAL", FivetranSettings.poll_interval
+        ),
+        # unset or 0: the default (dagster-fivetran's own)
+        poll_timeout=number(read.env, "DDRC_FIVETRAN_POLL_TIMEOUT", 0.0)
+        or FivetranSettings.poll_timeout,
     )
 
 
@@ -394,7 +397,7 @@ def _azure(read: _Reader) -> AzureSettings:
             "(with AZURE_STORAGE_ACCOUNT_KEY, AZURE_STORAGE_SAS_TOKEN, or neither for "
             "DefaultAzureCredential)"
         )
-    prefix = read.env.get("DDRC_AZURE_BLOB_PREFIX", "")
+    prefix = read.env.get("DDRC_AZURE_BLOB_PREFIX", AzureSettings.prefix)
     if connection_string:
         return AzureSettings(container, prefix, connection_string=connection_string)
     return AzureSettings(
@@ -420,15 +423,8 @@ def azure_settings(environ: Mapping[str, str]) -> AzureSettings:
     return _azure(_Reader(environ))
 
 
-def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    """Build the settings from the environment, failing once with every missing variable."""
-    read = _Reader(environ)
-    env = read.env
-    deployment = _choice(env, "DDRC_DEPLOYMENT", Deployment, Deployment.LOCAL)
-    sources = _choice(env, "DDRC_SOURCES", SourceMode, SourceMode.SAMPLE)
-    if deployment is not Deployment.LOCAL:
-        sources = SourceMode.LIVE  # dev/prd always read the real sources
-
+def _require_variables(env: Mapping[str, str], deployment: Deployment, sources: SourceMode) -> None:
+    """Fail once, naming every variable the deployment needs and lacks."""
     missing = {
         req.service: gaps for req in REQUIREMENTS[deployment, sources] if (gaps := req.missing(env))
     }
@@ -439,14 +435,19 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             f"set these environment variables:\n{lines}"
         )
 
-    endpoints = {
+
+def _endpoints(env: Mapping[str, str]) -> dict[str, SourceEndpoint]:
+    return {
         name: SourceEndpoint(
             url=(env.get(variable) or default).rstrip("/"),
             ca_bundle=env.get(f"DDRC_{name.upper()}_CA_BUNDLE") or None,
         )
         for name, (variable, default) in catalog.endpoint_variables().items()
     }
-    http = HttpSettings(
+
+
+def _http(env: Mapping[str, str]) -> HttpSettings:
+    return HttpSettings(
         timeout=number(env, "DDRC_HTTP_TIMEOUT", HttpSettings.timeout),
         tries=int(number(env, "DDRC_HTTP_TRIES", HttpSettings.tries)),
         malibu_tries=int(number(env, "DDRC_MALIBU_TRIES", HttpSettings.malibu_tries)),
@@ -454,16 +455,27 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         backoff=number(env, "DDRC_HTTP_BACKOFF", HttpSettings.backoff),
         concurrency=int(number(env, "DDRC_HTTP_CONCURRENCY", HttpSettings.concurrency)),
     )
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build the settings from the environment, failing once with every missing variable."""
+    read = _Reader(environ)
+    env = read.env
+    deployment = _choice(env, "DDRC_DEPLOYMENT", Deployment, Settings.deployment)
+    sources = _choice(env, "DDRC_SOURCES", SourceMode, Settings.sources)
+    if deployment is not Deployment.LOCAL:
+        sources = SourceMode.LIVE  # dev/prd always read the real sources
+    _require_variables(env, deployment, sources)
     cloud = deployment is not Deployment.LOCAL
     dagster_home = read.get("DAGSTER_HOME")
     return Settings(
         deployment=deployment,
-        home=Path(env.get("DDRC_HOME") or ".ddrc").absolute(),
+        home=Path(env.get("DDRC_HOME") or Settings.home).absolute(),
         dagster_home=Path(dagster_home) if dagster_home else None,
         sources=sources,
-        sample_scale=number(env, "DDRC_SAMPLE_SCALE", 1.0),
-        endpoints=endpoints,
-        http=http,
+        sample_scale=number(env, "DDRC_SAMPLE_SCALE", Settings.sample_scale),
+        endpoints=_endpoints(env),
+        http=_http(env),
         watch=WatchSettings(
             watch_seconds=int(number(env, "DDRC_WATCH_INTERVAL", WatchSettings.watch_seconds)),
             automation_seconds=int(
@@ -473,7 +485,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         airtable=AirtableSettings(
             token=read.secret("AIRTABLE_TOKEN"),
             base_id=read.get("DDRC_AIRTABLE_BASE_ID"),
-            table=read.get("DDRC_AIRTABLE_TABLE") or "Metrics",
+            table=read.get("DDRC_AIRTABLE_TABLE") or AirtableSettings.table,
         ),
         snowflake=_snowflake(read, deployment) if cloud else None,
         fivetran=_fivetran(read) if cloud else None,
@@ -484,14 +496,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             webhook_url=read.secret("SLACK_WEBHOOK_URL"),
             api_url=read.get("DDRC_SLACK_API_URL"),
         ),
-        jump_max_fraction=number(env, "DDRC_JUMP_MAX_FRACTION", 0.5),
+        jump_max_fraction=number(env, "DDRC_JUMP_MAX_FRACTION", Settings.jump_max_fraction),
         acknowledgements_path=Path(
-            env.get("DDRC_ACKNOWLEDGEMENTS") or CONFIG_DIR / "acknowledgements.yaml"
+            env.get("DDRC_ACKNOWLEDGEMENTS") or Settings.acknowledgements_path
         ),
-        oncall_path=Path(env.get("DDRC_ONCALL_CONFIG") or CONFIG_DIR / "oncall.yaml"),
+        oncall_path=Path(env.get("DDRC_ONCALL_CONFIG") or Settings.oncall_path),
         incident_store=Path(env["DDRC_INCIDENT_STORE"]) if env.get("DDRC_INCIDENT_STORE") else None,
         incident_database=read.secret("DDRC_INCIDENT_DATABASE_URL"),
-        max_run_seconds=number(env, "DDRC_MAX_RUN_SECONDS", 3000.0),
-        warehouse_lock_wait=number(env, "DDRC_WAREHOUSE_LOCK_WAIT", 60.0),
-        webserver_url=(env.get("DDRC_WEBSERVER_URL") or "http://127.0.0.1:3000").rstrip("/"),
+        max_run_seconds=number(env, "DDRC_MAX_RUN_SECONDS", Settings.max_run_seconds),
+        warehouse_lock_wait=number(env, "DDRC_WAREHOUSE_LOCK_WAIT", Settings.warehouse_lock_wait),
+        webserver_url=(env.get("DDRC_WEBSERVER_URL") or Settings.webserver_url).rstrip("/"),
     )

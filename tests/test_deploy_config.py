@@ -35,7 +35,7 @@ from dagster._utils.tags import TagConcurrencyLimitsCounter
 from dagster_postgres import DagsterPostgresStorage
 
 from ddrc_platform import settings as deployment
-from ddrc_platform.jobs import ddrc_pipeline
+from ddrc_platform.defs.automation.triggers import ddrc_pipeline
 from ddrc_platform.settings import Deployment, SettingsError, SourceMode, load_settings
 from tests.conftest import PLACEHOLDERS
 

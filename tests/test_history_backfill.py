@@ -46,6 +46,7 @@ def test_a_range_backfill_after_a_rule_change_recomputes_exactly_those_days(
     dbt_copy = tmp_path / "ddrc_dbt"
     shutil.copytree(project.DBT_PROJECT_DIR, dbt_copy, ignore=shutil.ignore_patterns("logs"))
     monkeypatch.setattr(project, "DBT_PROJECT_DIR", dbt_copy)
+    project.prepare_manifest(project.dbt_project("local"))  # as `./ddrc run` does first
     settings = make_settings(DDRC_SAMPLE_SCALE=str(SCALE))
     instance = dg.DagsterInstance.ephemeral()
     defs = build_definitions(settings, clock=lambda: NOW)
@@ -67,7 +68,8 @@ def test_a_range_backfill_after_a_rule_change_recomputes_exactly_those_days(
     rule.write_text(
         text.replace("('InPlanning', 'InBPC')", "('InPlanning', 'InBPC', 'PendingBSReview')")
     )
-    defs = build_definitions(settings, clock=lambda: NOW)  # a deploy: the manifest re-parsed
+    project.prepare_manifest(project.dbt_project("local"))  # a deploy: the manifest re-parsed
+    defs = build_definitions(settings, clock=lambda: NOW)
     latest = defs.resolve_assets_def(
         dg.AssetKey(["intermediate", "int_malibu__metrics_by_load_date"])
     )

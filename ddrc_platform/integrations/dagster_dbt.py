@@ -1,18 +1,26 @@
-"""dagster-dbt's CLI resource without two start-up costs we measured and do not need.
+"""dagster-dbt internals: a CLI resource without two start-up costs, and the manifest
+the dbt assets were built from.
 
 Each `cli()` call ran `dbt --version` in a subprocess (2.9 s) and built an in-process
 dbt adapter (2.8 s) that only `fetch_row_counts()` uses, which we replace with our own
-row counts (`transform/assets.py`), since that adapter holds the DuckDB file. dbt-core is
-installed in this very environment, so its version is known without a subprocess. Both
-override private members; tests/test_integrations.py fails loudly when an upgrade moves them.
+row counts (`defs/transform/dbt_assets.py`), since that adapter holds the DuckDB file.
+dbt-core is installed in this very environment, so its version is known without a
+subprocess. Both override private members; tests/test_integrations.py fails loudly when
+an upgrade moves them.
+
+dagster-dbt keeps each dbt asset's manifest under a metadata key it does not export
+(`dbt_manifest`); tests/test_integrations_dbt.py fails when an upgrade moves it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import cached_property
+from typing import Any
 
+import dagster as dg
 from dagster_dbt import DbtCliResource
+from dagster_dbt.asset_utils import DAGSTER_DBT_MANIFEST_METADATA_KEY
 from dbt import version as dbt_version
 from packaging import version
 
@@ -24,3 +32,8 @@ class DdrcDbtCliResource(DbtCliResource):
 
     def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:  # type: ignore[override]
         return None
+
+
+def dbt_manifest(dbt_assets_def: dg.AssetsDefinition, key: dg.AssetKey) -> Mapping[str, Any]:
+    """The parsed manifest `@dbt_assets` attached to `key`: no public accessor exists."""
+    return dbt_assets_def.metadata_by_key[key][DAGSTER_DBT_MANIFEST_METADATA_KEY].manifest

@@ -1,14 +1,18 @@
-"""The dbt project, alone in its module: one DbtProject per dbt target.
+"""The dbt project, alone in its module: one DbtProject per dbt target, and its manifest.
 
 Each target gets its own manifest (`ddrc_dbt/target/<target>/manifest.json`) because dev
-and prd name different Snowflake databases. Prepare them all at image build with
-`uv run python -m ddrc_platform.cli prepare` (parse only: no warehouse connection).
+and prd name different Snowflake databases. Preparing a manifest (`dbt parse`, no warehouse
+connection) is an explicit step at the entries: the image build and `./ddrc prepare` /
+`./ddrc test` prepare every target, `./ddrc run` and the definitions' `defs()` entry their
+own. Building the definitions only reads a prepared manifest (`require_manifest`).
 """
 
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 from dagster_dbt import DbtProject
@@ -17,6 +21,15 @@ from ddrc_platform.core.names import SnowflakeObjects, snowflake_objects
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent.parent / "ddrc_dbt"
 TARGETS = ("local", "dev", "prd")
+# what `dbt parse` reads: a change to any of it makes a prepared manifest out of date
+PARSED_FOLDERS = ("models", "macros", "seeds", "tests", "snapshots")
+PARSED_FILES = ("dbt_project.yml", "profiles.yml")
+# written beside the manifest: the fingerprint of the project it was parsed from
+FINGERPRINT_FILE = "ddrc_fingerprint.txt"
+
+
+class ManifestNotPrepared(RuntimeError):
+    """No manifest for a target, or one parsed from other project files; says what to run."""
 
 
 def dbt_vars(target: str, home: Path, objects: SnowflakeObjects | None = None) -> dict[str, str]:
@@ -41,31 +54,53 @@ def vars_args(variables: dict[str, str]) -> list[str]:
     return ["--vars", json.dumps(variables, sort_keys=True)]
 
 
-def dbt_project(target: str) -> DbtProject:
+def parse_args(target: str) -> list[str]:
     # the manifest holds relation names only: the local file's location does not matter
-    parse = ["parse", "--quiet", *vars_args(dbt_vars(target, Path(".ddrc")))]
+    return ["parse", "--quiet", *vars_args(dbt_vars(target, Path(".ddrc")))]
+
+
+def dbt_project(target: str) -> DbtProject:
     return DbtProject(
         project_dir=DBT_PROJECT_DIR,
         profiles_dir=DBT_PROJECT_DIR,
         target=target,
         target_path=Path("target") / target,
-        prepare_project_cli_args=parse,
+        prepare_project_cli_args=parse_args(target),
     )
 
 
-def _project_files_newer_than(project: DbtProject, moment: float) -> bool:
-    for folder in ("models", "macros", "seeds", "tests", "snapshots"):
-        for path in (Path(project.project_dir) / folder).rglob("*"):
-            if path.is_file() and path.stat().st_mtime > moment:
-                return True
-    return any(
-        (Path(project.project_dir) / name).stat().st_mtime > moment
-        for name in ("dbt_project.yml", "profiles.yml")
-    )
+def project_fingerprint(project_dir: Path, parse_args: Sequence[str]) -> str:
+    """A hash of what `dbt parse` reads, and of how it is called.
+
+    By content, not modification times: a checkout, a copy into an image or a `touch`
+    changes times without changing what dbt would parse.
+    """
+    digest = hashlib.sha256(json.dumps(list(parse_args)).encode())
+    paths = [project_dir / name for name in PARSED_FILES]
+    for folder in PARSED_FOLDERS:
+        paths += (project_dir / folder).rglob("*")
+    for path in sorted(p for p in paths if p.is_file()):
+        digest.update(path.relative_to(project_dir).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _fingerprint(project: DbtProject) -> str:
+    return project_fingerprint(Path(project.project_dir), parse_args(project.target))
+
+
+def manifest_problem(manifest: Path, fingerprint: str) -> str | None:
+    """Why the manifest at `manifest` cannot be used for a project with `fingerprint`, if so."""
+    if not manifest.exists():
+        return "is missing"
+    recorded = manifest.parent / FINGERPRINT_FILE
+    if not recorded.exists() or recorded.read_text().strip() != fingerprint:
+        return "was parsed from other project files"
+    return None
 
 
 def prepare_manifest(project: DbtProject) -> Path:
-    """Parse the project once, when there is no manifest or a project file is newer.
+    """Parse the project when its manifest is missing or out of date; return the manifest.
 
     Not `prepare_if_dev()`: that re-parses in every process that loads the code
     (each step of a multiprocess run), which multiplied a tiny run's time by four.
@@ -75,8 +110,21 @@ def prepare_manifest(project: DbtProject) -> Path:
     # one parser at a time: test workers and code servers may start together
     with (manifest.parent / ".prepare.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not manifest.exists() or _project_files_newer_than(project, manifest.stat().st_mtime):
+        fingerprint = _fingerprint(project)
+        if manifest_problem(manifest, fingerprint):
             project.preparer.prepare(project)
+            (manifest.parent / FINGERPRINT_FILE).write_text(fingerprint + "\n")
+    return manifest
+
+
+def require_manifest(project: DbtProject) -> Path:
+    """The prepared manifest, read only: fails with one line saying what to run."""
+    manifest = Path(project.manifest_path)
+    if problem := manifest_problem(manifest, _fingerprint(project)):
+        raise ManifestNotPrepared(
+            f"the dbt manifest for target '{project.target}' ({manifest}) {problem}: "
+            f"run `./ddrc prepare --target {project.target}`"
+        )
     return manifest
 
 

@@ -1,9 +1,91 @@
-"""When the graph runs: the pipeline job, the daily reconcile and the automation sensor."""
+"""When the graph runs: on change (sensors + automation), once a day (reconcile), by hand.
+
+- A source's sensor (`ingest/signals.py`) loads it when it changed; the automation sensor
+  below then runs what lies downstream (dbt models, summary, checks, publish) by each
+  asset's automation condition. A cycle in which nothing changed starts no run.
+- The daily reconcile runs the whole job for today's partition at 06:27 Pacific, after the
+  agencies' nightly rebuilds. It earns its place three ways: it loads the sources that
+  cannot tell us they changed (page feedback locally; an Airtable entry deleted without
+  a newer one), it makes sure every day has its snapshot even when a signal was missed, and it
+  confirms the public file once a day (freshness).
+- The job `ddrc_pipeline` is also what `./ddrc run` and the UI's "Materialize all" run.
+  It runs one partition per run (the reconcile, `./ddrc run`); a history range backfilled
+  from its asset takes the asset's single-run policy, so Dagster warns on every load that
+  the job's assets differ in backfill policy: known, and silenced at the entries
+  (`definitions.py`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
 
 import dagster as dg
 
 from ddrc_platform.build import current
-from ddrc_platform.jobs import build_schedule_defs
+from ddrc_platform.core.names import (
+    AUTOMATION_SENSOR,
+    PACIFIC_NAME,
+    PIPELINE_JOB,
+    RECONCILE_SCHEDULE,
+    pacific_date,
+    partition_key,
+)
+from ddrc_platform.settings import Settings
+
+# one run that may publish at a time (deploy/dagster.yaml's tag concurrency limit)
+PUBLISHES_TAG = {"ddrc/publishes": "true"}
+
+ddrc_pipeline = dg.define_asset_job(
+    PIPELINE_JOB,
+    selection=dg.AssetSelection.all(),
+    description="Loads every source (today's snapshot), builds the dbt project (today's "
+    "history partition) and publishes ddrc-metrics.json.",
+    tags=PUBLISHES_TAG,
+)
+
+
+def reconcile_request(scheduled_at: datetime) -> dg.RunRequest:
+    """The reconcile's run: the partition of the (Pacific) day it was scheduled for."""
+    return dg.RunRequest(
+        partition_key=partition_key(pacific_date(scheduled_at)), tags={"ddrc/trigger": "reconcile"}
+    )
+
+
+def build_schedule_defs(settings: Settings) -> dg.Definitions:
+    """The job, the daily reconcile and the automation sensor; running by themselves in
+    dev/prd, and on a laptop off until turned on in the UI."""
+    running = settings.reacts_by_default
+
+    @dg.schedule(
+        name=RECONCILE_SCHEDULE,
+        job=ddrc_pipeline,
+        cron_schedule="27 6 * * *",
+        execution_timezone=PACIFIC_NAME,
+        default_status=dg.DefaultScheduleStatus.RUNNING
+        if running
+        else dg.DefaultScheduleStatus.STOPPED,
+        description="Daily at 06:27 Pacific, after the nightly rebuilds: every source's "
+        "snapshot of the day, whatever the change signals said (see "
+        "defs/automation/triggers.py).",
+    )
+    def ddrc_daily_reconcile(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+        return reconcile_request(context.scheduled_execution_time)
+
+    automation = dg.AutomationConditionSensorDefinition(
+        AUTOMATION_SENSOR,
+        target=dg.AssetSelection.all(),
+        default_status=dg.DefaultSensorStatus.RUNNING
+        if running
+        else dg.DefaultSensorStatus.STOPPED,
+        minimum_interval_seconds=settings.watch.automation_seconds,
+        run_tags={**PUBLISHES_TAG, "ddrc/trigger": "automation"},
+        emit_backfills=False,  # plain runs: what changed is small, one run per partition
+        description="Runs what lies downstream of a change (dbt models, summary, checks, "
+        "publish), each asset by its automation condition.",
+    )
+    return dg.Definitions(
+        jobs=[ddrc_pipeline], schedules=[ddrc_daily_reconcile], sensors=[automation]
+    )
 
 
 @dg.definitions

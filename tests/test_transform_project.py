@@ -1,0 +1,71 @@
+"""The dbt manifest: prepared once at an entry, only read when the definitions are built."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ddrc_platform.transform import project
+from ddrc_platform.transform.project import (
+    FINGERPRINT_FILE,
+    ManifestNotPrepared,
+    manifest_problem,
+    project_fingerprint,
+)
+
+RULE = "models/intermediate/int_malibu__metrics_by_load_date.sql"
+PARSE = ["parse", "--quiet"]
+
+
+@pytest.fixture
+def dbt_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the dbt project (no target/), which the module then points at."""
+    copy = tmp_path / "ddrc_dbt"
+    shutil.copytree(project.DBT_PROJECT_DIR, copy, ignore=shutil.ignore_patterns("target", "logs"))
+    monkeypatch.setattr(project, "DBT_PROJECT_DIR", copy)
+    return copy
+
+
+def test_the_fingerprint_follows_what_dbt_parses_not_file_times(dbt_copy: Path):
+    before = project_fingerprint(dbt_copy, PARSE)
+    os.utime(dbt_copy / RULE, (0, 0))  # a checkout or a copy into an image moves times
+    (dbt_copy / "target").mkdir()
+    (dbt_copy / "target" / "run_results.json").write_text("{}")  # what dbt writes
+    assert project_fingerprint(dbt_copy, PARSE) == before
+    assert project_fingerprint(dbt_copy, [*PARSE, "--vars", "{}"]) != before
+    rule = dbt_copy / RULE
+    rule.write_text(rule.read_text() + "\n-- reviewed\n")
+    assert project_fingerprint(dbt_copy, PARSE) != before
+
+
+def test_a_manifest_is_usable_only_with_the_fingerprint_it_was_parsed_from(tmp_path: Path):
+    manifest = tmp_path / "manifest.json"
+    assert manifest_problem(manifest, "abc") == "is missing"
+    manifest.write_text("{}")
+    assert manifest_problem(manifest, "abc") == "was parsed from other project files"
+    (tmp_path / FINGERPRINT_FILE).write_text("abc\n")
+    assert manifest_problem(manifest, "abc") is None
+    assert manifest_problem(manifest, "def") == "was parsed from other project files"
+
+
+def test_loading_reads_a_prepared_manifest_and_says_what_to_run_otherwise(dbt_copy: Path):
+    local = project.dbt_project("local")
+    with pytest.raises(
+        ManifestNotPrepared, match=r"is missing: run `./ddrc prepare --target local`"
+    ):
+        project.require_manifest(local)
+
+    manifest = project.prepare_manifest(local)
+    assert project.require_manifest(local) == manifest
+    parsed_at = manifest.stat().st_mtime_ns
+    assert project.prepare_manifest(local) == manifest  # a second entry parses nothing
+    assert manifest.stat().st_mtime_ns == parsed_at
+
+    rule = dbt_copy / RULE
+    rule.write_text(rule.read_text() + "\n-- reviewed\n")
+    with pytest.raises(ManifestNotPrepared, match="parsed from other project files: run") as error:
+        project.require_manifest(local)
+    assert "\n" not in str(error.value)

@@ -11,8 +11,6 @@ Register with `pytest_plugins = ["tests.azurite"]` (in the root conftest, or a t
 from __future__ import annotations
 
 import socket
-import subprocess
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,20 +18,16 @@ from pathlib import Path
 import pytest
 from azure.storage.blob import BlobServiceClient
 
+from tests.process import Server, start_server
+
 AZURITE_BIN = Path(__file__).resolve().parent.parent / "tools" / "node_modules" / ".bin"
 ACCOUNT = "devstoreaccount1"
 # Azurite's published development key: public knowledge, not a secret.
 ACCOUNT_KEY = (
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 )
-START_TIMEOUT = 15.0
-STOP_TIMEOUT = 10.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+START_TIMEOUT = 60.0
+PORT_LINE = r"successfully listens on http://127\.0\.0\.1:(?P<port>\d+)"
 
 
 def connection_string(port: int) -> str:
@@ -44,15 +38,16 @@ def connection_string(port: int) -> str:
 
 
 class Azurite:
-    """One azurite-blob process on 127.0.0.1:`port`, keeping its data in `location`.
+    """One azurite-blob process on 127.0.0.1, keeping its data in `location`.
 
-    `stop()` then `start()` again is a restart on the same port and data.
+    It binds port 0 the first time; `stop()` then `start()` again is a restart on the same
+    port and data (clients keep their URL).
     """
 
-    def __init__(self, location: Path, port: int | None = None) -> None:
+    def __init__(self, location: Path) -> None:
         self.location = location
-        self.port = port or free_port()
-        self.process: subprocess.Popen[bytes] | None = None
+        self.port = 0
+        self.server: Server | None = None
 
     @property
     def connection_string(self) -> str:
@@ -70,46 +65,31 @@ class Azurite:
                 pytrace=False,
             )
         self.location.mkdir(parents=True, exist_ok=True)
-        log = self.location / "azurite.log"
-        with log.open("ab") as output:  # a file, not a pipe: a full pipe would block Azurite
-            self.process = subprocess.Popen(
-                [
-                    str(binary),
-                    "--blobHost",
-                    "127.0.0.1",
-                    "--blobPort",
-                    str(self.port),
-                    "--location",
-                    str(self.location),
-                    "--disableTelemetry",  # otherwise it tries to reach the internet
-                    "--skipApiVersionCheck",
-                    "--loose",
-                ],
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + START_TIMEOUT
-        while not _answers(self.port):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                pytest.fail(
-                    f"Azurite did not start on port {self.port}:\n{log.read_text()[-2000:]}",
-                    pytrace=False,
-                )
-            time.sleep(0.1)
+        self.server = start_server(
+            [
+                binary,
+                "--blobHost",
+                "127.0.0.1",
+                "--blobPort",
+                str(self.port),
+                "--location",
+                self.location,
+                "--disableTelemetry",  # otherwise it tries to reach the internet
+                "--skipApiVersionCheck",
+                "--loose",
+            ],
+            log=self.location / "azurite.log",
+            port_line=PORT_LINE,
+            ready=_answers,
+            timeout=START_TIMEOUT,
+        )
+        self.port = self.server.port
         return self
 
     def stop(self) -> None:
-        """Stop this emulator by its own PID: terminate, wait, kill if it will not go."""
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(STOP_TIMEOUT)
-        self.process = None
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
 
 
 def _answers(port: int) -> bool:

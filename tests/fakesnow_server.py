@@ -15,10 +15,7 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -27,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from tests.process import start_server
 
 FAKESNOW = Path(sys.executable).parent / "fakesnow"
 HOST = "127.0.0.1"
@@ -44,16 +43,11 @@ class FakesnowServer:
     env: dict[str, str] = field(repr=False)  # SNOWFLAKE_* and DDRC_SNOWFLAKE_* variables
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-def _answers(url: str) -> bool:
+def _answers(port: int) -> bool:
     """Any HTTP answer counts: an unauthenticated session request gets a 401."""
+    request = urllib.request.Request(f"http://{HOST}:{port}/session", method="POST")
     try:
-        urllib.request.urlopen(urllib.request.Request(url, method="POST"), timeout=1)
+        urllib.request.urlopen(request, timeout=1)
     except urllib.error.HTTPError:
         return True
     except OSError:
@@ -62,44 +56,33 @@ def _answers(url: str) -> bool:
 
 
 @contextmanager
-def run_fakesnow(directory: Path, timeout: float = 30.0) -> Iterator[FakesnowServer]:
-    """Start `fakesnow -s` on a free port, wait until it answers, stop it by its own PID."""
+def run_fakesnow(directory: Path, timeout: float = 60.0) -> Iterator[FakesnowServer]:
+    """Start `fakesnow -s` on port 0 (uvicorn logs the port it got), stop it by its PID."""
     directory.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
-    log = directory / "fakesnow.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(FAKESNOW), "-s", "--host", HOST, "-p", str(port), "-d", str(directory / "data")],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
+    server = start_server(
+        [FAKESNOW, "-s", "--host", HOST, "-p", "0", "-d", directory / "data"],
+        log=directory / "fakesnow.log",
+        port_line=r"running on http://127\.0\.0\.1:(?P<port>\d+)",
+        ready=_answers,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stop_signal=signal.SIGINT,  # fakesnow's CLI shuts down on SIGINT
+        timeout=timeout,
+    )
+    env = {
+        "SNOWFLAKE_ACCOUNT": "fakesnow",
+        "SNOWFLAKE_USER": "ddrc_test",
+        "SNOWFLAKE_PASSWORD": "fakesnow-accepts-any-password",
+        "SNOWFLAKE_HOST": HOST,
+        "SNOWFLAKE_PORT": str(server.port),
+        "SNOWFLAKE_PROTOCOL": "http",
+        "DDRC_SNOWFLAKE_RAW_DATABASE": DATABASE,
+        "DDRC_SNOWFLAKE_TRANSFORM_DATABASE": DATABASE,
+        "DDRC_SNOWFLAKE_ANALYTICS_DATABASE": DATABASE,
+    }
     try:
-        deadline = time.monotonic() + timeout
-        while not _answers(f"http://{HOST}:{port}/session"):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"fakesnow did not start:\n{log.read_text()[-2000:]}")
-            time.sleep(0.1)
-        env = {
-            "SNOWFLAKE_ACCOUNT": "fakesnow",
-            "SNOWFLAKE_USER": "ddrc_test",
-            "SNOWFLAKE_PASSWORD": "fakesnow-accepts-any-password",
-            "SNOWFLAKE_HOST": HOST,
-            "SNOWFLAKE_PORT": str(port),
-            "SNOWFLAKE_PROTOCOL": "http",
-            "DDRC_SNOWFLAKE_RAW_DATABASE": DATABASE,
-            "DDRC_SNOWFLAKE_TRANSFORM_DATABASE": DATABASE,
-            "DDRC_SNOWFLAKE_ANALYTICS_DATABASE": DATABASE,
-        }
-        yield FakesnowServer(HOST, port, log, env)
+        yield FakesnowServer(HOST, server.port, server.log, env)
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)  # fakesnow's CLI shuts down on SIGINT
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""A real PostgreSQL for the tests, started by the tests themselves on 127.0.0.1.
+"""A real PostgreSQL for the tests, started by the tests themselves on a Unix socket.
 
 `postgres_server` (session scope: one server per pytest process, so per xdist worker)
 runs Debian's PostgreSQL binaries (`tools/install-postgres.sh` installs them) on a
@@ -19,7 +19,6 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from tests.azurite import free_port
+from tests.process import wait_until
 
 START_TIMEOUT = 30.0
 USER = "ddrc"
@@ -43,11 +42,13 @@ def _bindir() -> Path:
 
 @dataclass(frozen=True)
 class PostgresServer:
-    port: int
+    """Reached through its Unix socket only: no TCP port, so no port to race for."""
+
+    socket_dir: Path
     password: str
 
     def url(self, database: str = "postgres") -> str:
-        return f"postgresql://{USER}:{self.password}@127.0.0.1:{self.port}/{database}"
+        return f"postgresql://{USER}:{self.password}@/{database}?host={self.socket_dir}"
 
 
 @pytest.fixture(scope="session")
@@ -67,29 +68,33 @@ def postgres_server() -> Iterator[PostgresServer]:
         capture_output=True,
         user=run_as,
     )
-    port = free_port()
     server = subprocess.Popen(
-        [bindir / "postgres", "-D", data, "-h", "127.0.0.1", "-p", str(port), "-k", root],
+        [bindir / "postgres", "-D", data, "-c", "listen_addresses=", "-k", root],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         user=run_as,
     )
-    running = PostgresServer(port, password)
+    running = PostgresServer(root, password)
     try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            try:
-                psycopg2.connect(running.url(), connect_timeout=2).close()
-                break
-            except psycopg2.OperationalError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+        wait_until(
+            lambda: _answers(running),
+            START_TIMEOUT,
+            "waiting for PostgreSQL to accept connections",
+            server,
+        )
         yield running
     finally:
         server.send_signal(signal.SIGINT)  # "fast" shutdown of this postmaster only
         server.wait(timeout=30)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _answers(server: PostgresServer) -> bool:
+    try:
+        psycopg2.connect(server.url(), connect_timeout=2).close()
+    except psycopg2.OperationalError:
+        return False
+    return True
 
 
 @pytest.fixture

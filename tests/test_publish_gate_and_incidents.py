@@ -213,7 +213,7 @@ def test_post_publish_verification_failure_is_high_severity(scenario):
 def test_freshness_breach_is_detected_against_the_policy_windows():
     from ddrc_platform.core import catalog
     from ddrc_platform.defs.incidents.instance import stale_assets
-    from ddrc_platform.publish.asset import PUBLISH_FRESHNESS
+    from ddrc_platform.defs.publish.public_file import PUBLISH_FRESHNESS
 
     instance = dg.DagsterInstance.ephemeral()
     raw = catalog.AIRTABLE_METRICS.asset_key  # entered by hand: a week before it is stale

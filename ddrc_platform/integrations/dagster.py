@@ -7,6 +7,7 @@ plugin catalogue. An upgrade that moves them fails the integration test, not a s
 at 2 a.m.
 """
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import dagster as dg
@@ -27,6 +28,23 @@ def load_defs_folder(path_within_project: Path) -> dg.Definitions:
     """
     tree = dg.ComponentTree.for_project(path_within_project=path_within_project)
     return tree.build_defs(tree.defs_module_path)
+
+
+def failed_asset_checks(
+    instance: dg.DagsterInstance, check_keys: Sequence[dg.AssetCheckKey]
+) -> list[dg.AssetCheckKey]:
+    """The checks among `check_keys` whose latest evaluation failed.
+
+    The public instance answers one check at a time (`get_latest_asset_check_evaluation_record`);
+    its event log storage answers for all of them in one query, which the publish gate asks
+    on every publish step (guarded by tests/test_integrations_publish.py).
+    """
+    latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(list(check_keys))
+    return [
+        key
+        for key, record in latest.items()
+        if record.status == AssetCheckExecutionRecordStatus.FAILED
+    ]
 
 
 __all__ = [

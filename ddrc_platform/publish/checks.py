@@ -13,12 +13,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-import dagster as dg
 import yaml
 
-from ddrc_platform.core.names import JUMP_CHECK
-from ddrc_platform.integrations.dagster import AssetCheckExecutionRecordStatus
 from ddrc_platform.publish import document as publication
+from ddrc_platform.publish.rollback import RELEASE_HINT
+from ddrc_platform.publish.targets.base import Pin
 
 
 class PublicationHeldError(RuntimeError):
@@ -89,36 +88,45 @@ def find_jumps(
     ]
 
 
-def jump_check_result(jumps: list[Jump], max_fraction: float) -> dg.AssetCheckResult:
-    return dg.AssetCheckResult(
-        check_name=JUMP_CHECK,
-        passed=not jumps,
-        severity=dg.AssetCheckSeverity.ERROR,
-        description=(
-            f"No metric moved more than {max_fraction:.0%} from its published value."
-            if not jumps
-            else f"{len(jumps)} metric(s) moved more than {max_fraction:.0%} or vanished; "
-            "if the new values are right, acknowledge them in config/acknowledgements.yaml: "
-            + "; ".join(j.describe for j in jumps)
-        ),
-        metadata={"jumps": dg.MetadataValue.json([j.describe for j in jumps])},
+def jump_summary(jumps: list[Jump], max_fraction: float) -> str:
+    """What the jump check tells a responder, including how to let a right value through."""
+    if not jumps:
+        return f"No metric moved more than {max_fraction:.0%} from its published value."
+    return (
+        f"{len(jumps)} metric(s) moved more than {max_fraction:.0%} or vanished; "
+        "if the new values are right, acknowledge them in config/acknowledgements.yaml: "
+        + "; ".join(j.describe for j in jumps)
     )
 
 
-def failed_blocking_checks(
-    instance: dg.DagsterInstance, check_keys: list[dg.AssetCheckKey]
-) -> list[str]:
-    """The blocking checks whose latest evaluation failed.
+@dataclass(frozen=True)
+class Gate:
+    """What holds a publish before the summary is even read: a rollback's pin, or failed checks.
 
-    dbt builds the summary before testing it, so a failed test leaves a bad table
-    behind: reading the table is not enough, the publisher must ask the checks.
+    dbt builds the summary before testing it, so a failed test leaves a bad table behind:
+    reading the table is not enough, the publisher must ask the checks (`failed`).
     """
-    latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(check_keys)
-    return sorted(
-        key.name
-        for key, record in latest.items()
-        if record.status == AssetCheckExecutionRecordStatus.FAILED
-    )
+
+    pin: Pin | None
+    failed: list[str]  # blocking checks on the summary whose latest evaluation failed
+
+    @property
+    def reasons(self) -> list[str]:
+        held = [f"held: {self.pin.describe()}; {RELEASE_HINT}"] if self.pin else []
+        return held + ([f"failed: {', '.join(self.failed)}"] if self.failed else [])
+
+    @property
+    def passed(self) -> bool:
+        return not self.reasons
+
+    def describe(self) -> str:
+        return "; ".join(self.reasons) or "all passed"
+
+    def held_error(self) -> PublicationHeldError:
+        return PublicationHeldError(
+            f"blocking checks on the summary failed ({', '.join(self.failed)}): nothing "
+            "published, the public file is unchanged"
+        )
 
 
 def verify_published(published: bytes | None, expected: bytes) -> None:

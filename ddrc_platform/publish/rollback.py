@@ -3,23 +3,18 @@
 A rollback the next scheduled run undoes is no fix: `rollback` restores a version the
 public has seen and **pins** it (`Publisher.set_pin`, beside the file), and the publish
 asset holds while a pin is set. `release` lifts the pin; the next publish then goes
-through the usual checks. Both run as the job `ddrc_rollback` (launchable from the UI;
-`./ddrc rollback` launches the same job), which records the restored version on the
-publish asset and the pin in the incident store.
+through the usual checks. Both run as the job `ddrc_rollback` (`defs/publish/rollback.py`,
+launchable from the UI; `./ddrc rollback` launches the same job), which records the
+restored version on the publish asset and tells responders through whatever `Responders`
+it wires (the incident store), so publishing itself knows nothing of incidents.
 """
 
-from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
-import dagster as dg
-from pydantic import Field
-
-from ddrc_platform.core.names import GATE_CHECK, PUBLISH_KEY, PUBLISH_POOL, ROLLBACK_JOB
-from ddrc_platform.defs.incidents.slack_resource import IncidentSlackResource
-from ddrc_platform.incidents.model import FailureKind
 from ddrc_platform.publish import document as publication
 from ddrc_platform.publish.targets.base import Pin, Publisher
-from ddrc_platform.settings import Settings
 
 RELEASE_HINT = (
     "release with `./ddrc rollback --release` or the job ddrc_rollback with release: true"
@@ -66,84 +61,48 @@ def release(publisher: Publisher) -> Pin | None:
     return pin
 
 
-class RollbackConfig(dg.Config):
-    to: str | None = Field(
-        default=None,
-        description="History version to restore (`./ddrc versions`); default: the previous "
-        "public version.",
-    )
-    release: bool = Field(
-        default=False,
-        description="Lift the pin instead: the next publish goes through the usual checks.",
-    )
+@dataclass(frozen=True)
+class RollbackDone:
+    """What a rollback or a release did, for the record and for responders."""
 
+    pin: Pin  # set by the rollback, or lifted by the release
+    released: bool
 
-def build_rollback_job(settings: Settings, clock: Callable[[], datetime]) -> dg.JobDefinition:
-    """The job. Its incidents concern the public file only, which carries every published
-    metric: the file's key is all the graph its incident desk needs."""
-    from ddrc_platform.defs.incidents.desk import make_desk
-
-    graph = dg.Definitions(assets=[dg.AssetSpec(PUBLISH_KEY)])
-
-    @dg.op(
-        pool=PUBLISH_POOL,  # never interleaved with a publish step
-        description="Restores a published version and pins it (publishing holds), or releases "
-        "the pin; records it on publish/ddrc_metrics_json and in the incident store.",
-    )
-    def rollback_publication(
-        context: dg.OpExecutionContext,
-        config: RollbackConfig,
-        publisher: dg.ResourceParam[Publisher],
-        slack: IncidentSlackResource,
-    ) -> None:
-        run_url = f"{settings.webserver_url}/runs/{context.run_id}"
-        desk = make_desk(settings, graph, publisher, slack)
-        if config.release:
-            pin = release(publisher)
-            if pin is None:
-                context.log.info("nothing was pinned")
-                return
-            note = f"Pin released ({pin.describe()}): the next publish goes through the checks."
-            context.log_event(
-                dg.AssetObservation(
-                    asset_key=PUBLISH_KEY,
-                    metadata={"pin": "released", "released_version": pin.version},
-                )
+    @property
+    def note(self) -> str:
+        if self.released:
+            return (
+                f"Pin released ({self.pin.describe()}): the next publish goes through the checks."
             )
-        else:
-            pin = rollback(publisher, config.to, clock(), by=f"run {context.run_id}")
-            note = f"Rolled back: {pin.describe()}; publishing holds ({RELEASE_HINT})."
-            context.log_event(
-                dg.AssetMaterialization(
-                    asset_key=PUBLISH_KEY,
-                    description=note,
-                    metadata={
-                        "status": "rolled back",
-                        "version": pin.version,
-                        "content_hash": pin.content_hash,
-                        "pinned": pin.describe(),
-                    },
-                )
-            )
-            # the hold itself is an incident (the one a pinned publish run reports), so
-            # responders see the pin where they look, until the gate passes again
-            desk.report(
-                FailureKind.PUBLICATION_HELD,
-                [PUBLISH_KEY],
-                run_id=context.run_id,
-                run_url=run_url,
-                error=note,
-                check_name=GATE_CHECK,
-            )
-        context.log.info(note)
-        desk.note_open_incidents(f"{note} Run: {run_url}")
+        return f"Rolled back: {self.pin.describe()}; publishing holds ({RELEASE_HINT})."
 
-    @dg.job(
-        name=ROLLBACK_JOB,
-        description="Roll the public ddrc-metrics.json back to a version the public has seen "
-        "(default: the previous one) and pin it; `release: true` lifts the pin.",
-    )
-    def ddrc_rollback() -> None:
-        rollback_publication()
 
-    return ddrc_rollback
+def roll_back_or_release(
+    publisher: Publisher, *, to: str | None, lift: bool, at: datetime, by: str
+) -> RollbackDone | None:
+    """None: a release found nothing pinned, so there is nothing to record or tell."""
+    if not lift:
+        return RollbackDone(rollback(publisher, to, at, by), released=False)
+    pin = release(publisher)
+    return None if pin is None else RollbackDone(pin, released=True)
+
+
+class Responders(Protocol):
+    """Who hears of a rollback. The caller wires its incident desk in: the incidents' sensor
+    imports the publish stage, so an import the other way would close a cycle."""
+
+    def report_hold(self, note: str) -> None:
+        """The hold a pin causes, as the incident a held publish would report."""
+        ...
+
+    def note(self, text: str) -> None:
+        """A line on every open incident: what a responder did."""
+        ...
+
+
+def tell_responders(done: RollbackDone, responders: Responders, run_url: str) -> None:
+    """The hold itself is an incident (the one a pinned publish run reports), so responders
+    see the pin where they look, until the gate passes again."""
+    if not done.released:
+        responders.report_hold(done.note)
+    responders.note(f"{done.note} Run: {run_url}")

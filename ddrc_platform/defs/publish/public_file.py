@@ -1,15 +1,201 @@
-"""The public file `ddrc-metrics.json`, its gate and checks, and the rollback job."""
+"""The public file `ddrc-metrics.json`, its gate and checks, and the jump check on the summary.
+
+The bodies here only translate: they fetch what `ddrc_platform/publish/` decides on (the
+checks' latest evaluations, the pin, the summary, the live file) and turn its plain
+results into Dagster events.
+"""
+
+from collections.abc import Callable, Iterator
+from datetime import datetime
 
 import dagster as dg
 
 from ddrc_platform.build import current
-from ddrc_platform.publish.asset import build_publish_defs
+from ddrc_platform.core import catalog
+from ddrc_platform.core.names import (
+    GATE_CHECK,
+    JUMP_CHECK,
+    OWNERS,
+    PUBLISH_GROUP,
+    PUBLISH_KEY,
+    PUBLISH_POOL,
+    SUMMARY_KEY,
+    VERIFY_CHECK,
+)
+from ddrc_platform.integrations.dagster import failed_asset_checks
+from ddrc_platform.publish.checks import (
+    Gate,
+    PublishVerificationError,
+    find_jumps,
+    jump_summary,
+    load_acknowledgements,
+    verify_published,
+)
+from ddrc_platform.publish.plan import (
+    PinnedHold,
+    Plan,
+    carry_out,
+    pinned_hold,
+    plan_publication,
+    read_summary,
+)
+from ddrc_platform.publish.targets.base import Publisher
+from ddrc_platform.settings import Settings
+from ddrc_platform.transform.assets import blocking_check_keys, summary_relation
+from ddrc_platform.warehouse.base import Warehouse
+
+# The public file is as fresh as the summary must be: the strictest of its sources'
+# windows (the same rule the translator gives every model).
+PUBLISH_FRESHNESS = catalog.strictest_freshness(catalog.RAW_TABLES)
+
+# Published when the summary changed and every blocking check on it passed (or runs in
+# the same run: a check that fails there stops the publish step).
+PUBLISH_CONDITION = (
+    dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()
+)
+
+
+def build_jump_check(settings: Settings, summary_relation: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=SUMMARY_KEY,
+        name=JUMP_CHECK,
+        blocking=True,
+        description=(
+            "Blocks publication when a metric moves more than DDRC_JUMP_MAX_FRACTION "
+            f"({settings.jump_max_fraction:.0%}) from the value the public sees now, or "
+            "disappears, unless `config/acknowledgements.yaml` names the metric and new value."
+        ),
+    )
+    def no_unacknowledged_jumps(
+        analytics: dg.ResourceParam[Warehouse], publisher: dg.ResourceParam[Publisher]
+    ) -> dg.AssetCheckResult:
+        jumps = find_jumps(
+            publisher.current(),
+            read_summary(analytics, summary_relation),
+            settings.jump_max_fraction,
+            load_acknowledgements(settings.acknowledgements_path),
+        )
+        return dg.AssetCheckResult(
+            check_name=JUMP_CHECK,
+            passed=not jumps,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description=jump_summary(jumps, settings.jump_max_fraction),
+            metadata={"jumps": dg.MetadataValue.json([j.describe for j in jumps])},
+        )
+
+    return no_unacknowledged_jumps
+
+
+PUBLISH_DESCRIPTION = (
+    "**The public contract**: `ddrc-metrics.json`, read by the DDRC website. Built from "
+    "the metrics summary only when every blocking check on it passed, validated against "
+    "`ddrc_platform/publish/schemas/ddrc-metrics.schema.json` "
+    "(docs/published-contract.md), written atomically, every version "
+    "kept in `history/`, re-read and compared with the summary after writing; unchanged "
+    "content is not republished. Roll back (and pin) with the job `ddrc_rollback` or "
+    "`./ddrc rollback`; while pinned, publishing holds."
+)
+PUBLISH_CHECKS = [
+    dg.AssetCheckSpec(
+        GATE_CHECK,
+        asset=PUBLISH_KEY,
+        description="Every blocking check on the summary passed at its latest "
+        "evaluation, so even a manual publish cannot skip them.",
+    ),
+    dg.AssetCheckSpec(
+        VERIFY_CHECK,
+        asset=PUBLISH_KEY,
+        description="The file the public reads, re-read after publishing, is exactly "
+        "what the summary says.",
+    ),
+]
+
+
+def build_publish_asset(
+    summary_relation: str,
+    publisher_kind: str,
+    clock: Callable[[], datetime],
+    blocking_checks: list[dg.AssetCheckKey],
+) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=PUBLISH_KEY,
+        deps=[SUMMARY_KEY],
+        group_name=PUBLISH_GROUP,
+        kinds={"json", publisher_kind},
+        owners=OWNERS,
+        description=PUBLISH_DESCRIPTION,
+        metadata={"summary": summary_relation, "json_schema": "ddrc-metrics.schema.json"},
+        tags={"ddrc/layer": "publish"},
+        pool=PUBLISH_POOL,  # one publish step at a time, whatever run it is in (deploy/)
+        freshness_policy=PUBLISH_FRESHNESS,
+        automation_condition=PUBLISH_CONDITION,
+        check_specs=PUBLISH_CHECKS,
+    )
+    def ddrc_metrics_json(
+        context: dg.AssetExecutionContext,
+        analytics: dg.ResourceParam[Warehouse],
+        publisher: dg.ResourceParam[Publisher],
+    ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+        failed = failed_asset_checks(context.instance, blocking_checks)
+        gate = Gate(publisher.pin(), sorted(key.name for key in failed))
+        yield dg.AssetCheckResult(
+            check_name=GATE_CHECK,
+            passed=gate.passed,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description=gate.describe(),
+        )
+        if gate.pin is not None:
+            yield from pinned_results(pinned_hold(gate.pin, publisher.current()))
+            return
+        if gate.failed:
+            raise gate.held_error()
+        plan = plan_publication(read_summary(analytics, summary_relation), publisher.current())
+        published = carry_out(plan, publisher, clock)
+        context.log.info(
+            "ddrc-metrics.json unchanged; not republished"
+            if published is None
+            else f"published {plan.metric_count} metrics to {published.location}"
+        )
+        # the diff keeps its place among the metadata, rendered as Markdown
+        diff = dg.MetadataValue.md(plan.diff_markdown)
+        yield dg.MaterializeResult(metadata=plan.metadata(published) | {"diff": diff})
+        yield from verification_results(publisher.current(), plan)
+
+    return ddrc_metrics_json
+
+
+def pinned_results(hold: PinnedHold) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    yield dg.MaterializeResult(metadata=hold.metadata())
+    yield dg.AssetCheckResult(
+        check_name=VERIFY_CHECK, passed=hold.intact, description=hold.describe()
+    )
+
+
+def verification_results(live: bytes | None, plan: Plan) -> Iterator[dg.AssetCheckResult]:
+    """The failed check is recorded before the step fails, so the sensor reports the
+    verification, not a bare step failure."""
+    try:
+        verify_published(live, plan.content)
+    except PublishVerificationError as error:
+        yield dg.AssetCheckResult(check_name=VERIFY_CHECK, passed=False, description=str(error))
+        raise
+    yield dg.AssetCheckResult(
+        check_name=VERIFY_CHECK,
+        passed=True,
+        description=f"the published file is the summary's {plan.metric_count} metrics",
+    )
 
 
 @dg.definitions
 def publish() -> dg.Definitions:
+    """The public file, gated on every blocking check of the summary (dbt's and the jump)."""
     build = current()
     latest, _history = build.dbt_assets
-    return build_publish_defs(
-        build.settings, latest, build.resources["publisher"].kind, build.clock
+    summary = summary_relation(latest)
+    jump_check = build_jump_check(build.settings, summary)
+    blocking = [*blocking_check_keys(latest, SUMMARY_KEY), *jump_check.check_keys]
+    kind = build.resources["publisher"].kind
+    return dg.Definitions(
+        assets=[build_publish_asset(summary, kind, build.clock, blocking)],
+        asset_checks=[jump_check],
     )

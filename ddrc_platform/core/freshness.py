@@ -18,9 +18,7 @@ class Freshness(StrEnum):
     NEVER = "never loaded"
 
 
-def freshness(
-    last_update: datetime | None, policy: dg.FreshnessPolicy, now: datetime
-) -> Freshness:
+def freshness(last_update: datetime | None, policy: dg.FreshnessPolicy, now: datetime) -> Freshness:
     """`last_update`: the last successful load (its materialization), timezone-aware."""
     if last_update is None:
         return Freshness.NEVER

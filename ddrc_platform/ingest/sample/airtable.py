@@ -91,6 +91,9 @@ def _iso(ms: int) -> str:
     )
 
 
+_Entry = tuple[int, int, str, dict]  # created ms, createdTime ms, record id, fields
+
+
 def airtable_records(*, scale: float = 1.0, day: date) -> list[dict]:
     """Metric entries as the Airtable REST API returns them, created up to the end of `day`."""
     d = _day_index(day)
@@ -100,77 +103,152 @@ def airtable_records(*, scale: float = 1.0, day: date) -> list[dict]:
         {"id": _airtable_id(people, "usr"), "email": email, "name": name}
         for name, email in _CONTACTS
     ]
-    entries: list[tuple[int, int, str, dict]] = []  # (created ms, created-time ms, id, fields)
-    for definition in _DEFINITIONS:
-        rng = _rng("airtable", definition.machine_name)
-        definition_id = _airtable_id(rng, "rec")
-        lookups: dict[str, Any] = {
-            "Metric Definition": [definition_id],
-            "Metric Title for Interface": [definition.title],
-            "Metric Machine Name (from Metric Definition)": [definition.machine_name],
-            "Metric Name (from Metric Definition)": [definition.name],
-            "Metric Type (from Metric Definition)": [definition.metric_type],
-            "Metric Unit Label (from Metric Definition)": [definition.unit_label],
-            "Update Frequency (from Metric Definition)": [definition.frequency],
-            "Topic (from Metric Definition)": [definition.topic],
-            "As Of Time (from Metric Definition)": ["5:00 PM"],
-        }
-        if definition.as_of_offset is not None:
-            lookups["As Of Offset (from Metric Definition)"] = [definition.as_of_offset]
-        name, email = _CONTACTS[definition.contact]
-        lookups["Metric Contact Name (from Metric Definition)"] = [name]
-        lookups["Metric Contact Email (from Metric Definition)"] = [email]
-
-        # most entries come in the first months of the recovery, then updates thin out
-        span = max(420, 3 * per_metric)
-        weight = np.exp(-np.arange(1, span) / 70)
-        later = rng.choice(
-            np.arange(1, span), per_metric - 1, replace=False, p=weight / weight.sum()
-        )
-        days = definition.first_day + np.sort(np.concatenate([[0], later]))
-        for k, entry_day in enumerate(days.tolist()):
-            level = definition.start + definition.growth * (1 - np.exp(-entry_day / 150))
-            dollars = definition.metric_type == "dollars - millions"
-            value = round(float(level), 2) if dollars else int(level)
-            created = _pacific_ms(entry_day, float(rng.integers(8 * 3600, 13 * 3600)))
-            duplicated = definition.duplicated or rng.random() < 0.08
-            corrected = not duplicated and rng.random() < 0.2
-            blank_after = definition.blank_followups or rng.random() < 0.04
-            author = collaborators[int(rng.integers(0, 3))]
-            typo = round(value * 1.02, 2) if dollars else value + max(1, int(value * 0.02))
-            fix_day = entry_day + int(rng.integers(0, 3))
-            fix_ms = (
-                created + 3_600_000
-                if fix_day == entry_day
-                else _pacific_ms(fix_day, float(rng.integers(*WORK_HOURS)))
-            )
-            record_id, twin_id = _airtable_id(rng, "rec"), _airtable_id(rng, "rec")
-            blank_id = _airtable_id(rng, "rec")
-            if entry_day > d:
-                continue
-            fields: dict[str, Any] = {"Metric": value, "Date Created": _iso(created)}
-            if corrected:
-                if fix_day <= d:
-                    fields["Date Metric Modified"] = _iso(fix_ms)
-                else:
-                    fields["Metric"] = typo
-            fields["Metric Modified By"] = author
-            if definition.as_of_offset is not None:
-                as_of = _pacific_ms(max(entry_day - 1, 0), 17 * 3600)
-                local = datetime.fromtimestamp(as_of / 1000, PACIFIC)
-                fields["As Of Label"] = f"as of {local:%B} {local.day}, {local.year}, 5 p.m."
-                fields["As Of Date and Time"] = _iso(as_of)
-                fields["Datetime Offset Number"] = definition.as_of_offset
-                fields["Datetime Offset Variable"] = "days"
-            fields.update(lookups)
-            entries.append((created, created, record_id, fields))
-            if duplicated:
-                entries.append((created, created + 60_000 * (1 + k % 9), twin_id, dict(fields)))
-            if blank_after:
-                blank = {"Date Created": _iso(created + 1_800_000), **lookups}
-                entries.append((created + 1_800_000, created + 1_800_000, blank_id, blank))
+    entries = [
+        entry
+        for definition in _DEFINITIONS
+        for entry in _metric_entries(definition, per_metric, collaborators, d)
+    ]
     entries.sort(key=lambda e: (e[1], e[2]))
     return [{"id": rid, "createdTime": _iso(ct), "fields": f} for _, ct, rid, f in entries]
+
+
+@dataclass(frozen=True)
+class _Draws:
+    """What chance decides about one entry. Drawn for every entry, shown on `day` or not,
+    so a metric's generator is in the same state whatever the day."""
+
+    created: int  # epoch ms
+    duplicated: bool
+    corrected: bool  # first keyed with a typo, fixed on `fix_day`
+    blank_after: bool
+    author: dict
+    fix_day: int
+    fix_ms: int
+    record_id: str
+    twin_id: str
+    blank_id: str
+
+
+def _metric_entries(
+    definition: _Definition, per_metric: int, collaborators: list[dict], d: int
+) -> list[_Entry]:
+    """One metric's entries created by day `d`, from a generator of its own so that adding
+    a metric leaves the others' entries as they were."""
+    rng = _rng("airtable", definition.machine_name)
+    lookups = _lookups(definition, _airtable_id(rng, "rec"))
+    entries: list[_Entry] = []
+    for k, entry_day in enumerate(_entry_days(rng, definition, per_metric)):
+        draws = _draw(rng, definition, entry_day, collaborators)
+        if entry_day <= d:
+            entries += _entries_on_day(definition, k, entry_day, draws, lookups, d)
+    return entries
+
+
+def _lookups(definition: _Definition, definition_id: str) -> dict[str, Any]:
+    """The linked definition's fields, which Airtable repeats as one-item lists on every
+    entry (the optional As Of Offset only where the definition has one)."""
+    lookups: dict[str, Any] = {
+        "Metric Definition": [definition_id],
+        "Metric Title for Interface": [definition.title],
+        "Metric Machine Name (from Metric Definition)": [definition.machine_name],
+        "Metric Name (from Metric Definition)": [definition.name],
+        "Metric Type (from Metric Definition)": [definition.metric_type],
+        "Metric Unit Label (from Metric Definition)": [definition.unit_label],
+        "Update Frequency (from Metric Definition)": [definition.frequency],
+        "Topic (from Metric Definition)": [definition.topic],
+        "As Of Time (from Metric Definition)": ["5:00 PM"],
+    }
+    if definition.as_of_offset is not None:
+        lookups["As Of Offset (from Metric Definition)"] = [definition.as_of_offset]
+    name, email = _CONTACTS[definition.contact]
+    lookups["Metric Contact Name (from Metric Definition)"] = [name]
+    lookups["Metric Contact Email (from Metric Definition)"] = [email]
+    return lookups
+
+
+def _entry_days(rng: np.random.Generator, definition: _Definition, per_metric: int) -> list[int]:
+    """Most entries come in the first months of the recovery, then updates thin out."""
+    span = max(420, 3 * per_metric)
+    weight = np.exp(-np.arange(1, span) / 70)
+    later = rng.choice(np.arange(1, span), per_metric - 1, replace=False, p=weight / weight.sum())
+    return (definition.first_day + np.sort(np.concatenate([[0], later]))).tolist()
+
+
+def _draw(
+    rng: np.random.Generator, definition: _Definition, entry_day: int, collaborators: list[dict]
+) -> _Draws:
+    """The draws in their fixed order; the short-circuits decide which are drawn at all."""
+    created = _pacific_ms(entry_day, float(rng.integers(8 * 3600, 13 * 3600)))
+    duplicated = definition.duplicated or rng.random() < 0.08
+    corrected = not duplicated and rng.random() < 0.2
+    blank_after = definition.blank_followups or rng.random() < 0.04
+    author = collaborators[int(rng.integers(0, 3))]
+    fix_day = entry_day + int(rng.integers(0, 3))
+    fix_ms = (
+        created + 3_600_000
+        if fix_day == entry_day
+        else _pacific_ms(fix_day, float(rng.integers(*WORK_HOURS)))
+    )
+    record_id, twin_id = _airtable_id(rng, "rec"), _airtable_id(rng, "rec")
+    blank_id = _airtable_id(rng, "rec")
+    return _Draws(
+        created=created,
+        duplicated=duplicated,
+        corrected=corrected,
+        blank_after=blank_after,
+        author=author,
+        fix_day=fix_day,
+        fix_ms=fix_ms,
+        record_id=record_id,
+        twin_id=twin_id,
+        blank_id=blank_id,
+    )
+
+
+def _entries_on_day(
+    definition: _Definition,
+    k: int,
+    entry_day: int,
+    draws: _Draws,
+    lookups: dict[str, Any],
+    d: int,
+) -> list[_Entry]:
+    """The entry as it stands on day `d` (its typo until fixed), then its identical twin
+    a few minutes on and the empty entry half an hour on, where it has them."""
+    level = definition.start + definition.growth * (1 - np.exp(-entry_day / 150))
+    dollars = definition.metric_type == "dollars - millions"
+    value = round(float(level), 2) if dollars else int(level)
+    typo = round(value * 1.02, 2) if dollars else value + max(1, int(value * 0.02))
+    created = draws.created
+    fields: dict[str, Any] = {"Metric": value, "Date Created": _iso(created)}
+    if draws.corrected:
+        if draws.fix_day <= d:
+            fields["Date Metric Modified"] = _iso(draws.fix_ms)
+        else:
+            fields["Metric"] = typo
+    fields["Metric Modified By"] = draws.author
+    if definition.as_of_offset is not None:
+        fields.update(_as_of(definition.as_of_offset, entry_day))
+    fields.update(lookups)
+    entries = [(created, created, draws.record_id, fields)]
+    if draws.duplicated:
+        entries.append((created, created + 60_000 * (1 + k % 9), draws.twin_id, dict(fields)))
+    if draws.blank_after:
+        blank = {"Date Created": _iso(created + 1_800_000), **lookups}
+        entries.append((created + 1_800_000, created + 1_800_000, draws.blank_id, blank))
+    return entries
+
+
+def _as_of(offset: int, entry_day: int) -> dict[str, Any]:
+    """A figure reported as of 5 p.m. the day before it was keyed in."""
+    as_of = _pacific_ms(max(entry_day - 1, 0), 17 * 3600)
+    local = datetime.fromtimestamp(as_of / 1000, PACIFIC)
+    return {
+        "As Of Label": f"as of {local:%B} {local.day}, {local.year}, 5 p.m.",
+        "As Of Date and Time": _iso(as_of),
+        "Datetime Offset Number": offset,
+        "Datetime Offset Variable": "days",
+    }
 
 
 catalog.register_sample(catalog.AIRTABLE_METRICS, airtable_records)

@@ -277,7 +277,12 @@ _USACE_FATES = {
 }  # fmt: skip
 
 
+_Stamp = tuple[np.ndarray, np.ndarray]  # epoch ms and the shown mask, as `_stamp` gives them
+
+
 def _usace(n: int, d: int) -> LayerData:
+    """Every draw comes from one generator in a fixed order (the helpers take their turns
+    in it), so moving a draw would change every parcel after it."""
     rng = _rng("usace")
     events = list(_USACE_EVENTS)
     event, _ = _pick(rng, n, _USACE_EVENTS, at_least=3)
@@ -289,6 +294,36 @@ def _usace(n: int, d: int) -> LayerData:
     places = _parcels(rng, np.where(event == events.index(None), 0, event), fires)
 
     speed = np.where(forced, 0.25, 1.0)
+    steps, reached = _roe_steps(rng, fate, speed, d)
+    stamp, ret = _roe_stamps(rng, fate, steps, speed, d)
+    epa_done = (1 + rng.poisson(12, n) <= d).astype(np.int8)
+    coincident = pa.array(rng.random(n) < 0.08)
+    columns = {
+        **_usace_parcel_columns(places, ma, coincident, epa_done),
+        "roe_status": _labels(_ROE_STATUS, _roe_status(fate, reached, ret)),
+        "roe_received": _dates(stamp["received"]),
+        "roe_approved": _dates(stamp["approved"]),
+        "roe_submitted": _dates(stamp["submitted"]),
+        "roe_withdrawn": _dates(ret["withdrawn"]),
+        "roe_details": _labels(list(_USACE_ROE_DETAILS), details),
+        **_usace_phase_columns(reached, stamp),
+        "hhm_removal_status": _labels(["In Progress", "Complete"], epa_done),
+        "event_sub_name": _labels(events, event),
+        "roe_returned_complete": _dates(stamp["returned_complete"]),
+        "roe_returned_ineligible": _dates(ret["ineligible"]),
+        "roe_returned_withdrawn": _dates(ret["withdrawn"]),
+        "GDB_FROM_DATE": _gdb_from(n, [*stamp.values(), *ret.values()]),
+        "GDB_TO_DATE": np.full(n, GDB_TO_DATE_CURRENT_MS),
+    }
+    return LayerData(_usace_metadata(), _table(_USACE_FIELDS, columns, places["geometry"]))
+
+
+def _roe_steps(
+    rng: np.random.Generator, fate: np.ndarray, speed: np.ndarray, d: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Step thresholds cut off after each parcel's last step, and the step reached by day
+    `d` (-1: nothing yet); the fate, not the day, decides where a parcel stops."""
+    n = len(fate)
     steps = _chain(
         rng, 3 + np.round(rng.exponential(25, n) * speed).astype(np.int64), _ROE_GAPS, speed
     )
@@ -300,8 +335,18 @@ def _usace(n: int, d: int) -> LayerData:
     last[np.isin(fate, ["ineligible", "withdrawn"])] = 0
     last[fate == "no_roe"] = -1
     steps[np.arange(len(_ROE_STEPS))[:, None] > last] = NEVER
-    reached = (steps <= d).sum(axis=0) - 1  # -1: nothing yet
+    return steps, (steps <= d).sum(axis=0) - 1
 
+
+def _roe_stamps(
+    rng: np.random.Generator, fate: np.ndarray, steps: np.ndarray, speed: np.ndarray, d: int
+) -> tuple[dict[str, _Stamp], dict[str, _Stamp]]:
+    """The dates shown for each step, and for the two kinds of returned form.
+
+    A returned form's submitted and approved dates are keyed in late, from when it came
+    back, so they are stamped apart from the main path.
+    """
+    n = len(fate)
     returned = np.isin(fate, ["ineligible", "withdrawn"])
     t_return = np.where(returned, steps[0] + _gap(rng, n, 3, 20, speed), NEVER)
     back = steps[0] + rng.integers(0, 3, n)  # when the late-keyed steps really happened
@@ -325,48 +370,59 @@ def _usace(n: int, d: int) -> LayerData:
         kind: _stamp(np.where(fate == kind, t_return, NEVER), d, seconds["returned"])
         for kind in ("ineligible", "withdrawn")
     }
+    return stamp, ret
 
-    # received, submitted, in_review, then approved until the parcel is closed
+
+def _roe_status(fate: np.ndarray, reached: np.ndarray, ret: dict[str, _Stamp]) -> np.ndarray:
+    """Received, submitted, in_review, then approved until the parcel is closed; a return
+    overrides the path, and some parcels never get a status keyed in."""
     roe_status = np.where(reached >= 0, _ROE_STATUS_BY_STEP[np.maximum(reached, 0)], 7)
     roe_status[ret["ineligible"][1]] = _ROE_STATUS.index("returned_ineligible")
     roe_status[ret["withdrawn"][1]] = _ROE_STATUS.index("returned_withdrawn")
     roe_status[fate == "status_missing"] = _ROE_STATUS.index(None)
+    return roe_status
 
-    def step_codes(first_step: int, count: int) -> np.ndarray:
-        """0, 1, .. from `first_step` on (the last code holds); `count` (null) before."""
-        code = np.minimum(reached - first_step, count - 1)
-        return np.where(code < 0, count, code)
 
-    fso_status = step_codes(9, 2)  # Received, Approved, null
-    fso_status[stamp["fso_returned"][1] & (reached == 9)] = 3  # Returned
-    epa_done = (1 + rng.poisson(12, n) <= d).astype(np.int8)
-    gdb_from = np.full(n, _pacific_ms(9, 7 * 3600))  # first publication of the layer
-    for ms, shown in [*stamp.values(), *ret.values()]:
-        np.maximum(gdb_from, np.where(shown, ms, 0), out=gdb_from)
+def _step_codes(reached: np.ndarray, first_step: int, count: int) -> np.ndarray:
+    """0, 1, .. from `first_step` on (the last code holds); `count` (null) before."""
+    code = np.minimum(reached - first_step, count - 1)
+    return np.where(code < 0, count, code)
+
+
+def _usace_parcel_columns(
+    places: dict[str, Any], ma: np.ndarray, coincident: pa.Array, epa_done: np.ndarray
+) -> dict[str, Any]:
+    """The parcel's identity as USACE keys it: plain APNs, an upper-case one-line address."""
+    n = len(ma)
     apn_list = pc.binary_join_element_wise(places["apn_plain"], places["apn_next"], ", ")
-    columns = {
+    return {
         "OBJECTID": np.arange(1, n + 1),
         "ma": _labels(list(_USACE_MA), ma),
         "APN": places["apn_plain"],
-        "apn_coincident_list": pc.if_else(
-            pa.array(rng.random(n) < 0.08), apn_list, pa.scalar(None, pa.string())
-        ),
+        "apn_coincident_list": pc.if_else(coincident, apn_list, pa.scalar(None, pa.string())),
         "address": pc.utf8_upper(
             pc.binary_join_element_wise(
                 places["street_line"], places["city"], places["zipcode"], " "
             )
         ),
         "epa_status": _labels(["Phase 1 In Progress", "Phase 1 Complete"], epa_done),
-        "roe_status": _labels(_ROE_STATUS, roe_status),
-        "roe_received": _dates(stamp["received"]),
-        "roe_approved": _dates(stamp["approved"]),
-        "roe_submitted": _dates(stamp["submitted"]),
-        "roe_withdrawn": _dates(ret["withdrawn"]),
-        "roe_details": _labels(list(_USACE_ROE_DETAILS), details),
-        "hsa_status": _labels(["Scheduled", "Report Received", "Complete", None], step_codes(3, 3)),
+    }
+
+
+def _usace_phase_columns(reached: np.ndarray, stamp: dict[str, _Stamp]) -> dict[str, Any]:
+    """The assessment, clearance and final-package statuses follow the main path; a bounced
+    package shows as Returned only while it still waits at the package step."""
+    fso_status = _step_codes(reached, 9, 2)  # Received, Approved, null
+    fso_status[stamp["fso_returned"][1] & (reached == 9)] = 3  # Returned
+    return {
+        "hsa_status": _labels(
+            ["Scheduled", "Report Received", "Complete", None], _step_codes(reached, 3, 3)
+        ),
         "hsa_report_received": _dates(stamp["hsa_received"]),
         "hsa_report_approved": _dates(stamp["hsa_approved"]),
-        "pcr_status": _labels(["Received", "Approved", "Delivered", None], step_codes(6, 3)),
+        "pcr_status": _labels(
+            ["Received", "Approved", "Delivered", None], _step_codes(reached, 6, 3)
+        ),
         "pcr_received": _dates(stamp["pcr_received"]),
         "pcr_approved": _dates(stamp["pcr_approved"]),
         "pcr_delivery": _dates(stamp["pcr_delivery"]),
@@ -374,15 +430,21 @@ def _usace(n: int, d: int) -> LayerData:
         "fso_pkg_received": _dates(stamp["fso_received"]),
         "fso_pkg_approved": _dates(stamp["fso_approved"]),
         "fso_pkg_status": _labels(["Received", "Approved", None, "Returned"], fso_status),
-        "hhm_removal_status": _labels(["In Progress", "Complete"], epa_done),
-        "event_sub_name": _labels(events, event),
-        "roe_returned_complete": _dates(stamp["returned_complete"]),
-        "roe_returned_ineligible": _dates(ret["ineligible"]),
-        "roe_returned_withdrawn": _dates(ret["withdrawn"]),
-        "GDB_FROM_DATE": gdb_from,
-        "GDB_TO_DATE": np.full(n, GDB_TO_DATE_CURRENT_MS),
     }
-    metadata = _layer_metadata(
+
+
+def _gdb_from(n: int, stamps: list[_Stamp]) -> np.ndarray:
+    """An archive row starts at its latest shown edit, never before the layer's first
+    publication."""
+    gdb_from = np.full(n, _pacific_ms(9, 7 * 3600))
+    for ms, shown in stamps:
+        np.maximum(gdb_from, np.where(shown, ms, 0), out=gdb_from)
+    return gdb_from
+
+
+def _usace_metadata() -> dict:
+    """USACE publishes a MapServer layer, so it answers no editingInfo and offers Map."""
+    return _layer_metadata(
         name="Debris Parcels",
         description="USACE debris removal (Phase 2) parcel status, 2025 Southern California "
         "fires (public view).",
@@ -395,7 +457,6 @@ def _usace(n: int, d: int) -> LayerData:
         last_edit_ms=None,  # a MapServer layer reports no editingInfo
         capabilities="Map,Query,Data",
     )
-    return LayerData(metadata, _table(_USACE_FIELDS, columns, places["geometry"]))
 
 
 # -- Pasadena permits -----------------------------------------------------------------------

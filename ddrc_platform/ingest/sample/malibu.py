@@ -41,10 +41,46 @@ _CASE_CATEGORIES = {"Single Family Residence": 0.82, "Multi-Family": 0.06,
 
 
 def malibu_endpoints(*, scale: float = 1.0, day: date) -> dict[str, list[dict]]:
-    """The four JSON arrays of Malibu's permit server on `day`, keyed by endpoint name."""
+    """The four JSON arrays of Malibu's permit server on `day`, keyed by endpoint name.
+
+    The projects, their points and the visits share one generator, drawn in that order,
+    so the helpers must keep that order or every later value shifts.
+    """
     d = _day_index(day)
-    n = _size(600, scale, 40)
     rng = _rng("malibu")
+    steps, speed, reached, kind = _projects(rng, _size(600, scale, 40), d)
+    points = _points(rng, d, steps, speed, reached, kind)
+    current = kind[reached >= 0]
+    pie = [
+        {
+            "REBUILDGROUP": group,
+            "REBUILDTYPECOUNT": int(np.isin(current, kinds).sum()),
+            "VALUECOLOR": colour,
+        }
+        for group, colour, kinds in _PIE_GROUPS
+    ]
+    issued = int((steps[3] <= d).sum())
+    permits = [
+        {"PermitType": name, "PalisadesPermits": int(issued * share)}
+        for name, share in _PERMIT_TYPES
+    ]
+    return {
+        "PalisadesPermitsIssued_Read": permits,
+        "OverallRebuildStatsPie_Read": pie,
+        "FireRebuildVisitPoints": _visits(rng, _size(40, scale, 6), d),
+        "FireRebuildPoints": points,
+    }
+
+
+def _projects(
+    rng: np.random.Generator, n: int, d: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Step days, speed, the step reached on day `d` (-1: not applied for yet) and the type
+    shown, ordered by application day as the project numbers run.
+
+    A withdrawn project walks no steps after applying; it shows as Withdrawn from the day
+    it is withdrawn, and as the step it reached until then.
+    """
     fate, forced = _pick(rng, n, _MALIBU_FATES, at_least=2)
     speed = np.where(forced, 0.15, 1.0)
     applied = np.where(forced, rng.integers(1, 15, n), 10 + np.round(rng.exponential(90, n)))
@@ -56,8 +92,20 @@ def malibu_endpoints(*, scale: float = 1.0, day: date) -> dict[str, list[dict]]:
     last = np.where(withdrawn, 0, fate)
     steps[np.arange(len(steps))[:, None] > last] = NEVER
     reached = (steps <= d).sum(axis=0) - 1
-    kind = np.where(withdrawn & (withdrawn_at <= d), 6, reached)
+    return steps, speed, reached, np.where(withdrawn & (withdrawn_at <= d), 6, reached)
 
+
+def _points(
+    rng: np.random.Generator,
+    d: int,
+    steps: np.ndarray,
+    speed: np.ndarray,
+    reached: np.ndarray,
+    kind: np.ndarray,
+) -> list[dict]:
+    """Location, case and first response are drawn for every project, applied for by day `d`
+    or not, so a project keeps them from one day to the next."""
+    n = steps.shape[1]
     lng = rng.uniform(-118.75, -118.57, n)
     lat = 34.028 + (lng + 118.75) * 0.08 + rng.normal(0, 0.004, n)
     case_type, _ = _pick(rng, n, _CASE_TYPES)
@@ -84,49 +132,32 @@ def malibu_endpoints(*, scale: float = 1.0, day: date) -> dict[str, list[dict]]:
                 "COUNTFORFIRSTRESPONSE": int(responded),
             }
         )
+    return points
 
-    current = kind[reached >= 0]
-    pie = [
-        {
-            "REBUILDGROUP": group,
-            "REBUILDTYPECOUNT": int(np.isin(current, kinds).sum()),
-            "VALUECOLOR": colour,
-        }
-        for group, colour, kinds in _PIE_GROUPS
-    ]
-    issued = int((steps[3] <= d).sum())
-    permits = [
-        {"PermitType": name, "PalisadesPermits": int(issued * share)}
-        for name, share in _PERMIT_TYPES
-    ]
 
-    visits_n = _size(40, scale, 6)
+def _visits(rng: np.random.Generator, n: int, d: int) -> list[dict]:
+    """FireRebuildVisitPoints: the first three sites are visited within days of the fire
+    so an early day already has some; follow-ups come at each site's own interval."""
     first_visit = np.sort(
         np.where(
-            np.arange(visits_n) < 3,
-            rng.integers(1, 10, visits_n),
-            30 + np.round(rng.exponential(80, visits_n)),
+            np.arange(n) < 3,
+            rng.integers(1, 10, n),
+            30 + np.round(rng.exponential(80, n)),
         )
     )
-    every = rng.integers(14, 45, visits_n)
-    v_lng = rng.uniform(-118.75, -118.57, visits_n)
-    v_lat = 34.028 + (v_lng + 118.75) * 0.08 + rng.normal(0, 0.004, visits_n)
-    visits = [
+    every = rng.integers(14, 45, n)
+    lng = rng.uniform(-118.75, -118.57, n)
+    lat = 34.028 + (lng + 118.75) * 0.08 + rng.normal(0, 0.004, n)
+    return [
         {
             "INITIALVISITS": 1 + int(first_visit[i] + 7 <= d),
             "FOLLOWUPVISITS": int((d - first_visit[i]) // every[i]),
-            "lat": round(float(v_lat[i]), 6),
-            "lng": round(float(v_lng[i]), 6),
+            "lat": round(float(lat[i]), 6),
+            "lng": round(float(lng[i]), 6),
         }
-        for i in range(visits_n)
+        for i in range(n)
         if first_visit[i] <= d
     ]
-    return {
-        "PalisadesPermitsIssued_Read": permits,
-        "OverallRebuildStatsPie_Read": pie,
-        "FireRebuildVisitPoints": visits,
-        "FireRebuildPoints": points,
-    }
 
 
 @lru_cache(maxsize=4)

@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ddrc_platform.ingest.sample import ArcgisSample
+from ddrc_platform.ingest.sources.arcgis import LayerData
 from stand_ins.base import Request, Response, StandIn
 
 _CLAUSE = re.compile(r"^\s*(?:(1\s*=\s*1)|(\w+)\s*(<=|>=|<>|=|<|>)\s*(-?\d+))\s*$", re.IGNORECASE)
@@ -55,7 +55,7 @@ def geojson_to_esri(text: str | None) -> dict | None:
 
 @dataclass(frozen=True)
 class _Layer:
-    sample: ArcgisSample
+    sample: LayerData
     max_record_count: int
     honour_transfer_limit: bool
     oid_field: str
@@ -63,7 +63,7 @@ class _Layer:
     in_oid_order: bool  # then ordering by the object id costs nothing (the usual request)
 
     @classmethod
-    def of(cls, sample: ArcgisSample, max_record_count: int, honour: bool) -> _Layer:
+    def of(cls, sample: LayerData, max_record_count: int, honour: bool) -> _Layer:
         oid_field = sample.metadata["objectIdField"]
         oids = sample.table[oid_field].to_numpy()
         in_order = bool(np.all(oids[1:] > oids[:-1]))
@@ -91,7 +91,7 @@ class ArcgisServer(StandIn):
     def add_layer(
         self,
         path: str,
-        sample: ArcgisSample,
+        sample: LayerData,
         *,
         max_record_count: int | None = None,
         honour_transfer_limit: bool = True,
@@ -109,7 +109,7 @@ class ArcgisServer(StandIn):
     def set_layer(
         self,
         path: str,
-        sample: ArcgisSample,
+        sample: LayerData,
         *,
         max_record_count: int | None = None,
         honour_transfer_limit: bool | None = None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import shutil
 import ssl
 from pathlib import Path
 
@@ -13,58 +14,35 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from filelock import FileLock
 
-from ddrc_platform.core.names import (
-    HISTORY_KEY,
-    INCIDENT_SENSOR,
-    PIPELINE_JOB,
-    pacific_date,
-    partition_key,
+from ddrc_platform.settings import Settings, load_settings
+from tests.support import FAST_HTTP, run_pipeline
+
+# A test that starts a server process is `slow` (out of `./ddrc test --fast`), whichever
+# way it gets the server: a fixture, or a parameter that asks for one.
+SERVER_FIXTURES = frozenset(
+    {
+        "postgres_server",
+        "postgres_url",
+        "fakesnow_server",
+        "azurite",
+        "azure_container",
+        "dedicated_azurite",
+        "ddrc_ui",
+    }
 )
-from ddrc_platform.definitions import build_definitions
-from ddrc_platform.settings import HttpSettings, Settings, load_settings
-
-# Retries that take milliseconds, so failure tests stay fast.
-FAST_HTTP = HttpSettings(timeout=2.0, tries=3, malibu_tries=4, backoff=0.01, max_backoff=0.05)
-
-# Every variable dev and prd require, with values that never reach a network.
-PLACEHOLDERS = {
-    "SNOWFLAKE_ACCOUNT": "placeholder",
-    "SNOWFLAKE_USER": "placeholder",
-    "SNOWFLAKE_PRIVATE_KEY_PATH": "/nonexistent/key.p8",
-    "FIVETRAN_API_KEY": "placeholder",
-    "FIVETRAN_API_SECRET": "placeholder",
-    "FIVETRAN_ACCOUNT_ID": "ddrc_stand_in",  # the account the snapshot in the repo describes
-    "DDRC_AZURE_CONTAINER": "ddrc-metrics",
-    "AZURE_STORAGE_ACCOUNT_URL": "https://placeholder.blob.core.windows.net",
-    "SLACK_BOT_TOKEN": "xoxb-placeholder",
-    "DDRC_SLACK_CHANNEL": "C0000000",
-    "DDRC_WEBSERVER_URL": "https://dagster.example",
-    "DDRC_INCIDENT_DATABASE_URL": "postgresql://ddrc:placeholder@127.0.0.1:1/ddrc_incidents",
-}
-
-
-# The longest test files, longest first (`--durations`): the `dagster dev` ones mostly
-# wait for the daemon, so started first they overlap with the rest of the suite instead of
-# ending it. `./ddrc test` keeps this order (`--no-loadscope-reorder`).
-STARTED_FIRST = (
-    "test_change_daemon.py",
-    "test_daemon_e2e.py",
-    "test_rollback_and_incidents_cli.py",
-    "test_publish_gate_and_incidents.py",
-    "test_pipeline.py",
-    "test_history_backfill.py",
-    "test_snowflake.py",
-    "test_cli_run.py",
-    "test_dashboard.py",
-    "test_dashboard_browser.py",
-    "test_fault_campaign.py",
-)
+SERVER_PARAMETERS = ("snowflake", "postgres")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    first = {name: rank for rank, name in enumerate(STARTED_FIRST)}
-    items.sort(key=lambda item: first.get(item.path.name, len(first)))
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        ids = callspec.id if callspec else ""
+        if SERVER_FIXTURES & set(getattr(item, "fixturenames", ())) or any(
+            name in ids for name in SERVER_PARAMETERS
+        ):
+            item.add_marker(pytest.mark.slow)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -141,38 +119,32 @@ def tls_context(tls_files: tuple[Path, Path]) -> ssl.SSLContext:
     return context
 
 
-def tick(defs: dg.Definitions, instance: dg.DagsterInstance, cursor: str | None) -> str | None:
-    """One evaluation of the incident sensor with the definitions' own resources."""
-    sensor = defs.resolve_sensor_def(INCIDENT_SENSOR)
-    context = dg.build_sensor_context(
-        instance=instance,
-        cursor=cursor,
-        repository_def=defs.get_repository_def(),
-        resources={key: defs.resources[key] for key in sensor.required_resource_keys},
-    )
-    sensor.evaluate_tick(context)
-    return context.cursor
+# The published state most tests start from: sample data at SCALE, loaded, built and
+# published once for the whole session (one build for every xdist worker: the first worker
+# builds it under a file lock, the others wait and reuse it). A test copies it.
+BUILT_AT = dt.datetime(2025, 6, 2, 19, 30, tzinfo=dt.UTC)
+BUILT_SCALE = "0.05"
 
 
-def run_pipeline(
-    settings: Settings,
-    instance: dg.DagsterInstance,
-    at: dt.datetime,
-    selection: list[dg.AssetKey] | None = None,
-) -> tuple[dg.Definitions, dg.ExecuteInProcessResult]:
-    """The pipeline job as the daily reconcile runs it: today's (Pacific) partition at `at`.
+@pytest.fixture(scope="session")
+def built_home(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    shared = tmp_path_factory.getbasetemp()
+    if worker_id != "master":
+        shared = shared.parent
+    home = shared / "built-home"
+    with FileLock(str(shared / "built-home.lock")):
+        if not (home / "done").exists():
+            settings = load_settings({"DDRC_HOME": str(home), "DDRC_SAMPLE_SCALE": BUILT_SCALE})
+            with dg.DagsterInstance.ephemeral() as instance:
+                _, result = run_pipeline(settings, instance, BUILT_AT, with_history=True)
+            assert result.success, [e.message for e in result.all_events if e.is_step_failure]
+            (home / "done").touch()
+    return home
 
-    Without a selection, everything but `marts/metric_history`: its own dbt invocation
-    costs seconds of dbt start-up per run, and the tests that read it select it.
-    """
-    defs = build_definitions(settings, clock=lambda: at)
-    job = defs.resolve_job_def(PIPELINE_JOB)
-    if selection is None:
-        selection = [k for k in job.asset_layer.executable_asset_keys if k != HISTORY_KEY]
-    result = job.execute_in_process(
-        instance=instance,
-        raise_on_error=False,
-        asset_selection=selection,
-        partition_key=partition_key(pacific_date(at)),
-    )
-    return defs, result
+
+@pytest.fixture
+def home_copy(built_home: Path, tmp_path: Path) -> Path:
+    """This test's own copy of the built home (warehouse, published file and its history)."""
+    home = tmp_path / "ddrc"
+    shutil.copytree(built_home, home, ignore=shutil.ignore_patterns("done", "*.lock"))
+    return home

@@ -12,7 +12,7 @@ import json
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from ddrc_platform.ingest.sample import ArcgisSample
+from ddrc_platform.ingest.sources.arcgis import LayerData
 
 CENT = Decimal("0.01")
 
@@ -35,9 +35,9 @@ UPDATE_FREQUENCY = "Update Frequency (from Metric Definition)"
 
 def expected_metrics(
     *,
-    epa: ArcgisSample,
-    usace: ArcgisSample,
-    pasadena: ArcgisSample,
+    epa: LayerData,
+    usace: LayerData,
+    pasadena: LayerData,
     malibu: dict[str, list[dict]],
     airtable: list[dict],
     usace_loaded_at: datetime,
@@ -138,7 +138,7 @@ def _latest_airtable_entries(records: list[dict]) -> dict[str, dict]:
     return latest
 
 
-def _rows(sample: ArcgisSample) -> list[dict]:
+def _rows(sample: LayerData) -> list[dict]:
     """Rows with lower-cased field names: the sources change the case of their names."""
     return [{k.lower(): v for k, v in row.items()} for row in sample.table.to_pylist()]
 
@@ -153,7 +153,7 @@ def _pipeline(count: int, last_updated: datetime) -> dict:
     }
 
 
-def _last_edit(sample: ArcgisSample) -> datetime:
+def _last_edit(sample: LayerData) -> datetime:
     return datetime.fromtimestamp(sample.metadata["editingInfo"]["lastEditDate"] / 1000, UTC)
 
 

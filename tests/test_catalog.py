@@ -18,7 +18,7 @@ from ddrc_platform.core.catalog import Family, RawTable
 from ddrc_platform.ingest.sources.arcgis import LayerData
 from ddrc_platform.settings import load_settings
 from ddrc_platform.transform.project import DBT_PROJECT_DIR
-from tests.test_dbt_rules import RAW_DDL
+from tests.raw_tables import RAW_DDL
 
 DAY = date(2025, 6, 2)
 OPTIONAL = {"record_key", "metric_family", "runbook_note", "docs_url", "endpoint", "edit_field"}

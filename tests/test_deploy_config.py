@@ -37,7 +37,7 @@ from dagster_postgres import DagsterPostgresStorage
 from ddrc_platform import settings as deployment
 from ddrc_platform.defs.automation.triggers import ddrc_pipeline
 from ddrc_platform.settings import Deployment, SettingsError, SourceMode, load_settings
-from tests.conftest import PLACEHOLDERS
+from tests.support import PLACEHOLDERS
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -94,6 +94,7 @@ def test_instance_config_passes_dagsters_schema(instance_ref: InstanceRef) -> No
     assert instance_ref.settings["telemetry"] == {"enabled": False}
 
 
+@pytest.mark.slow
 def test_instance_storage_is_postgres_from_the_dagster_pg_variables(
     instance_ref: InstanceRef,
 ) -> None:
@@ -154,6 +155,7 @@ def test_instance_launches_runs_as_kubernetes_jobs(instance_ref: InstanceRef) ->
     assert config["instance_config_map"] == {"env": "DAGSTER_K8S_INSTANCE_CONFIG_MAP"}
 
 
+@pytest.mark.slow
 def test_k8s_run_launcher_config_fits_dagster_k8s(instance_ref: InstanceRef) -> None:
     """dagster-k8s is in the image, not the project: checked where it is installed."""
     dagster_k8s = pytest.importorskip("dagster_k8s")

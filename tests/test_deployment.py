@@ -8,7 +8,7 @@ import pytest
 from ddrc_platform.core.names import AUTOMATION_SENSOR, RECONCILE_SCHEDULE, WATCH_SENSOR_PREFIX
 from ddrc_platform.definitions import build_definitions
 from ddrc_platform.settings import SettingsError, load_settings
-from tests.conftest import PLACEHOLDERS
+from tests.support import PLACEHOLDERS
 
 
 def test_missing_secrets_are_named_all_at_once_grouped_by_service(tmp_path):

@@ -42,6 +42,8 @@ from stand_ins.fivetran import (
     ddrc_connectors,
 )
 
+pytestmark = pytest.mark.slow
+
 AIRTABLE_KEY = catalog.AIRTABLE_METRICS.asset_key
 FEEDBACK_KEY = catalog.PAGE_FEEDBACK.asset_key
 AIRTABLE_CONNECTOR = "ddrc_airtable_metrics"
@@ -163,7 +165,6 @@ def test_a_snapshot_of_another_account_fails_at_load_with_the_refresh_command() 
         build_fivetran_assets(workspace)
 
 
-@pytest.mark.slow
 def test_the_committed_snapshot_is_what_the_refresh_command_takes(
     server: FivetranServer, env: dict[str, str], tmp_path: Path
 ) -> None:

@@ -19,7 +19,7 @@ import pytest
 
 from ddrc_platform.definitions import build_definitions
 from ddrc_platform.settings import load_settings
-from tests.conftest import PLACEHOLDERS
+from tests.support import PLACEHOLDERS
 
 SNAPSHOT_DIR = Path(__file__).parent / "snapshots"
 

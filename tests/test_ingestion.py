@@ -12,8 +12,11 @@ from ddrc_platform.core import catalog
 from ddrc_platform.core.names import SCHEMA_CONTRACT_CHECK
 from ddrc_platform.defs.ingest.raw import build_raw_assets
 from ddrc_platform.ingest import sample
+from ddrc_platform.ingest.sources.arcgis import LayerData
 from ddrc_platform.warehouse.duckdb import DuckDBWarehouse
 from stand_ins.sources import LAYER_PATHS, serve_sample_sources
+
+pytestmark = pytest.mark.slow
 
 NOW = dt.datetime(2025, 6, 2, 19, 30, tzinfo=dt.UTC)  # 12:30 Pacific, June 2
 DAY = dt.date(2025, 6, 2)
@@ -115,9 +118,7 @@ def test_schema_drift_missing_column_fails_with_names_new_column_warns(make_sett
         drifted_fields.append({"name": "new_field", "type": "esriFieldTypeString", "alias": "n"})
         table = usace.table.drop_columns(["roe_status"])
         table = table.add_column(0, "new_field", [["x"] * table.num_rows])
-        live.arcgis.set_layer(
-            path, sample.ArcgisSample({**usace.metadata, "fields": drifted_fields}, table)
-        )
+        live.arcgis.set_layer(path, LayerData({**usace.metadata, "fields": drifted_fields}, table))
         result = materialize(settings, raise_on_error=False)
         assert not result.success
         failure = next(e for e in result.all_events if e.is_step_failure)
@@ -134,9 +135,7 @@ def test_schema_drift_missing_column_fails_with_names_new_column_warns(make_sett
         # a new column alone: kept, and a warning
         usace_new = usace.table.add_column(0, "new_field", [["x"] * usace.table.num_rows])
         new_fields = [*usace.metadata["fields"], drifted_fields[-1]]
-        live.arcgis.set_layer(
-            path, sample.ArcgisSample({**usace.metadata, "fields": new_fields}, usace_new)
-        )
+        live.arcgis.set_layer(path, LayerData({**usace.metadata, "fields": new_fields}, usace_new))
         result = materialize(settings, raise_on_error=False)
         evaluation = next(
             c

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pytest
 
 from ddrc_platform.ingest import sample
-from ddrc_platform.ingest.sample import ArcgisSample
+from ddrc_platform.ingest.sources.arcgis import LayerData
 from tests.reference_metrics import expected_metrics
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
@@ -502,16 +502,14 @@ def test_published_metrics_on_a_typical_day():
     )
 
 
-def _arcgis(fields: list[tuple[str, str]], rows: list[dict], last_edit: int = 0) -> ArcgisSample:
+def _arcgis(fields: list[tuple[str, str]], rows: list[dict], last_edit: int = 0) -> LayerData:
     metadata = {
         "objectIdField": fields[0][0],
         "fields": [{"name": n, "type": t} for n, t in fields],
         "editingInfo": {"lastEditDate": last_edit},
     }
     columns = [n for n, _ in fields]
-    return ArcgisSample(
-        metadata, pa.Table.from_pylist([{c: r.get(c) for c in columns} for r in rows])
-    )
+    return LayerData(metadata, pa.Table.from_pylist([{c: r.get(c) for c in columns} for r in rows]))
 
 
 def test_oracle_applies_each_rule_exactly():

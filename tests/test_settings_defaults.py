@@ -14,7 +14,7 @@ from ddrc_platform.settings import (
     WatchSettings,
     load_settings,
 )
-from tests.conftest import PLACEHOLDERS
+from tests.support import PLACEHOLDERS
 
 
 def test_an_empty_environment_gets_the_dataclass_defaults():

@@ -14,6 +14,7 @@ from ddrc_platform.defs.ingest.raw import build_raw_asset
 from ddrc_platform.defs.ingest.watch import build_watch_sensor
 from ddrc_platform.ingest import sample
 from ddrc_platform.ingest.signals import signature
+from ddrc_platform.ingest.sources.arcgis import LayerData
 from ddrc_platform.warehouse.duckdb import DuckDBWarehouse
 from stand_ins.base import Fault
 from stand_ins.sources import LAYER_PATHS, serve_sample_sources
@@ -70,7 +71,7 @@ def test_live_signals_move_with_the_source_and_only_then(live):
     layer = sample.arcgis_layer("epa", scale=SCALE, day=DAY)
     metadata = copy.deepcopy(layer.metadata)
     metadata["editingInfo"]["lastEditDate"] += 60_000
-    sources.arcgis.set_layer(LAYER_PATHS["epa"], sample.ArcgisSample(metadata, layer.table))
+    sources.arcgis.set_layer(LAYER_PATHS["epa"], LayerData(metadata, layer.table))
     assert signature(catalog.EPA, settings, NOW) != epa
 
     endpoints = sample.malibu_endpoints(scale=SCALE, day=DAY)
@@ -100,7 +101,7 @@ def test_a_layer_without_edit_time_signals_an_edit_that_keeps_the_count(live):
     for field in metadata["fields"]:
         if field["name"] == "GDB_FROM_DATE":
             field["name"] = "gdb_from_date"
-    sources.arcgis.set_layer(LAYER_PATHS["usace"], sample.ArcgisSample(metadata, edited))
+    sources.arcgis.set_layer(LAYER_PATHS["usace"], LayerData(metadata, edited))
     after = signature(catalog.USACE, settings, NOW)
     assert after.split(",")[0] == before.split(",")[0]  # the same count
     assert after != before and ", newest gdb_from_date " in after

@@ -12,20 +12,20 @@ import pytest
 from ddrc_platform.core import catalog
 from ddrc_platform.ingest import sample
 from ddrc_platform.ingest.sources import airtable, malibu
-from ddrc_platform.ingest.sources.arcgis import ArcgisLayer, esri_to_geojson
+from ddrc_platform.ingest.sources.arcgis import ArcgisLayer, LayerData, esri_to_geojson
 from ddrc_platform.ingest.sources.http import SourceClient, SourceDataError, SourceError
 from stand_ins.airtable import AirtableServer
 from stand_ins.arcgis import ArcgisServer
 from stand_ins.base import Fault, Response
 from stand_ins.malibu import MalibuServer
-from tests.conftest import FAST_HTTP
+from tests.support import FAST_HTTP
 
 DAY = dt.date(2025, 6, 2)
 LAYER = "/arcgis/rest/services/Pasadena/FeatureServer/0"
 
 
 @pytest.fixture(scope="module")
-def pasadena() -> sample.ArcgisSample:
+def pasadena() -> LayerData:
     return sample.arcgis_layer("pasadena", scale=0.4, day=DAY)  # ~1,200 permits
 
 
@@ -68,7 +68,7 @@ def test_values_and_geometry_survive_the_wire(server, pasadena):
 
 
 def test_empty_layer_gives_typed_empty_table(pasadena):
-    empty = sample.ArcgisSample(metadata=pasadena.metadata, table=pasadena.table.slice(0, 0))
+    empty = LayerData(metadata=pasadena.metadata, table=pasadena.table.slice(0, 0))
     with ArcgisServer() as srv:
         srv.add_layer(LAYER, empty)
         table = read(srv)
@@ -136,7 +136,7 @@ def test_tls_verification_is_on_and_a_ca_bundle_can_be_set_per_source(
 def test_layer_without_pagination_is_read_by_object_ids(pasadena):
     meta = {**pasadena.metadata, "advancedQueryCapabilities": {"supportsPagination": False}}
     with ArcgisServer() as srv:
-        srv.add_layer(LAYER, sample.ArcgisSample(meta, pasadena.table), max_record_count=400)
+        srv.add_layer(LAYER, LayerData(meta, pasadena.table), max_record_count=400)
         table = read(srv)
         assert any("objectIds" in r.query for r in srv.requests_to(LAYER + "/query"))
     assert table.num_rows == pasadena.table.num_rows
@@ -304,7 +304,7 @@ def test_duplicate_object_ids_say_the_layer_itself_is_inconsistent(pasadena):
     oid = pasadena.metadata["objectIdField"]
     ids = pasadena.table.column(oid).to_pylist()
     ids[1] = ids[0]
-    broken = sample.ArcgisSample(
+    broken = LayerData(
         pasadena.metadata,
         pasadena.table.set_column(pasadena.table.schema.get_field_index(oid), oid, [ids]),
     )

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from ddrc_platform.ingest import sample
-from ddrc_platform.ingest.sample import ArcgisSample
+from ddrc_platform.ingest.sources.arcgis import LayerData
 from stand_ins.airtable import AirtableServer
 from stand_ins.arcgis import ArcgisServer, geojson_to_esri
 from stand_ins.base import Fault
@@ -24,12 +24,12 @@ BASE = "appDDRCstandin01"
 
 
 @pytest.fixture(scope="module")
-def epa() -> ArcgisSample:
+def epa() -> LayerData:
     return sample.arcgis_layer("epa", scale=0.05, day=DAY)  # 1,000 parcels
 
 
 @pytest.fixture(scope="module")
-def usace() -> ArcgisSample:
+def usace() -> LayerData:
     return sample.arcgis_layer("usace", scale=0.05, day=DAY)
 
 
@@ -167,7 +167,7 @@ def test_layers_can_drift_be_replaced_and_removed(usace):
         server.add_layer(USACE, usace)
         with pytest.raises(ValueError, match="set_layer"):
             server.add_layer(USACE, usace)
-        server.set_layer(USACE, ArcgisSample({**usace.metadata, "fields": fields}, table))
+        server.set_layer(USACE, LayerData({**usace.metadata, "fields": fields}, table))
         answer = page(server, USACE, 0, 1)
         assert "roe_status" not in answer["features"][0]["attributes"]
         assert answer["features"][0]["attributes"]["new_field"] == "x"

@@ -51,6 +51,7 @@ def test_a_manifest_is_usable_only_with_the_fingerprint_it_was_parsed_from(tmp_p
     assert manifest_problem(manifest, "def") == "was parsed from other project files"
 
 
+@pytest.mark.slow
 def test_loading_reads_a_prepared_manifest_and_says_what_to_run_otherwise(dbt_copy: Path):
     local = project.dbt_project("local")
     with pytest.raises(

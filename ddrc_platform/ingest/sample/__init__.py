@@ -9,14 +9,9 @@ from ddrc_platform.ingest.sample.arcgis import arcgis_layer
 from ddrc_platform.ingest.sample.common import SAMPLE_DAY_ZERO
 from ddrc_platform.ingest.sample.feedback import page_feedback_rows
 from ddrc_platform.ingest.sample.malibu import malibu_endpoints
-from ddrc_platform.ingest.sources.arcgis import LayerData
-
-# A sample layer is served exactly as a live one is read: the ArcGIS source's type.
-ArcgisSample = LayerData
 
 __all__ = [
     "SAMPLE_DAY_ZERO",
-    "ArcgisSample",
     "airtable_records",
     "arcgis_layer",
     "malibu_endpoints",

@@ -1,0 +1,85 @@
+"""What several test modules share that is not a fixture: settings, the pipeline run, a
+sensor tick. Fixtures live in `conftest.py` and the plugin modules (`azurite.py`,
+`postgres.py`, `fakesnow_server.py`); no test module imports another."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dagster as dg
+
+from ddrc_platform.core.names import (
+    HISTORY_KEY,
+    INCIDENT_SENSOR,
+    PIPELINE_JOB,
+    pacific_date,
+    partition_key,
+)
+from ddrc_platform.definitions import build_definitions
+from ddrc_platform.settings import HttpSettings, Settings
+
+# Retries that take milliseconds, so failure tests stay fast.
+FAST_HTTP = HttpSettings(timeout=2.0, tries=3, malibu_tries=4, backoff=0.01, max_backoff=0.05)
+
+# Every variable dev and prd require, with values that never reach a network.
+PLACEHOLDERS = {
+    "SNOWFLAKE_ACCOUNT": "placeholder",
+    "SNOWFLAKE_USER": "placeholder",
+    "SNOWFLAKE_PRIVATE_KEY_PATH": "/nonexistent/key.p8",
+    "FIVETRAN_API_KEY": "placeholder",
+    "FIVETRAN_API_SECRET": "placeholder",
+    "FIVETRAN_ACCOUNT_ID": "ddrc_stand_in",  # the account the snapshot in the repo describes
+    "DDRC_AZURE_CONTAINER": "ddrc-metrics",
+    "AZURE_STORAGE_ACCOUNT_URL": "https://placeholder.blob.core.windows.net",
+    "SLACK_BOT_TOKEN": "xoxb-placeholder",
+    "DDRC_SLACK_CHANNEL": "C0000000",
+    "DDRC_WEBSERVER_URL": "https://dagster.example",
+    "DDRC_INCIDENT_DATABASE_URL": "postgresql://ddrc:placeholder@127.0.0.1:1/ddrc_incidents",
+}
+
+
+def tick(defs: dg.Definitions, instance: dg.DagsterInstance, cursor: str | None) -> str | None:
+    """One evaluation of the incident sensor with the definitions' own resources."""
+    sensor = defs.resolve_sensor_def(INCIDENT_SENSOR)
+    context = dg.build_sensor_context(
+        instance=instance,
+        cursor=cursor,
+        repository_def=defs.get_repository_def(),
+        resources={key: defs.resources[key] for key in sensor.required_resource_keys},
+    )
+    sensor.evaluate_tick(context)
+    return context.cursor
+
+
+def run_pipeline(
+    settings: Settings,
+    instance: dg.DagsterInstance,
+    at: dt.datetime,
+    selection: list[dg.AssetKey] | None = None,
+    with_history: bool = False,
+    changed: list[dg.AssetKey] | None = None,
+) -> tuple[dg.Definitions, dg.ExecuteInProcessResult]:
+    """The pipeline job as the daily reconcile runs it: today's (Pacific) partition at `at`.
+
+    Without a selection, everything but `marts/metric_history`: its own dbt invocation
+    costs seconds of dbt start-up per run, and the tests that read it select it.
+    `changed`: only what a change of these assets reruns (they and all below them), as the
+    automation would; a test of one source's change need not reload the others.
+    """
+    defs = build_definitions(settings, clock=lambda: at)
+    job = defs.resolve_job_def(PIPELINE_JOB)
+    if changed is not None:
+        below = dg.AssetSelection.assets(*changed).downstream()
+        keys = below.resolve(defs.resolve_asset_graph())
+        selection = [k for k in keys if with_history or k != HISTORY_KEY]
+    if selection is None:
+        selection = [
+            k for k in job.asset_layer.executable_asset_keys if with_history or k != HISTORY_KEY
+        ]
+    result = job.execute_in_process(
+        instance=instance,
+        raise_on_error=False,
+        asset_selection=selection,
+        partition_key=partition_key(pacific_date(at)),
+    )
+    return defs, result

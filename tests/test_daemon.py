@@ -41,7 +41,6 @@ from ddrc_platform.settings import load_settings
 from stand_ins.base import Fault
 from stand_ins.slack import SlackServer
 from stand_ins.sources import LAYER_PATHS, serve_sample_sources
-from tests.daemon import Daemon
 from tests.process import wait_until
 
 pytest_plugins = ["tests.daemon"]
@@ -117,7 +116,7 @@ def test_the_graph_reacts_to_change_through_the_daemon(tmp_path, ddrc_ui):
             "DDRC_SLACK_CHANNEL": "#odi-la-fires-recovery-tracking",
             "DDRC_SLACK_API_URL": slack.api_url,
         }
-        daemon: Daemon = ddrc_ui(env)
+        daemon = ddrc_ui(env)
         daemon.wait_loaded()
         instance, home = daemon.instance, daemon.home
 

@@ -42,8 +42,6 @@ from stand_ins.fivetran import (
     ddrc_connectors,
 )
 
-pytestmark = pytest.mark.slow
-
 AIRTABLE_KEY = catalog.AIRTABLE_METRICS.asset_key
 FEEDBACK_KEY = catalog.PAGE_FEEDBACK.asset_key
 AIRTABLE_CONNECTOR = "ddrc_airtable_metrics"
@@ -51,7 +49,7 @@ KEY = "fivetran-key-3f9a1c"
 SECRET = "fivetran-secret-8b2e7d"
 
 # Dagster's own notice about the state-backed loading dagster-fivetran uses
-pytestmark = pytest.mark.filterwarnings("ignore::dagster.PreviewWarning")
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::dagster.PreviewWarning")]
 
 Materialize = Callable[..., tuple[dg.ExecuteInProcessResult, str]]
 

@@ -5,10 +5,20 @@
   unchanged byte for byte) until the pin is released, then publishes through the checks;
 - an Airtable entry that holds the publication shows up, with who changed it, when and a
   link, in `./ddrc incidents` run as a subprocess against the home of that run.
+
+No whole-pipeline run here. The tests on the live stand-ins start from their own copy of
+the session's built home (`home_copy`: sample data at SCALE, built and published at NOW).
+The stand-ins serve that same sample data, and `tests/test_pipeline.py` proves a live run
+publishes that same file byte for byte. So the first publication is the one a live run at
+NOW would make. Then each step reruns only what it needs: an Airtable edit reruns the
+Airtable loader and what lies below it (`changed=`, as the automation would), and a step
+where only the pin decides runs the publish step alone (`selection=`). Every run is a real
+run of the real assets in the test's one Dagster instance, which the incident sensor reads.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import errno
 import os
@@ -19,22 +29,32 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from ddrc_platform.core.names import GATE_CHECK, PUBLISH_KEY, ROLLBACK_JOB
+from ddrc_platform.core import catalog
+from ddrc_platform.core.names import (
+    GATE_CHECK,
+    JUMP_CHECK,
+    PUBLISH_KEY,
+    ROLLBACK_JOB,
+    SUMMARY_KEY,
+)
 from ddrc_platform.incidents import FailureKind, SqliteIncidentStore
 from ddrc_platform.ingest import sample
 from ddrc_platform.publish import document as publication
 from ddrc_platform.publish.rollback import rollback
 from ddrc_platform.publish.targets import local
 from ddrc_platform.publish.targets.local import LocalPublisher, version_name
+from ddrc_platform.settings import load_settings
 from stand_ins.sources import AIRTABLE_BASE, serve_sample_sources
-from tests.conftest import run_pipeline, tick
+from tests.conftest import BUILT_AT, BUILT_SCALE
+from tests.support import FAST_HTTP, run_pipeline, tick
 
 pytestmark = pytest.mark.slow
 
-NOW = dt.datetime(2025, 6, 2, 19, 30, tzinfo=dt.UTC)
+NOW = BUILT_AT  # 2025-06-02T19:30Z: when the session's home was built (same Pacific day)
 DAY = NOW.date()
-SCALE = 0.05
+SCALE = float(BUILT_SCALE)  # 0.05, the scale the session's home was built at
 DRC = "people_helped_drc"
+AIRTABLE = catalog.AIRTABLE_METRICS.asset_key
 
 
 def document(value: int) -> bytes:
@@ -127,14 +147,18 @@ def set_airtable_entry(live, value: int, by: str, at: dt.datetime) -> str:
 
 
 @pytest.fixture
-def stand_ins(make_settings, tmp_path):
+def stand_ins(home_copy, tmp_path):
+    """Live settings on this test's copy of the built home (published at NOW), the
+    stand-ins serving the same sample data, and the test's one Dagster instance."""
     with serve_sample_sources(day=DAY, scale=SCALE) as live:
-        settings = make_settings(
+        env = {
             **live.env,
-            DDRC_SAMPLE_SCALE=str(SCALE),
-            DDRC_ACKNOWLEDGEMENTS=str(tmp_path / "ack.yaml"),
-            DDRC_WEBSERVER_URL="http://dagster.example",
-        )
+            "DDRC_HOME": str(home_copy),
+            "DDRC_SAMPLE_SCALE": str(SCALE),
+            "DDRC_ACKNOWLEDGEMENTS": str(tmp_path / "ack.yaml"),
+            "DDRC_WEBSERVER_URL": "http://dagster.example",
+        }
+        settings = dataclasses.replace(load_settings(env), http=FAST_HTTP)
         yield settings, live, dg.DagsterInstance.ephemeral()
 
 
@@ -162,11 +186,12 @@ def test_a_rollback_job_pins_until_released(stand_ins):
     store = SqliteIncidentStore(settings.incident_store_path)
     later = NOW + dt.timedelta(hours=1)
 
-    defs, result = run_pipeline(settings, instance, NOW)
-    assert result.success
+    # -- the first public version: the built home's, published at NOW --
     first = publisher.current()
-    set_airtable_entry(live, 77300, "Priya Raman", later)  # a small, legitimate update
-    defs, result = run_pipeline(settings, instance, later)
+    assert first is not None and len(publisher.versions()) == 1
+    # -- a small, legitimate Airtable update: its loader and all below it publish it --
+    set_airtable_entry(live, 77300, "Priya Raman", later)
+    defs, result = run_pipeline(settings, instance, later, changed=[AIRTABLE])
     assert result.success and publish_status(result) == "published"
     second = publisher.current()
     assert second != first
@@ -187,9 +212,12 @@ def test_a_rollback_job_pins_until_released(stand_ins):
     ((_, note),) = store.notes(held.key)
     assert note.startswith("Rolled back: pinned by rollback at") and restored in note
 
-    # -- the next pipeline run holds: the public file stays the restored one --
+    # -- the next run holds: the public file stays the restored one --
+    # No data changed, so only the publish step's decision matters: it runs alone, on a
+    # summary that holds the update (second), with every blocking check passed, and the
+    # pin alone keeps it back.
     history = publisher.versions()
-    defs, result = run_pipeline(settings, instance, later)
+    defs, result = run_pipeline(settings, instance, later, selection=[PUBLISH_KEY])
     assert result.success and publish_status(result) == "pinned"
     assert not gate(result).passed
     assert "pinned by rollback at" in gate(result).description
@@ -200,12 +228,16 @@ def test_a_rollback_job_pins_until_released(stand_ins):
     assert [r.id for r in store.list_incidents(open_only=True)] == [held.id]  # the same one
 
     # -- released: the next run publishes through the usual checks --
+    # The summary is rebuilt and checked again (its dbt tests and the jump check against
+    # the restored file) in the same run as the publish step.
     result = rollback_job(defs, instance, release=True)
     assert result.success and publisher.pin() is None
     assert "Pin released" in store.notes(held.key)[-1][1]
-    defs, result = run_pipeline(settings, instance, later)
+    defs, result = run_pipeline(settings, instance, later, selection=[SUMMARY_KEY, PUBLISH_KEY])
     assert result.success and publish_status(result) == "published"
     assert gate(result).passed
+    checked = result.get_asset_check_evaluations()
+    assert [c.passed for c in checked if c.check_name == JUMP_CHECK] == [True]  # rechecked
     assert publisher.current() == second
     tick(defs, instance, cursor)
     assert store.list_incidents(open_only=True) == []
@@ -213,13 +245,13 @@ def test_a_rollback_job_pins_until_released(stand_ins):
 
 def test_an_airtable_entry_holding_the_publication_is_listed_by_the_cli(stand_ins, tmp_path):
     settings, live, instance = stand_ins
-    defs, result = run_pipeline(settings, instance, NOW)
-    assert result.success
+    # the last good file: the built home's, published at NOW
     good = (settings.publish_dir / publication.FILE_NAME).read_bytes()
     later = NOW + dt.timedelta(hours=1)
     record = set_airtable_entry(live, 5, "Sam Typo", later)
 
-    defs, result = run_pipeline(settings, instance, later)
+    # the Airtable loader and all below it: a blocking check on the summary holds the file
+    defs, result = run_pipeline(settings, instance, later, changed=[AIRTABLE])
     assert not result.success
     assert (settings.publish_dir / publication.FILE_NAME).read_bytes() == good
     tick(defs, instance, None)

@@ -5,7 +5,8 @@ trip over: a page never exceeds `maxRecordCount` whatever the client asks, the d
 `outFields` is the object id alone, errors come back as HTTP 200 with an `error` body,
 and older servers never say `exceededTransferLimit` (so a loader must keep paging until
 a short page). Layers can be replaced while serving, which is how tests simulate
-schema drift or a nightly rebuild.
+schema drift or a nightly rebuild, and edited while a client reads them (after each page
+of features served), which is how they simulate a layer that moves under a reader.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,13 +63,20 @@ class _Layer:
     oid_field: str
     oids: np.ndarray  # the object id column, for filtering without touching Arrow per request
     in_oid_order: bool  # then ordering by the object id costs nothing (the usual request)
+    advertised: int | None  # the maxRecordCount the metadata claims, if not the real cap
 
     @classmethod
-    def of(cls, sample: LayerData, max_record_count: int, honour: bool) -> _Layer:
+    def of(
+        cls, sample: LayerData, max_record_count: int, honour: bool, advertised: int | None
+    ) -> _Layer:
         oid_field = sample.metadata["objectIdField"]
         oids = sample.table[oid_field].to_numpy()
         in_order = bool(np.all(oids[1:] > oids[:-1]))
-        return cls(sample, max_record_count, honour, oid_field, oids, in_order)
+        return cls(sample, max_record_count, honour, oid_field, oids, in_order, advertised)
+
+    def with_sample(self, sample: LayerData) -> _Layer:
+        """The same settings over other data (an edit)."""
+        return _Layer.of(sample, self.max_record_count, self.honour_transfer_limit, self.advertised)
 
     def field(self, name: str) -> dict:
         """A field by name, case-insensitively, as ArcGIS resolves names in queries."""
@@ -75,6 +84,28 @@ class _Layer:
             if field["name"].lower() == name.lower():
                 return field
         raise QueryError(f"'Invalid field: {name}' parameter is invalid")
+
+
+def edit_layer(
+    layer: LayerData, *, delete: Iterable[int] = (), insert: int = 0, later_ms: int = 1000
+) -> LayerData:
+    """`layer` after an edit: features deleted by object id, `insert` new ones (copies of
+    the last feature under the next ids), and `editingInfo.lastEditDate` moved on by
+    `later_ms`, as a FeatureServer moves it on any edit (a MapServer layer has none)."""
+    oid = layer.metadata["objectIdField"]
+    ids = layer.table[oid]
+    table = layer.table.filter(pc.invert(pc.is_in(ids, pa.array(list(delete), ids.type))))
+    last, top = layer.table.slice(layer.table.num_rows - 1), pc.max(ids).as_py() or 0
+    position = layer.table.schema.get_field_index(oid)
+    copies = [
+        last.set_column(position, oid, pa.array([top + 1 + n], ids.type)) for n in range(insert)
+    ]
+    metadata = layer.metadata
+    if "editingInfo" in metadata:
+        editing = metadata["editingInfo"]
+        moved = {**editing, "lastEditDate": editing["lastEditDate"] + later_ms}
+        metadata = {**metadata, "editingInfo": moved}
+    return LayerData(metadata, pa.concat_tables([table, *copies]))
 
 
 class ArcgisServer(StandIn):
@@ -85,6 +116,7 @@ class ArcgisServer(StandIn):
         super().__init__()
         self.token = token
         self._layers: dict[str, _Layer] = {}
+        self._edits: dict[str, Iterator[LayerData]] = {}
         self._layers_lock = threading.Lock()
 
     # -- layers ----------------------------------------------------------------------
@@ -95,14 +127,20 @@ class ArcgisServer(StandIn):
         *,
         max_record_count: int | None = None,
         honour_transfer_limit: bool = True,
+        advertised_max_record_count: int | None = None,
     ) -> str:
-        """Serve `sample` at `path`; returns the layer URL."""
+        """Serve `sample` at `path`; returns the layer URL.
+
+        `advertised_max_record_count`: a server whose real page cap (`max_record_count`)
+        is below the one its metadata claims, silently.
+        """
         path = _normal(path)
+        size = max_record_count or sample.metadata["maxRecordCount"]
         with self._layers_lock:
             if path in self._layers:
                 raise ValueError(f"{path} is already served; use set_layer to replace it")
             self._layers[path] = _Layer.of(
-                sample, max_record_count or sample.metadata["maxRecordCount"], honour_transfer_limit
+                sample, size, honour_transfer_limit, advertised_max_record_count
             )
         return self.layer_url(path)
 
@@ -121,7 +159,23 @@ class ArcgisServer(StandIn):
             if honour_transfer_limit is None:
                 honour_transfer_limit = old.honour_transfer_limit
             size = max_record_count or old.max_record_count
-            self._layers[path] = _Layer.of(sample, size, honour_transfer_limit)
+            self._layers[path] = _Layer.of(sample, size, honour_transfer_limit, old.advertised)
+
+    def edit_while_read(self, path: str, versions: Iterable[LayerData]) -> None:
+        """After each page of features served from `path`, the layer becomes the next of
+        `versions`: one version is a layer edited between two pages of a read; an endless
+        iterator (see `edit_layer`) is a layer that keeps moving."""
+        with self._layers_lock:
+            self._edits[_normal(path)] = iter(versions)
+
+    def _edit_after_page(self, path: str) -> None:
+        with self._layers_lock:
+            edits = self._edits.get(path)
+            version = next(edits, None) if edits is not None else None
+            if version is not None:
+                self._layers[path] = self._layers[path].with_sample(version)
+            elif edits is not None:
+                del self._edits[path]
 
     def remove_layer(self, path: str) -> None:
         with self._layers_lock:
@@ -150,10 +204,16 @@ class ArcgisServer(StandIn):
                 raise QueryError("this stand-in answers f=json and f=pjson only")
             if layer is not None:
                 return Response.json(
-                    {**layer.sample.metadata, "maxRecordCount": layer.max_record_count}
+                    {
+                        **layer.sample.metadata,
+                        "maxRecordCount": layer.advertised or layer.max_record_count,
+                    }
                 )
             assert query_layer is not None
-            return Response.json(_query(query_layer, request.query))
+            answer = _query(query_layer, request.query)
+            if "features" in answer:
+                self._edit_after_page(path.removesuffix("/query"))
+            return Response.json(answer)
         except QueryError as exc:
             return Response.json(
                 {

@@ -5,7 +5,8 @@ REST, the Malibu permit server, Airtable, Slack, Fivetran). Each stand-in subcla
 `StandIn` and implements `handle`; faults (HTTP errors, error bodies, malformed
 JSON, slow answers, bodies trickled a byte at a time, connections dropped mid-body) are
 queued per path so a test can say "fail this page twice,
-then answer" without touching the stand-in's logic.
+then answer" without touching the stand-in's logic. Faults also cover what a server
+asks of its client: wait (`429` with `Retry-After`) or go elsewhere (a redirect).
 """
 
 from __future__ import annotations
@@ -73,6 +74,16 @@ class Fault:
     ) -> Fault:
         """ArcGIS's way of failing: HTTP 200 with an error object in the body."""
         return cls(Response.json({"error": {"code": code, "message": message, "details": []}}))
+
+    @classmethod
+    def rate_limited(cls, retry_after: int | str) -> Fault:
+        """HTTP 429 asking the client to come back after `retry_after` (seconds or a date)."""
+        return cls.status(429, "Too Many Requests", **{"Retry-After": str(retry_after)})
+
+    @classmethod
+    def redirect(cls, location: str, status: int = 302) -> Fault:
+        """A redirect to `location` (another path, or another host or port)."""
+        return cls(Response(status, b"", {"Location": location}))
 
     @classmethod
     def malformed_json(cls) -> Fault:

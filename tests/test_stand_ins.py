@@ -12,7 +12,7 @@ import requests
 from ddrc_platform.ingest import sample
 from ddrc_platform.ingest.sources.arcgis import LayerData
 from stand_ins.airtable import AirtableServer
-from stand_ins.arcgis import ArcgisServer, geojson_to_esri
+from stand_ins.arcgis import ArcgisServer, edit_layer, geojson_to_esri
 from stand_ins.base import Fault
 from stand_ins.malibu import MalibuServer
 
@@ -174,6 +174,38 @@ def test_layers_can_drift_be_replaced_and_removed(usace):
         assert answer["fields"][-1]["name"] == "new_field"
         server.remove_layer(USACE)
         assert requests.get(server.url + USACE, params={"f": "json"}).status_code == 404
+
+
+def test_a_layer_can_be_edited_while_it_is_read(epa):
+    edited = edit_layer(epa, delete=[5], insert=2)
+    assert edited.table.num_rows == epa.table.num_rows + 1
+    assert edited.table["OBJECTID"].to_pylist()[-2:] == [1001, 1002]
+    assert edited.last_edit.timestamp() == epa.last_edit.timestamp() + 1
+    with ArcgisServer() as server:
+        server.add_layer(EPA, epa, max_record_count=300, advertised_max_record_count=1000)
+        assert get(server, EPA, f="json")["maxRecordCount"] == 1000
+        server.edit_while_read(EPA, [edited])
+        assert (
+            len(
+                get(server, EPA + "/query", where="1=1", returnIdsOnly="true", f="json")[
+                    "objectIds"
+                ]
+            )
+            == 1000
+        )  # listing ids is no page: the layer stays
+        assert len(page(server, EPA, 0)["features"]) == 300  # the real cap; then the edit
+        ids = get(server, EPA + "/query", where="1=1", returnIdsOnly="true", f="json")
+        assert ids["objectIds"] == edited.table["OBJECTID"].to_pylist()
+        assert page(server, EPA, 0, 1)["features"]  # no more versions: the layer stays
+        assert get(server, EPA, f="json")["editingInfo"] == edited.metadata["editingInfo"]
+
+
+def test_faults_ask_to_wait_or_to_go_elsewhere(arcgis):
+    arcgis.fail_next(EPA, Fault.rate_limited(3600), Fault.redirect(arcgis.url + USACE, 301))
+    limited = requests.get(arcgis.url + EPA, params={"f": "json"}, timeout=5)
+    assert (limited.status_code, limited.headers["Retry-After"]) == (429, "3600")
+    moved = requests.get(arcgis.url + EPA, params={"f": "json"}, allow_redirects=False)
+    assert (moved.status_code, moved.headers["Location"]) == (301, arcgis.url + USACE)
 
 
 def test_geojson_to_esri_covers_the_geometry_types():

@@ -17,10 +17,18 @@ from typing import Any
 
 import pyarrow as pa
 import requests
-from pyairtable import Api, retry_strategy
+from pyairtable import Api
 
 from ddrc_platform.core.catalog import AIRTABLE_METRICS, FIVETRAN_SYNCED
-from ddrc_platform.ingest.sources.http import SourceDataError, SourceError, decode_strictly
+from ddrc_platform.ingest.sources.http import (
+    MAX_REDIRECTS,
+    SourceDataError,
+    SourceError,
+    WaitBeyondDeadline,
+    decode_strictly,
+    same_host_redirects,
+)
+from ddrc_platform.integrations.urllib3_retry import DeadlineRetry
 from ddrc_platform.settings import HttpSettings
 
 TIMESTAMP_COLUMNS = {"DATE_CREATED", "DATE_METRIC_MODIFIED", "AS_OF_DATE_AND_TIME"}
@@ -111,29 +119,42 @@ def records_to_table(
     return table.append_column(FIVETRAN_SYNCED, synced)
 
 
-def fetch_records(
-    *, endpoint: str, token: str, base_id: str, table: str, http: HttpSettings
-) -> list[dict]:
-    """All records of the metrics table; pyairtable pages and retries 429 with backoff."""
+def _api(token: str, endpoint: str, http: HttpSettings) -> Api:
+    """pyairtable configured as our other clients are: every wait within the request
+    deadline (its retry strategy, urllib3's, would sleep any `Retry-After`), redirects on
+    the API's host only (requests follows any, and an empty answer from another host
+    would pass for an empty table), and no byte decoded loosely."""
     api = Api(
         token,
         endpoint_url=endpoint,
         timeout=(min(10.0, http.timeout), http.timeout),
-        retry_strategy=retry_strategy(
-            status_forcelist=(429, 500, 502, 503, 504),
+        # as pyairtable's `retry_strategy()` builds it (every method: listRecords POSTs)
+        retry_strategy=DeadlineRetry(
             total=http.tries,
+            status_forcelist=(429, 500, 502, 503, 504),
             backoff_factor=http.backoff,
+            backoff_max=http.max_backoff,
+            allowed_methods=None,
+            deadline=http.deadline,
         ),
     )
-    where = f"{endpoint}/v0/{base_id}/{table}"
 
     def strictly_decoded(response: requests.Response, *args: Any, **kwargs: Any) -> None:
         # requests (and so pyairtable) would replace undecodable bytes silently
         decode_strictly(response.content, response.encoding, SOURCE, response.url)
 
-    api.session.hooks["response"].append(strictly_decoded)
+    api.session.max_redirects = MAX_REDIRECTS
+    api.session.hooks["response"] += [same_host_redirects(SOURCE), strictly_decoded]
+    return api
+
+
+def fetch_records(
+    *, endpoint: str, token: str, base_id: str, table: str, http: HttpSettings
+) -> list[dict]:
+    """All records of the metrics table; pyairtable pages, and retries within the deadline."""
+    where = f"{endpoint}/v0/{base_id}/{table}"
     try:
-        return api.table(base_id, table).all(page_size=100)
+        return _api(token, endpoint, http).table(base_id, table).all(page_size=100)
     except requests.exceptions.HTTPError as exc:
         status = exc.response.status_code if exc.response is not None else "?"
         hint = {
@@ -142,7 +163,12 @@ def fetch_records(
             404: "base or table not found: check DDRC_AIRTABLE_BASE_ID and DDRC_AIRTABLE_TABLE",
         }.get(status, "request failed")
         raise SourceError(SOURCE, where, f"HTTP {status}: {hint}") from None
+    except WaitBeyondDeadline as refused:
+        raise SourceError(SOURCE, where, refused.problem) from None
     except requests.exceptions.RetryError:
         raise SourceError(SOURCE, where, f"still failing after {http.tries} retries") from None
+    except requests.exceptions.TooManyRedirects:
+        problem = f"more than {MAX_REDIRECTS} redirects on the API's host"
+        raise SourceError(SOURCE, where, problem) from None
     except requests.exceptions.RequestException as exc:
         raise SourceError(SOURCE, where, f"{type(exc).__name__}") from None

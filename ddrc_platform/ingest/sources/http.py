@@ -3,30 +3,39 @@
 The public servers we read fail in every way a server can: the city's permit server
 drops connections, ArcGIS answers errors with HTTP 200, a federal server's TLS chain
 has been broken, a server may trickle its answer a byte at a time. One client handles
-all of it, so every loader gets the same patience, every request ends within a deadline
-(connect and the whole body, not each socket read), and every failure names the source
-and the URL (never a credential: URLs pass through the one redaction).
+all of it, so every loader gets the same patience, every request ends within one deadline
+(its tries, their bodies and every wait between them, however the server trickles or
+however long its `Retry-After`), redirects stay on the host we were told to read (so a
+credential never leaves it), and every failure names the source and the URL (never a
+credential: URLs pass through the one redaction).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import random
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urljoin, urlsplit
 
 import requests
 import urllib3
+from urllib3.util.retry import Retry
 
 from ddrc_platform.core.redact import Redactor
 from ddrc_platform.settings import HttpSettings
 
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
+MAX_REDIRECTS = 5  # a redirect loop on the source's own host ends here, as a clear error
 _CHUNK = 64 * 1024
 _PATTERNS_ONLY = Redactor()  # URL credentials and token parameters, whatever their values
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+# how urllib3 reports a connection that dropped mid-body, read outside requests' wrappers
+_DROPPED = (urllib3.exceptions.ProtocolError, urllib3.exceptions.ReadTimeoutError)
+log = logging.getLogger(__name__)
 
 
 class SourceError(RuntimeError):
@@ -36,13 +45,22 @@ class SourceError(RuntimeError):
     logs, the event log, incidents and Slack.
     """
 
-    def __init__(self, source: str, url: str, problem: str, *, retryable: bool = False) -> None:
+    def __init__(
+        self,
+        source: str,
+        url: str,
+        problem: str,
+        *,
+        retryable: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
         url = _PATTERNS_ONLY(url)
         super().__init__(f"{source}: {problem} (GET {url})")
         self.source = source
         self.url = url
         self.problem = problem
         self.retryable = retryable
+        self.retry_after = retry_after  # seconds the server asked us to wait (`Retry-After`)
 
 
 class SourceDataError(SourceError):
@@ -63,6 +81,99 @@ class AnswerRejected(Exception):
         super().__init__(problem)
         self.problem = problem
         self.retryable = retryable
+
+
+class WaitBeyondDeadline(Exception):
+    """A wait before the next try (the server's `Retry-After` or our backoff) that does not
+    fit in what is left of the request's deadline: the load fails now, clearly, instead of
+    holding the run (an hour, for Airtable's `Retry-After: 3600`); the sensor retries later."""
+
+    def __init__(self, seconds: float, deadline: float, left: float, *, asked: bool) -> None:
+        what = "the server asked to retry after" if asked else "the next try would wait"
+        # a wait longer than the whole deadline says so; a shorter one, what was left of it
+        spent = f" ({max(left, 0):.1f} s of it left)" if seconds <= deadline else ""
+        super().__init__(
+            f"{what} {seconds:g} s, beyond the {deadline:g} s deadline{spent}; "
+            "not waiting (the next run tries again)"
+        )
+        self.problem = str(self)
+
+
+@dataclass
+class Deadline:
+    """One request's deadline: its tries, their bodies and every wait between them."""
+
+    seconds: float
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def left(self) -> float:
+        return self.seconds - (time.monotonic() - self.started)
+
+    def check_wait(self, seconds: float, *, asked: bool) -> None:
+        """Raise `WaitBeyondDeadline` unless waiting `seconds` leaves the deadline standing."""
+        if seconds > self.left:
+            raise WaitBeyondDeadline(seconds, self.seconds, self.left, asked=asked)
+
+
+def retry_after(response: requests.Response) -> float | None:
+    """The wait a 429/503 asks for (`Retry-After`: seconds or an HTTP date), if any.
+
+    Parsed as urllib3 parses it for the clients it retries (pyairtable's), so both kinds
+    of client read the header alike; an unreadable header is no request at all.
+    """
+    header = response.headers.get("Retry-After")
+    if header is None:
+        return None
+    try:
+        return Retry(0).parse_retry_after(header)
+    except urllib3.exceptions.InvalidHeader:
+        return None
+
+
+def origin(url: str) -> tuple[str, str, int | None]:
+    """Scheme, host and port: what a credential is bound to."""
+    parts = urlsplit(url)
+    return parts.scheme, parts.hostname or "", parts.port or _DEFAULT_PORTS.get(parts.scheme)
+
+
+def without_query(url: str) -> str:
+    """A URL fit for a log line: no query string (tokens travel there), no user part."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=host, query="", fragment="").geturl()
+
+
+def same_host_redirects(source: str) -> Callable[..., None]:
+    """A `requests` response hook: follow redirects on the source's own host only.
+
+    requests follows any redirect it is sent; a query-string token travels with it, and an
+    answer from another host would be taken for the source's. The hook runs on each answer
+    before requests follows it, so a redirect to another scheme, host or port is refused
+    before anything is sent there; one on the same host is followed, with a warning.
+    """
+
+    def hook(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        if not response.is_redirect:
+            return
+        target = urljoin(response.url, response.headers["location"])
+        if origin(target) != origin(response.url):
+            response.close()
+            raise SourceError(
+                source,
+                response.url,
+                f"HTTP {response.status_code} redirect to another host "
+                f"({without_query(target)}): refused, a source is read from its own host only",
+            )
+        log.warning(
+            "%s: following an HTTP %s redirect from %s to %s",
+            source,
+            response.status_code,
+            without_query(response.url),
+            without_query(target),
+        )
+
+    return hook
 
 
 def decode_strictly(body: bytes, encoding: str | None, source: str, url: str) -> str:
@@ -105,7 +216,9 @@ class SourceClient:
         self._session = requests.Session()
         self._session.headers["User-Agent"] = "ddrc-platform (+https://github.com/cagov)"
         self._session.headers.update(self.headers or {})
+        self._session.max_redirects = MAX_REDIRECTS
         self.title = self.title or self.source
+        self._session.hooks["response"].append(same_host_redirects(self.title))
 
     def error(self, url: str, problem: str, *, retryable: bool = False) -> SourceError:
         """A failure of this source at `url`, named by its title."""
@@ -118,40 +231,54 @@ class SourceClient:
         *,
         check: Callable[[Any], None] | None = None,
     ) -> Any:
-        """The JSON answer; `check` may raise `AnswerRejected` for a failure sent as data."""
+        """The JSON answer; `check` may raise `AnswerRejected` for a failure sent as data.
+
+        Tries, bodies and waits all count against one deadline: a retry whose wait (the
+        server's `Retry-After`, honoured, or our jittered backoff) would pass it fails now.
+        """
         shown = f"{url}?{urlencode(params)}" if params else url
         tries = self.tries or self.http.tries
+        deadline = Deadline(self.http.deadline)
         for attempt in range(1, tries + 1):
             try:
-                payload = self._get_once(url, params, shown)
-                if check is not None:
-                    try:
-                        check(payload)
-                    except AnswerRejected as rejected:
-                        raise self.error(
-                            shown, rejected.problem, retryable=rejected.retryable
-                        ) from None
-                return payload
+                return self._checked(self._get_once(url, params, shown, deadline), check, shown)
             except SourceError as error:
-                if not error.retryable or attempt == tries:
-                    if attempt > 1:
-                        raise self.error(
-                            shown, f"{error.problem}; gave up after {attempt} tries"
-                        ) from error
-                    raise
-            # full jitter: spread retries of concurrent pages so they don't stampede
-            cap = min(self.http.max_backoff, self.http.backoff * 2 ** (attempt - 1))
-            self.sleep(random.uniform(cap / 2, cap))
+                if not error.retryable or attempt == tries or deadline.left <= 0:
+                    if attempt == 1:
+                        raise
+                    problem = f"{error.problem}; gave up after {attempt} tries"
+                    raise self.error(shown, problem) from error
+                wait = error.retry_after or self._backoff(attempt)
+                try:
+                    deadline.check_wait(wait, asked=bool(error.retry_after))
+                except WaitBeyondDeadline as refused:
+                    problem = f"{error.problem}; {refused.problem}"
+                    raise self.error(shown, problem) from None
+            self.sleep(wait)
         raise AssertionError("unreachable")
 
-    def _get_once(self, url: str, params: Mapping[str, Any] | None, shown: str) -> Any:
-        deadline = time.monotonic() + self.http.deadline
+    def _checked(self, payload: Any, check: Callable[[Any], None] | None, shown: str) -> Any:
+        if check is not None:
+            try:
+                check(payload)
+            except AnswerRejected as rejected:
+                raise self.error(shown, rejected.problem, retryable=rejected.retryable) from None
+        return payload
+
+    def _backoff(self, attempt: int) -> float:
+        """Full jitter: spread retries of concurrent pages so they don't stampede."""
+        cap = min(self.http.max_backoff, self.http.backoff * 2 ** (attempt - 1))
+        return random.uniform(cap / 2, cap)
+
+    def _get_once(
+        self, url: str, params: Mapping[str, Any] | None, shown: str, deadline: Deadline
+    ) -> Any:
         try:
             # verify per request: requests lets REQUESTS_CA_BUNDLE override a Session.verify
             response = self._session.get(
                 url,
                 params=params,
-                timeout=min(self.http.timeout, self.http.deadline),
+                timeout=max(0.001, min(self.http.timeout, deadline.left)),
                 verify=self.ca_bundle or True,
                 stream=True,
             )
@@ -159,34 +286,15 @@ class SourceClient:
                 body = self._read_body(response, deadline, shown)
             finally:
                 response.close()
-        except requests.exceptions.SSLError as exc:
-            raise self.error(
-                shown,
-                f"TLS verification failed ({type(exc).__name__}); if the server's chain is "
-                f"broken, set DDRC_{self.source.upper()}_CA_BUNDLE to a CA bundle for it",
-            ) from None
-        except requests.exceptions.Timeout:
-            raise self.error(
-                shown, f"timed out after {self.http.timeout:g} s", retryable=True
-            ) from None
-        except (
-            requests.exceptions.ChunkedEncodingError,
-            urllib3.exceptions.ProtocolError,
-            urllib3.exceptions.ReadTimeoutError,
-        ) as exc:
-            raise self.error(
-                shown,
-                f"connection dropped mid-answer ({type(exc).__name__}): a truncated body",
-                retryable=True,
-            ) from None
-        except requests.exceptions.ConnectionError as exc:
-            reason = type(exc.args[0]).__name__ if exc.args else type(exc).__name__
-            raise self.error(shown, f"connection failed ({reason})", retryable=True) from None
+        except (requests.exceptions.RequestException, *_DROPPED) as exc:
+            raise self._failed(exc, shown) from None
         if response.status_code != 200:
-            raise self.error(
+            raise SourceError(
+                self.title,
                 shown,
                 f"HTTP {response.status_code}: {_describe_body(body)}",
                 retryable=response.status_code in RETRYABLE_STATUS,
+                retry_after=retry_after(response),
             )
         text = decode_strictly(body, response.encoding, self.title, shown)
         try:
@@ -198,7 +306,30 @@ class SourceClient:
                 retryable=True,
             ) from None
 
-    def _read_body(self, response: requests.Response, deadline: float, shown: str) -> bytes:
+    def _failed(self, exc: Exception, shown: str) -> SourceError:
+        """What a failed exchange means, and whether another try can help."""
+        if isinstance(exc, requests.exceptions.SSLError):
+            return self.error(
+                shown,
+                f"TLS verification failed ({type(exc).__name__}); if the server's chain is "
+                f"broken, set DDRC_{self.source.upper()}_CA_BUNDLE to a CA bundle for it",
+            )
+        if isinstance(exc, requests.exceptions.Timeout):
+            return self.error(shown, f"timed out after {self.http.timeout:g} s", retryable=True)
+        if isinstance(exc, (requests.exceptions.ChunkedEncodingError, *_DROPPED)):
+            return self.error(
+                shown,
+                f"connection dropped mid-answer ({type(exc).__name__}): a truncated body",
+                retryable=True,
+            )
+        if isinstance(exc, requests.exceptions.TooManyRedirects):
+            return self.error(shown, f"more than {MAX_REDIRECTS} redirects on the source's host")
+        if isinstance(exc, requests.exceptions.ConnectionError):
+            reason = type(exc.args[0]).__name__ if exc.args else type(exc).__name__
+            return self.error(shown, f"connection failed ({reason})", retryable=True)
+        return self.error(shown, f"request failed ({type(exc).__name__})")
+
+    def _read_body(self, response: requests.Response, deadline: Deadline, shown: str) -> bytes:
         """The whole body by the deadline: a server trickling bytes cannot hold a run forever.
 
         `read1` returns whatever one socket read brings, so the deadline is checked between
@@ -207,7 +338,7 @@ class SourceClient:
         """
         chunks: list[bytes] = []
         while True:
-            if time.monotonic() > deadline:
+            if deadline.left <= 0:
                 raise self.error(
                     shown,
                     f"no complete answer within {self.http.deadline:g} s "

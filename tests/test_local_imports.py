@@ -16,6 +16,8 @@ CLOUD_SDKS = (
     "dagster_azure",
     "dagster_fivetran",
 )
+# used only when a live Airtable is read or a responder is routed, never to load the graph
+NOT_AT_LOAD = ("pyairtable", "holidays")
 
 PROBE = """
 import json, sys
@@ -36,4 +38,6 @@ def test_local_definitions_import_no_cloud_sdk(tmp_path):
     modules = json.loads(done.stdout.splitlines()[-1])
     loaded = [m for m in modules if m.startswith(CLOUD_SDKS)]
     assert not loaded, f"the local definitions imported cloud SDKs: {loaded[:10]}"
+    eager = [m for m in modules if m.startswith(NOT_AT_LOAD)]
+    assert not eager, f"the definitions imported what they never call at load: {eager[:10]}"
     assert "ddrc_platform.definitions" in modules  # the probe really loaded them

@@ -14,14 +14,16 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-import holidays
 import yaml
 
 from ddrc_platform.core.names import PACIFIC
 from ddrc_platform.incidents.model import Person, Severity
+
+if TYPE_CHECKING:
+    import holidays
 
 Clock = Callable[[], datetime]
 
@@ -38,6 +40,8 @@ def california_state_holidays(extra: Iterable[date] = ()) -> holidays.HolidayBas
     after Thanksgiving. `extra` adds what it cannot know, such as a day the Governor
     proclaims a holiday (Gov. Code 6700), from the on-call configuration.
     """
+    import holidays  # only when a responder is routed: the definitions load without it
+
     calendar = holidays.US(subdiv="CA")
     calendar.update({day: "Additional state holiday" for day in extra})
     return calendar

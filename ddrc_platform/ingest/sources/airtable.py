@@ -13,11 +13,10 @@ import json
 import math
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import requests
-from pyairtable import Api
 
 from ddrc_platform.core.catalog import AIRTABLE_METRICS, FIVETRAN_SYNCED
 from ddrc_platform.ingest.sources.http import (
@@ -29,6 +28,9 @@ from ddrc_platform.ingest.sources.http import (
     same_host_redirects,
 )
 from ddrc_platform.integrations.urllib3_retry import DeadlineRetry
+
+if TYPE_CHECKING:
+    from pyairtable import Api
 from ddrc_platform.settings import HttpSettings
 
 TIMESTAMP_COLUMNS = {"DATE_CREATED", "DATE_METRIC_MODIFIED", "AS_OF_DATE_AND_TIME"}
@@ -120,6 +122,9 @@ def records_to_table(
 
 
 def _api(token: str, endpoint: str, http: HttpSettings) -> Api:
+    # imported here: pyairtable costs ~0.8 s and only a live Airtable read needs it
+    from pyairtable import Api
+
     """pyairtable configured as our other clients are: every wait within the request
     deadline (its retry strategy, urllib3's, would sleep any `Retry-After`), redirects on
     the API's host only (requests follows any, and an empty answer from another host

@@ -137,7 +137,8 @@ class HttpSettings:
     timeout: float = 60.0
     tries: int = 5
     malibu_tries: int = 10
-    deadline: float = 300.0  # a whole request (connect + body), however the server trickles
+    # a whole request: every try, every body and every wait between tries (Retry-After too)
+    deadline: float = 300.0
     backoff: float = 1.0  # first wait in seconds; doubles each try, with full jitter
     max_backoff: float = 60.0
     concurrency: int = 4  # ArcGIS pages fetched at once per layer

@@ -8,6 +8,7 @@ in a sentence a viewer understands, the same way on every page.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
@@ -89,13 +90,34 @@ def read(reader: Callable[..., T], settings: data.Settings, *args: Any) -> T:
         st.warning(BUSY_KEPT.format(at=moment(read_at)), icon=":material/sync:")
         return value
     except data.UnavailableError as problem:
-        st.warning(f"This page's data cannot be read right now: {problem}")
+        st.warning(f"This page's data cannot be read right now: {plain(problem)}")
         st.stop()
     _last_reads()[key] = (datetime.now(UTC), value)
     return value
 
 
 # -- wording -------------------------------------------------------------------------
+
+
+# what can start markup anywhere in a line: code, emphasis, links and images, HTML and
+# entities, strikethrough, LaTeX; and a backslash, which would escape what follows it
+_ALWAYS = re.compile(r"([\\`*\[\]<>&~$])")
+_UNDERSCORE = re.compile(r"(?<![^\W_])_|_(?![^\W_])")  # intraword `_` emphasises nothing
+_BLOCK_START = re.compile(r"^(\d*)([#>+=.)-])")  # a heading, quote, list or rule
+_SHORTCODE = re.compile(r":(?=\w)")  # `:smile:`, `:material/x:`, `:red[x]`
+_WORD_JOINER = "\u2060"  # invisible: keeps a shortcode from turning into an emoji or icon
+
+
+def plain(text: object) -> str:
+    """`text` as typed, for a Streamlit element that renders Markdown (a label, a caption,
+    a help text, a badge): text from a source or a person must never become a link, a
+    mention, emphasis, a heading or HTML. Only what could start markup is escaped, so
+    ordinary text reads (and is searched) unchanged; line breaks become spaces, so no
+    line of it can start a block of its own."""
+    flat = " ".join(str(text).split())
+    escaped = _UNDERSCORE.sub(r"\\_", _ALWAYS.sub(r"\\\1", flat))
+    escaped = _BLOCK_START.sub(r"\1\\\2", escaped)
+    return _SHORTCODE.sub(":" + _WORD_JOINER, escaped)
 
 
 def moment(value: Any) -> str:
@@ -161,7 +183,7 @@ def incident_status(settings: data.Settings) -> None:
     try:
         table = data.incidents(settings)
     except data.UnavailableError as problem:
-        st.caption(f"Incidents cannot be read: {problem}")
+        st.caption(f"Incidents cannot be read: {plain(problem)}")
         return
     ongoing = table[table["open"].astype(bool)]
     if ongoing.empty:

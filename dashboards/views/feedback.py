@@ -108,7 +108,7 @@ site = st.segmented_control(
     list(answers.index),
     default=answers.index[0],
     required=True,
-    format_func=lambda name: f"{name} · {answers[name]:,} answers",
+    format_func=lambda name: f"{ui.plain(name)} · {answers[name]:,} answers",
 )
 of_site = weekly[weekly["site_domain"] == site]
 # one range for both sites: switching sites keeps the weeks picked

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import math
-from typing import Any
-
+import cards
 import data
 import pandas as pd
 import streamlit as st
@@ -25,69 +23,6 @@ SECTIONS = (
         "these, so they show no change.",
     ),
 )
-
-
-def held_back_note(row: Any) -> str:
-    built = ui.number(row.summary_value, row.metric_type)
-    if math.isnan(row.metric_value):
-        return f"The pipeline computed {built}; it has not been published yet."
-    shown = ui.number(row.metric_value, row.metric_type)
-    return (
-        f"The pipeline's latest summary says {built}, but the site still shows {shown}: "
-        "a blocking check held publication back."
-    )
-
-
-def badges(row: Any) -> None:
-    """Only what needs attention: a stale or late source, a value held back."""
-    if row.freshness in (data.Freshness.STALE, data.Freshness.LATE):
-        ui.badge(
-            ui.FRESHNESS_BADGES[data.Freshness(row.freshness)],
-            help=f"{row.source_title} last loaded {ui.age(row.last_load)} "
-            f"({ui.moment(row.last_load)}); it counts as stale after {ui.hours(row.stale_after)}.",
-        )
-    if ui.is_set(row.held_back):
-        st.badge(
-            "Held back", color="violet", icon=":material/pause_circle:", help=held_back_note(row)
-        )
-
-
-def change(value: float, metric_type: str, days: int) -> str | None:
-    if math.isnan(value):
-        return None
-    return f"{ui.signed(value, metric_type)} in {days} days"
-
-
-def weekly_delta(row: Any) -> int | str | None:
-    """The number 0 shows as a plain zero; a signed text shows its direction by an arrow."""
-    if math.isnan(row.change_7d):
-        return None
-    return 0 if row.change_7d == 0 else ui.signed(row.change_7d, row.metric_type)
-
-
-def card(row: Any) -> None:
-    delta = weekly_delta(row)
-    with st.container(border=True):
-        st.metric(
-            row.title,
-            ui.number(row.metric_value, row.metric_type),
-            delta=delta,
-            delta_color="off",
-            delta_description=None if delta is None else "in 7 days",
-            chart_data=row.trend if isinstance(row.trend, list) and len(row.trend) > 1 else None,
-            help=row.description if isinstance(row.description, str) else None,
-        )
-        month = change(row.change_30d, row.metric_type, 30)
-        st.caption(
-            " · ".join(
-                part
-                for part in (row.metric_unit_label, f"updated {row.update_frequency}", month)
-                if part
-            )
-        )
-        with st.container(horizontal=True, gap="small"):
-            badges(row)
-        st.caption(f"Source data changed {ui.moment(row.last_updated)}")
 
 
 def status(row: pd.Series) -> str:
@@ -143,7 +78,7 @@ for source, heading, note in SECTIONS:
             st.columns(COLUMNS), rows.iloc[start : start + COLUMNS].itertuples(), strict=False
         ):
             with column:
-                card(row)
+                cards.metric_card(row)
 
 with st.expander("All numbers as a table"):
     st.dataframe(

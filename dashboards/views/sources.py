@@ -30,7 +30,7 @@ table = ui.read(data.sources, settings)
 try:
     incidents = data.incidents(settings)
 except data.UnavailableError as problem:
-    st.warning(f"Open incidents cannot be shown: {problem}")
+    st.warning(f"Open incidents cannot be shown: {ui.plain(problem)}")
     incidents = pd.DataFrame(columns=list(data.INCIDENT_COLUMNS))
 table = data.with_open_incidents(table, incidents)
 
@@ -91,6 +91,6 @@ if not troubled.empty:
     for source in troubled.itertuples():
         with st.container(border=True):
             label, color, icon = ui.FRESHNESS_BADGES[data.Freshness(source.freshness)]
-            st.markdown(f"**{source.title}** · :{color}[{icon} {label}]")
-            st.markdown("\n".join(f"- {title}" for title in source.open_incidents))
+            st.markdown(f"**{ui.plain(source.title)}** · :{color}[{icon} {label}]")
+            st.markdown("\n".join(f"- {ui.plain(title)}" for title in source.open_incidents))
     st.page_link("views/incidents.py", label="What to do: Incidents", icon=":material/emergency:")

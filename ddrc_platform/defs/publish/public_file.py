@@ -1,4 +1,5 @@
-"""The public file `ddrc-metrics.json`, its gate and checks, and the jump check on the summary.
+"""The public file `ddrc-metrics.json`, its gate and checks, and the blocking checks the
+publisher adds on the summary: the jump check and the public-values check.
 
 The bodies here only translate: they fetch what `ddrc_platform/publish/` decides on (the
 checks' latest evaluations, the pin, the summary, the live file) and turn its plain
@@ -38,6 +39,12 @@ from ddrc_platform.publish.plan import (
     pinned_hold,
     plan_publication,
     read_summary,
+)
+from ddrc_platform.publish.public_values import (
+    MAX_CLOCK_SKEW,
+    PUBLIC_VALUES_CHECK,
+    find_unsafe_values,
+    unsafe_summary,
 )
 from ddrc_platform.publish.targets.base import Publisher
 from ddrc_platform.settings import Settings
@@ -84,6 +91,33 @@ def build_jump_check(settings: Settings, summary_relation: str) -> dg.AssetCheck
         )
 
     return no_unacknowledged_jumps
+
+
+def build_public_values_check(
+    summary_relation: str, clock: Callable[[], datetime]
+) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=SUMMARY_KEY,
+        name=PUBLIC_VALUES_CHECK,
+        blocking=True,
+        description=(
+            "Blocks publication when a published text (METRIC_NAME, METRIC_TYPE, "
+            "METRIC_UNIT_LABEL) is not plain text of bounded length (markup typed into "
+            "Airtable would reach the website verbatim), or a LAST_UPDATED lies more than "
+            f"{MAX_CLOCK_SKEW} in the future of the run's clock, or before the fires began."
+        ),
+    )
+    def published_values_are_plain(analytics: dg.ResourceParam[Warehouse]) -> dg.AssetCheckResult:
+        violations = find_unsafe_values(read_summary(analytics, summary_relation), clock())
+        return dg.AssetCheckResult(
+            check_name=PUBLIC_VALUES_CHECK,
+            passed=not violations,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description=unsafe_summary(violations),
+            metadata={"violations": dg.MetadataValue.json([v.describe for v in violations])},
+        )
+
+    return published_values_are_plain
 
 
 PUBLISH_DESCRIPTION = (
@@ -188,14 +222,21 @@ def verification_results(live: bytes | None, plan: Plan) -> Iterator[dg.AssetChe
 
 @dg.definitions
 def publish() -> dg.Definitions:
-    """The public file, gated on every blocking check of the summary (dbt's and the jump)."""
+    """The public file, gated on every blocking check of the summary (dbt's, the jump and
+    the public values)."""
     build = current()
     latest, _history = build.dbt_assets
     summary = summary_relation(latest)
-    jump_check = build_jump_check(build.settings, summary)
-    blocking = [*blocking_check_keys(latest, SUMMARY_KEY), *jump_check.check_keys]
+    checks = [
+        build_jump_check(build.settings, summary),
+        build_public_values_check(summary, build.clock),
+    ]
+    blocking = [
+        *blocking_check_keys(latest, SUMMARY_KEY),
+        *(key for check in checks for key in check.check_keys),
+    ]
     kind = build.resources["publisher"].kind
     return dg.Definitions(
         assets=[build_publish_asset(summary, kind, build.clock, blocking)],
-        asset_checks=[jump_check],
+        asset_checks=checks,
     )

@@ -4,17 +4,24 @@ Incident delivery is tested against real HTTP with the real client, so what the 
 assert on is what Slack would have received: every message (channel, text, blocks,
 thread), every update of a message, and the raw request bodies (`requests`) for checking
 that no secret ever leaves the process. "Slack is down" is the base's fault injection
-(`fail_always("/api/", Fault.status(500))`) or `stop()` and `start(port)` on the same port.
+(`fail_always("/api/", Fault.status(500))`) or `stop()` and `start(port)` on the same port;
+"Slack took it but the answer was lost" is `cut_next_reply` (the call is carried out, its
+answer cut off mid-body). `conversations.history` and `conversations.list` are served so a
+sender can look up what it may have posted; message `ts` values follow the wall clock, as
+Slack's do, so a lookup by time (`oldest`) finds what it should.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from stand_ins.base import Request, Response, StandIn
+from stand_ins.base import Fault, Request, Response, StandIn
+
+HISTORY_PAGE = 100  # conversations.history's default page size
 
 
 @dataclass
@@ -28,6 +35,7 @@ class SlackMessage:
     thread_ts: str | None = None
     via: str = "chat.postMessage"  # or "webhook"
     updates: int = 0
+    metadata: dict[str, Any] | None = None  # chat.postMessage's `metadata`, as sent
 
 
 class SlackServer(StandIn):
@@ -42,7 +50,7 @@ class SlackServer(StandIn):
         self.messages: list[SlackMessage] = []  # in posting order
         self.calls: list[tuple[str, dict[str, Any]]] = []  # (API method, parameters)
         self._channels: dict[str, str] = {}  # channel name -> id
-        self._seq = 0
+        self._last_ts = 0.0
         self._state = threading.Lock()
 
     @property
@@ -63,6 +71,12 @@ class SlackServer(StandIn):
 
     def message(self, ts: str) -> SlackMessage:
         return next(m for m in self.messages if m.ts == ts)
+
+    # -- faults ----------------------------------------------------------------------
+    def cut_next_reply(self, method: str = "chat.postMessage", after_bytes: int = 20) -> None:
+        """Carry out the next call of `method`, then cut its answer off after `after_bytes`
+        bytes of the body (0: right after the headers): the sender cannot know it worked."""
+        self.fail_next(f"/api/{method}", Fault.dropped(after_bytes))
 
     # -- protocol --------------------------------------------------------------------
     def handle(self, request: Request) -> Response:
@@ -93,6 +107,14 @@ class SlackServer(StandIn):
                     return self._post(params)
                 case "chat.update":
                     return self._update(params)
+                case "conversations.history":
+                    return self._history(params)
+                case "conversations.list":
+                    channels = [
+                        {"id": cid, "name": name, "is_archived": False}
+                        for name, cid in self._channels.items()
+                    ]
+                    return Response.json({"ok": True, "channels": channels})
         return Response.json({"ok": False, "error": "unknown_method"})
 
     @staticmethod
@@ -101,13 +123,15 @@ class SlackServer(StandIn):
         if "json" in request.headers.get("content-type", ""):
             return request.json() or {}
         params: dict[str, Any] = dict(request.query)
-        if isinstance(params.get("blocks"), str):
-            params["blocks"] = json.loads(params["blocks"])
+        for name in ("blocks", "metadata"):
+            if isinstance(params.get(name), str):
+                params[name] = json.loads(params[name])
         return params
 
     def _next_ts(self) -> str:
-        self._seq += 1
-        return f"1700000000.{self._seq * 100:06d}"
+        """Seconds since the epoch, unique and increasing, as Slack's message ids are."""
+        self._last_ts = max(round(time.time(), 6), round(self._last_ts + 0.000001, 6))
+        return f"{self._last_ts:.6f}"
 
     def _channel_id(self, channel: str) -> str:
         if channel in self._channels.values():
@@ -126,6 +150,7 @@ class SlackServer(StandIn):
             text=params.get("text", ""),
             blocks=params.get("blocks") or [],
             thread_ts=params.get("thread_ts"),
+            metadata=params.get("metadata"),
         )
         self.messages.append(message)
         return Response.json(
@@ -151,6 +176,30 @@ class SlackServer(StandIn):
         message.updates += 1
         return Response.json(
             {"ok": True, "channel": message.channel, "ts": message.ts, "text": message.text}
+        )
+
+    def _history(self, params: dict[str, Any]) -> Response:
+        """The channel's top-level messages newer than `oldest`, newest first, paged by a
+        cursor; metadata only when asked for (`include_all_metadata`), as Slack does."""
+        if params.get("channel") not in self._channels.values():
+            return Response.json({"ok": False, "error": "channel_not_found"})
+        oldest = float(params.get("oldest") or 0)
+        found = [
+            m
+            for m in reversed(self.messages)
+            if m.channel == params["channel"] and m.thread_ts is None and float(m.ts) > oldest
+        ]
+        start = int(params.get("cursor") or 0)
+        end = start + int(params.get("limit") or HISTORY_PAGE)
+        with_metadata = str(params.get("include_all_metadata")).lower() in ("1", "true")
+        page = [
+            {"type": "message", "ts": m.ts, "text": m.text}
+            | ({"metadata": m.metadata} if with_metadata and m.metadata else {})
+            for m in found[start:end]
+        ]
+        more = {"next_cursor": str(end) if end < len(found) else ""}
+        return Response.json(
+            {"ok": True, "messages": page, "has_more": end < len(found), "response_metadata": more}
         )
 
     def _webhook(self, request: Request) -> Response:

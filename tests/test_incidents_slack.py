@@ -404,7 +404,8 @@ def test_build_desk_wires_settings_values(server: SlackServer, tmp_path: Path) -
     desk.deliver()
     [message] = server.messages
     assert SECRETS[0] not in json.dumps(message.blocks)
-    assert server.calls[0][1]["channel"] == "#ddrc-bots"
+    posts = [params for method, params in server.calls if method == "chat.postMessage"]
+    assert posts[0]["channel"] == "#ddrc-bots"
 
     console = build_desk(
         oncall_path=ONCALL,

@@ -10,12 +10,22 @@ Delivery is driven by the store: `deliver_pending` sends what Slack has not seen
 records each step as it succeeds, so Slack being down only delays messages. Notes (a
 rollback, a release, the Airtable entry behind a hold) go into the thread with the
 incident's next delivery: its opening, a repeat, or its resolution.
+
+An incident is one message even when Slack's answer is lost (the connection dropped after
+sending, the body cut off, the process killed before the ts was recorded): the parent
+carries the incident in its metadata, and before posting it the bot looks in the channel's
+history for a message carrying it; found, its ts is recorded instead of posting again.
+The bot therefore needs `channels:history` (`groups:history` for a private channel) and,
+when the channel is configured by name, `channels:read` (`groups:read`); without them it
+posts without looking, with a warning.
 """
 
 from __future__ import annotations
 
 import html
+import http.client
 import logging
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -207,6 +217,18 @@ class DeliveryError(RuntimeError):
     """Slack did not take the message; it stays pending for the next delivery."""
 
 
+class DeliveryUnknownError(DeliveryError):
+    """Slack may have taken the message but its answer was lost (the connection dropped
+    after sending, the body cut off): what was sent is looked up before any retry."""
+
+
+# the message metadata that marks an incident's parent message, for the lookup
+INCIDENT_EVENT = "ddrc_incident"
+_CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{6,}")
+_LOOKBACK = timedelta(minutes=10)  # our clock against Slack's
+_HISTORY_PAGES = 10  # at 200 messages a page: far more than the channel sees per incident
+
+
 @dataclass(frozen=True)
 class Posted:
     channel: str | None
@@ -228,6 +250,8 @@ class SlackNotifier:
 
     # the parent is gone or frozen: post in its thread anyway rather than stay pending
     _PERMANENT_UPDATE_ERRORS = frozenset({"message_not_found", "cant_update_message"})
+    # the bot may not read the channel: post without looking rather than never post
+    _LOOKUP_IMPOSSIBLE = frozenset({"missing_scope", "not_in_channel", "channel_not_found"})
 
     def __init__(
         self,
@@ -238,17 +262,24 @@ class SlackNotifier:
         redactor: Redactor | None = None,
         timeout: int = 10,
     ) -> None:
+        # no retry inside the client: it would resend a message whose answer was lost
         self.client = WebClient(
-            token=token, base_url=base_url or WebClient.BASE_URL, timeout=timeout
+            token=token,
+            base_url=base_url or WebClient.BASE_URL,
+            timeout=timeout,
+            retry_handlers=[],
         )
         self.channel = channel
         self.redact = redactor or Redactor()
+        self._channel_id: str | None = channel if _CHANNEL_ID.fullmatch(channel) else None
 
     def _call(self, method: str, **kwargs: Any) -> Any:
         try:
             return getattr(self.client, method)(**kwargs)
         except SlackApiError as exc:
             raise DeliveryError(f"Slack {method}: {exc.response.get('error')}") from None
+        except (http.client.HTTPException, ValueError, TimeoutError, ConnectionError) as exc:
+            raise DeliveryUnknownError(f"Slack {method}: answer lost ({exc!r})") from None
         except (SlackClientError, URLError, OSError) as exc:
             raise DeliveryError(f"Slack {method}: {exc}") from None
 
@@ -256,10 +287,84 @@ class SlackNotifier:
         return render(row.incident, row.occurrences, row.resolved_at, self.redact)
 
     def post_incident(self, row: IncidentRow) -> Posted:
-        response = self._call(
-            "chat_postMessage", channel=self.channel, unfurl_links=False, **self._render(row)
-        )
+        """Looked up first, so an earlier attempt whose answer was lost is recorded, not
+        repeated; looked up again at once when this attempt's answer is lost."""
+        found = self._find_posted(row)
+        if found is not None:
+            return found
+        metadata = {
+            "event_type": INCIDENT_EVENT,
+            "event_payload": {"incident_id": row.id, "incident_key": row.key},
+        }
+        try:
+            response = self._call(
+                "chat_postMessage",
+                channel=self.channel,
+                unfurl_links=False,
+                metadata=metadata,
+                **self._render(row),
+            )
+        except DeliveryUnknownError as lost:
+            try:
+                found = self._find_posted(row)
+            except DeliveryError as exc:
+                raise DeliveryUnknownError(f"{lost}; not found yet: {exc}") from None
+            if found is None:
+                raise
+            return found
         return Posted(response["channel"], response["ts"])
+
+    def _find_posted(self, row: IncidentRow) -> Posted | None:
+        """The incident's parent in the channel since it opened, or None; posting without
+        looking (with a warning) when the bot may not read the channel."""
+        try:
+            channel = self._resolve_channel()
+            return self._search_history(channel, row)
+        except DeliveryError as exc:
+            if not any(e in str(exc) for e in self._LOOKUP_IMPOSSIBLE):
+                raise
+            log.warning("cannot look for an earlier post of %s, posting: %s", row.id, exc)
+            return None
+
+    def _search_history(self, channel: str, row: IncidentRow) -> Posted | None:
+        oldest = f"{(row.opened_at - _LOOKBACK).timestamp():.6f}"
+        cursor = None
+        for _ in range(_HISTORY_PAGES):
+            page = self._call(
+                "conversations_history",
+                channel=channel,
+                oldest=oldest,
+                limit=200,
+                include_all_metadata=True,
+                cursor=cursor,
+            )
+            for message in page.get("messages") or []:
+                if _carries(message, row):
+                    return Posted(channel, message["ts"])
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return None
+        log.warning("looked through %d pages of history for %s: posting", _HISTORY_PAGES, row.id)
+        return None
+
+    def _resolve_channel(self) -> str:
+        """conversations.history needs the channel's id; the setting may give its #name."""
+        name = self.channel.lstrip("#")
+        cursor = None
+        while self._channel_id is None:
+            page = self._call(
+                "conversations_list",
+                types="public_channel,private_channel",
+                exclude_archived=True,
+                limit=1000,
+                cursor=cursor,
+            )
+            ids = [c["id"] for c in page.get("channels") or [] if c.get("name") == name]
+            self._channel_id = ids[0] if ids else None
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if self._channel_id is None and not cursor:
+                raise DeliveryError(f"Slack conversations_list: channel_not_found ({name})")
+        return self._channel_id
 
     def _update_parent(self, row: IncidentRow) -> None:
         try:
@@ -298,6 +403,16 @@ class SlackNotifier:
     def post_note(self, row: IncidentRow, text: str) -> None:
         if row.slack_ts is not None:  # escaped: an Airtable name must not become a mention
             self._reply(row, note_text(_esc(text)))
+
+
+def _carries(message: dict[str, Any], row: IncidentRow) -> bool:
+    """Whether a channel message is this incident's parent (by the metadata it was sent with)."""
+    metadata = message.get("metadata") or {}
+    payload = metadata.get("event_payload") or {}
+    return metadata.get("event_type") == INCIDENT_EVENT and (
+        payload.get("incident_id"),
+        payload.get("incident_key"),
+    ) == (row.id, row.key)
 
 
 class WebhookNotifier:

@@ -166,23 +166,51 @@ def versions(settings: Settings) -> int:
 
 
 def rollback(settings: Settings, to: str | None, release: bool) -> int:
-    """The job `ddrc_rollback`, run here: the same code, record and pin as from the UI."""
+    """The job `ddrc_rollback`, run here: the same code, record and pin as from the UI.
+
+    Dagster's log goes to a file: a refusal (an unknown version, a path) is one line on
+    stderr, its reason first, not a page of wrapper text and stack traces.
+    """
     config = {"to": to, "release": release}
-    result = execute(
-        settings,
-        ROLLBACK_JOB,
-        run_config={"ops": {"rollback_publication": {"config": config}}},
-    )
-    for event in result.all_events:
-        if event.is_step_failure:
-            print(f"rollback: {event.step_failure_data.error.message.strip()}", file=sys.stderr)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    log_path = settings.home / "logs" / f"rollback-{stamp}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with (
+        log_path.open("w") as log,
+        contextlib.redirect_stdout(log),
+        contextlib.redirect_stderr(log),
+    ):
+        result = execute(
+            settings,
+            ROLLBACK_JOB,
+            run_config={"ops": {"rollback_publication": {"config": config}}},
+        )
     if not result.success:
+        print(f"rollback {failure_reason(result)} (full log: {log_path})", file=sys.stderr)
         return 1
     from ddrc_platform.resources import build_publisher
 
     pin = build_publisher(settings).pin()
     print(f"rolled back: {pin.describe()}" if pin else "released: publishing goes ahead")
     return 0
+
+
+def failure_reason(result: dg.ExecuteInProcessResult) -> str:
+    """`refused: <why>` for a refusal of the rollback itself, `failed: <class>: <why>` for
+    anything else: the innermost cause of the step failure, Dagster's wrapper left out."""
+    from ddrc_platform.publish.rollback import RollbackError
+
+    errors = [e.step_failure_data.error for e in result.all_events if e.is_step_failure]
+    if not errors:
+        return f"failed before its step ran (run {result.run_id})"
+    error = errors[0]
+    while error.cause is not None:
+        error = error.cause
+    line = (error.message.strip().splitlines() or [""])[0]
+    reason = line.split(f"{error.cls_name}: ", 1)[-1]
+    if error.cls_name == RollbackError.__name__:
+        return f"refused: {reason}"
+    return f"failed: {error.cls_name}: {reason}"
 
 
 def main(argv: list[str] | None = None) -> None:

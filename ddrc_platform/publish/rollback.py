@@ -25,6 +25,14 @@ class RollbackError(RuntimeError):
     """There is nothing (or no such version) to roll back to; nothing changed."""
 
 
+def unknown_version(to: str) -> RollbackError:
+    """The refusal of a version the history does not hold; a path (`../live.json`,
+    `/etc/passwd`) is named as one, so a responder sees why it cannot be a version."""
+    if any(c in to for c in "/\\") or to.startswith("."):
+        return RollbackError(f"{to!r} is a path, not a version name; see `./ddrc versions`")
+    return RollbackError(f"no version {to!r}; see `./ddrc versions`")
+
+
 def previous_public_version(publisher: Publisher) -> str:
     """The newest history version whose content is not the live file's."""
     current = publisher.current()
@@ -44,7 +52,7 @@ def rollback(publisher: Publisher, to: str | None, at: datetime, by: str) -> Pin
     if to is None:
         to = previous_public_version(publisher)
     elif to not in publisher.versions():
-        raise RollbackError(f"no version {to!r}; see `./ddrc versions`")
+        raise unknown_version(to)
     content = publisher.version(to)
     publication.validate(content)
     pin = Pin(to, publication.content_hash(content), at, by)

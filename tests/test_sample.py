@@ -164,7 +164,7 @@ def test_layer_metadata_and_table_agree(source, oid, max_records, edited):
     assert ("editingInfo" in meta) == edited
     if edited:
         edit = datetime.fromtimestamp(meta["editingInfo"]["lastEditDate"] / 1000, PACIFIC)
-        assert edit.date() == day and 4 <= edit.hour < 6
+        assert edit.date() == day - timedelta(days=1) and 20 <= edit.hour < 22
     assert table.column(oid).to_pylist() == list(range(1, table.num_rows + 1))
 
 

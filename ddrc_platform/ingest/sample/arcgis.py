@@ -39,9 +39,11 @@ from ddrc_platform.ingest.sources.arcgis import LayerData
 
 
 def _last_edit_ms(source: str, day: date) -> int:
-    """The nightly rebuild: some minute between 04:00 and 06:00 Pacific on `day`."""
-    seconds = _rng(source, "last-edit", day.toordinal()).integers(4 * 3600, 6 * 3600)
-    return _pacific_ms(_day_index(day), float(seconds))
+    """The rebuild behind `day`'s data: some minute between 20:00 and 22:00 Pacific the
+    evening before, so no load on `day`, however early, sees an edit after itself (the
+    publication refuses a `LAST_UPDATED` in the future)."""
+    seconds = _rng(source, "last-edit", day.toordinal()).integers(20 * 3600, 22 * 3600)
+    return _pacific_ms(_day_index(day), float(seconds) - 24 * 3600)
 
 
 # What every hosted layer of ours answers about querying, after its `maxRecordCount`.

@@ -8,8 +8,12 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import pytest
+
 from stand_ins.base import Fault
 from stand_ins.sources import LAYER_PATHS, serve_sample_sources
+
+pytestmark = pytest.mark.slow
 
 
 def ddrc_run(home: Path, **env: str) -> subprocess.CompletedProcess[str]:

@@ -41,7 +41,7 @@ from ddrc_platform.publish.targets.local import LocalPublisher
 from ddrc_platform.settings import Settings, load_settings
 from ddrc_platform.transform.assets import model_relation
 from ddrc_platform.transform.project import dbt_project, prepare_manifest
-from tests.conftest import PLACEHOLDERS, run_pipeline
+from tests.support import PLACEHOLDERS, run_pipeline
 
 pytestmark = pytest.mark.slow
 

@@ -5,6 +5,7 @@ edited as the city asked in 2025 (PendingBSReview counted as "in review")."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import shutil
 
@@ -12,12 +13,15 @@ import dagster as dg
 import pytest
 
 from ddrc_platform.core import catalog
-from ddrc_platform.core.names import HISTORY_KEY, PUBLISH_KEY, partition_key
+from ddrc_platform.core.names import HISTORY_KEY, PUBLISH_KEY, pacific_date, partition_key
 from ddrc_platform.definitions import build_definitions
 from ddrc_platform.ingest import sample
 from ddrc_platform.publish.document import FILE_NAME
+from ddrc_platform.settings import load_settings
 from ddrc_platform.transform import project
 from ddrc_platform.warehouse.duckdb import DuckDBWarehouse
+from tests.conftest import BUILT_AT, BUILT_SCALE
+from tests.support import FAST_HTTP
 
 pytestmark = pytest.mark.slow
 
@@ -40,23 +44,40 @@ def history(settings) -> dict[dt.date, float]:
     return {r["load_date"]: float(r["metric_value"]) for r in rows.to_pylist()}
 
 
+def range_tags(first: dt.date, last: dt.date) -> dict[str, str]:
+    """One run for a range of partitions, as the UI launches a backfill."""
+    return {
+        "dagster/asset_partition_range_start": partition_key(first),
+        "dagster/asset_partition_range_end": partition_key(last),
+    }
+
+
 def test_a_range_backfill_after_a_rule_change_recomputes_exactly_those_days(
-    tmp_path, make_settings, monkeypatch
+    home_copy, tmp_path, monkeypatch
 ):
+    """On a copy of the session's built home (June 2 loaded, built and published): the other
+    days' snapshots, then their history under the old rule in one range run."""
+    assert DAYS[1] == pacific_date(BUILT_AT)  # the built home's day
     dbt_copy = tmp_path / "ddrc_dbt"
     shutil.copytree(project.DBT_PROJECT_DIR, dbt_copy, ignore=shutil.ignore_patterns("logs"))
     monkeypatch.setattr(project, "DBT_PROJECT_DIR", dbt_copy)
     project.prepare_manifest(project.dbt_project("local"))  # as `./ddrc run` does first
-    settings = make_settings(DDRC_SAMPLE_SCALE=str(SCALE))
+    settings = load_settings({"DDRC_HOME": str(home_copy), "DDRC_SAMPLE_SCALE": BUILT_SCALE})
+    settings = dataclasses.replace(settings, http=FAST_HTTP)
+    assert float(BUILT_SCALE) == SCALE
     instance = dg.DagsterInstance.ephemeral()
     defs = build_definitions(settings, clock=lambda: NOW)
     job = defs.resolve_job_def("ddrc_pipeline")
     snapshots = [t.asset_key for t in catalog.RAW_TABLES if t.keeping is catalog.Keeping.SNAPSHOT]
-    for day in DAYS[:-1]:  # earlier days' snapshots (sample mode generates any day)
+    for day in (DAYS[0], DAYS[2], DAYS[3]):  # the other days' snapshots (sample mode: any day)
         assert job.execute_in_process(
             instance=instance, partition_key=partition_key(day), asset_selection=snapshots
         ).success
-    assert job.execute_in_process(instance=instance, partition_key=partition_key(DAYS[-1])).success
+    assert dg.materialize(
+        [defs.resolve_assets_def(HISTORY_KEY)],
+        instance=instance,
+        tags=range_tags(DAYS[0], DAYS[-1]),
+    ).success
     published = (settings.publish_dir / FILE_NAME).read_bytes()
     old_rule = {"InPlanning", "InBPC"}
     assert history(settings) == {d: in_review(d, old_rule) for d in DAYS}
@@ -84,10 +105,7 @@ def test_a_range_backfill_after_a_rule_change_recomputes_exactly_those_days(
     backfill = dg.materialize(
         [defs.resolve_assets_def(HISTORY_KEY)],
         instance=instance,
-        tags={
-            "dagster/asset_partition_range_start": partition_key(DAYS[0]),
-            "dagster/asset_partition_range_end": partition_key(DAYS[2]),
-        },
+        tags=range_tags(DAYS[0], DAYS[2]),
     )
     assert backfill.success
     keys = {e.asset_key for e in backfill.get_asset_materialization_events()}

@@ -2,16 +2,23 @@
 
 The expected values come from tests/reference_metrics.py: plain Python over the raw
 sample rows, following docs/metrics.md's rules — never from the SQL under test.
+
+Whole runs here: the session's built home (sample mode, `built_home`), one live run from
+an empty home and one live rerun of everything; a source's change then reruns only that
+source and what lies below it. `tests/test_dg_project.py` runs Dagster's own command line
+(`dg launch`, the `dagster asset materialize` code path) and `tests/test_cli_run.py` the
+whole graph as a subprocess.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import json
-import os
-import subprocess
-import sys
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,24 +26,30 @@ import dagster as dg
 import pyarrow.compute as pc
 import pytest
 
-from ddrc_platform.core.names import PUBLISH_KEY, pacific_date, partition_key
+from ddrc_platform.core import catalog
+from ddrc_platform.core.names import PUBLISH_KEY, pacific_date
 from ddrc_platform.definitions import build_definitions
 from ddrc_platform.ingest import sample
+from ddrc_platform.ingest.sources.arcgis import LayerData
 from ddrc_platform.publish.document import FILE_NAME, format_timestamp, validate
-from stand_ins.sources import LAYER_PATHS, serve_sample_sources
-from tests.conftest import run_pipeline
+from ddrc_platform.settings import Settings, load_settings
+from stand_ins.sources import LAYER_PATHS, LiveSources, serve_sample_sources
+from tests.conftest import BUILT_AT, BUILT_SCALE
 from tests.reference_metrics import expected_metrics
+from tests.support import FAST_HTTP, run_pipeline
 
 pytestmark = pytest.mark.slow
 
-NOW = dt.datetime(2025, 6, 2, 19, 30, tzinfo=dt.UTC)
-DAY = dt.date(2025, 6, 2)
-SCALE = 0.1
+NOW = BUILT_AT  # the moment the session's home was built, and every run here
+DAY = pacific_date(NOW)  # 2025-06-02
+SCALE = float(BUILT_SCALE)
 CATALOG = Path(__file__).parent.parent / "ddrc_dbt" / "seeds" / "metric_catalog.csv"
 
 
-def run(settings, at: dt.datetime = NOW) -> dg.ExecuteInProcessResult:
-    return run_pipeline(settings, dg.DagsterInstance.ephemeral(), at)[1]
+def run(
+    settings: Settings, at: dt.datetime = NOW, changed: list[dg.AssetKey] | None = None
+) -> dg.ExecuteInProcessResult:
+    return run_pipeline(settings, dg.DagsterInstance.ephemeral(), at, changed=changed)[1]
 
 
 def publish_metadata(result: dg.ExecuteInProcessResult) -> dict:
@@ -72,31 +85,51 @@ def assert_published_equals_oracle(published: list[dict], expected: dict[str, di
             assert metric["UPDATE_FREQUENCY"] == want["update_frequency"], name
 
 
+@dataclass
+class LiveRun:
+    """The first live run, from an empty home, on the stand-ins that served it."""
+
+    live: LiveSources
+    env: dict[str, str]
+    home: Path
+    file: bytes
+    metadata: dict
+
+
+def live_settings(home: Path, env: dict[str, str]) -> Settings:
+    settings = load_settings({"DDRC_HOME": str(home), "DDRC_SAMPLE_SCALE": str(SCALE), **env})
+    return dataclasses.replace(settings, http=FAST_HTTP)
+
+
 @pytest.fixture(scope="module")
-def sample_run(tmp_path_factory):
-    from ddrc_platform.settings import load_settings
+def live_run(tmp_path_factory) -> Iterator[LiveRun]:
+    """Live mode against the local servers, from an empty home: the one whole live run a
+    test here starts from (each copies the home; the file and metadata are kept here)."""
+    with serve_sample_sources(day=DAY, scale=SCALE) as live:
+        env = {**live.env, "DDRC_SAMPLE_SCALE": str(SCALE)}
+        home = tmp_path_factory.mktemp("live") / "ddrc"
+        settings = live_settings(home, env)
+        result = run(settings)
+        assert result.success, failure_text(result)
+        file = (settings.publish_dir / FILE_NAME).read_bytes()
+        yield LiveRun(live, env, home, file, publish_metadata(result))
 
-    home = tmp_path_factory.mktemp("sample") / "ddrc"
-    settings = load_settings({"DDRC_HOME": str(home), "DDRC_SAMPLE_SCALE": str(SCALE)})
-    result = run(settings)
-    return settings, result
+
+def failure_text(result: dg.ExecuteInProcessResult) -> str:
+    return "\n".join(e.message or "" for e in result.all_events if e.is_step_failure)
 
 
-def test_sample_mode_publishes_exactly_the_domain_rules(sample_run):
-    settings, result = sample_run
-    assert result.success
+def test_sample_mode_publishes_exactly_the_domain_rules(built_home):
+    """The session's home: sample data loaded, built and published once at NOW."""
+    settings = load_settings({"DDRC_HOME": str(built_home), "DDRC_SAMPLE_SCALE": str(SCALE)})
     content = (settings.publish_dir / FILE_NAME).read_bytes()
     published = validate(content)  # the file validates against the JSON Schema
     assert_published_equals_oracle(published, oracle())
-    meta = publish_metadata(result)
-    assert meta["status"] == "published" and meta["metric_count"] == len(published)
-    assert meta["added"] == len(published)
     assert len(list((settings.publish_dir / "history").iterdir())) == 1
 
 
-def test_the_lineage_runs_unbroken_from_every_raw_asset_to_the_published_file(sample_run):
-    settings, _ = sample_run
-    graph = build_definitions(settings).resolve_asset_graph()
+def test_the_lineage_runs_unbroken_from_every_raw_asset_to_the_published_file(make_settings):
+    graph = build_definitions(make_settings()).resolve_asset_graph()
     upstream = graph.get(PUBLISH_KEY).parent_keys
     seen, frontier = set(), set(upstream)
     while frontier:
@@ -114,26 +147,30 @@ def test_the_lineage_runs_unbroken_from_every_raw_asset_to_the_published_file(sa
     assert feeds_metrics <= {k.to_user_string() for k in raw}
 
 
-def test_live_mode_against_local_servers_publishes_the_same_file(sample_run, make_settings):
-    sample_settings, _ = sample_run
-    with serve_sample_sources(day=DAY, scale=SCALE) as live:
-        settings = make_settings(DDRC_SAMPLE_SCALE=str(SCALE), **live.env)
-        result = run(settings)
-        assert result.success
-    live_file = (settings.publish_dir / FILE_NAME).read_bytes()
-    assert live_file == (sample_settings.publish_dir / FILE_NAME).read_bytes()
+def test_live_mode_against_local_servers_publishes_the_same_file(live_run, built_home):
+    """From an empty home, as sample mode did for the session's home: byte for byte, and
+    a first publication's record (every metric added, one version in the history)."""
+    sample_file = (built_home / "publish" / FILE_NAME).read_bytes()
+    assert live_run.file == sample_file
+    published = validate(live_run.file)
+    meta = live_run.metadata
+    assert meta["status"] == "published" and meta["metric_count"] == len(published)
+    assert meta["added"] == len(published)
+    assert len(list((live_run.home / "publish" / "history").iterdir())) == 1
 
 
-def test_rerun_unchanged_then_one_source_change_then_a_blocked_bad_value(make_settings):
+def test_rerun_unchanged_then_one_source_change_then_a_blocked_bad_value(live_run, tmp_path):
+    """On a copy of the live home; after the whole rerun, a change reruns only what the
+    automation would: the changed source and everything below it."""
     later = NOW + dt.timedelta(hours=1)  # same Pacific day
+    live = live_run.live
     epa = sample.arcgis_layer("epa", scale=SCALE, day=DAY)
-    with serve_sample_sources(day=DAY, scale=SCALE) as live:
-        settings = make_settings(DDRC_SAMPLE_SCALE=str(SCALE), **live.env)
-        assert run(settings).success
-        live_path = settings.publish_dir / FILE_NAME
-        first = live_path.read_bytes()
-
-        # 1. the same data an hour later: nothing new is published
+    settings = live_settings(Path(shutil.copytree(live_run.home, tmp_path / "ddrc")), live_run.env)
+    live_path = settings.publish_dir / FILE_NAME
+    first = live_path.read_bytes()
+    assert first == live_run.file
+    try:
+        # 1. the same data an hour later, every source reloaded: nothing new is published
         result = run(settings, later)
         assert result.success
         assert publish_metadata(result)["status"] == "unchanged"
@@ -149,14 +186,14 @@ def test_rerun_unchanged_then_one_source_change_then_a_blocked_bad_value(make_se
         assert row >= 0
         status = epa.table["PublicStatus"].to_pylist()
         status[row] = "Phase 1 Complete"
-        changed_epa = sample.ArcgisSample(
+        changed_epa = LayerData(
             epa.metadata,
             epa.table.set_column(
                 epa.table.schema.get_field_index("PublicStatus"), "PublicStatus", [status]
             ),
         )
         live.arcgis.set_layer(LAYER_PATHS["epa"], changed_epa)
-        result = run(settings, later)
+        result = run(settings, later, changed=[catalog.EPA.asset_key])
         assert result.success
         meta = publish_metadata(result)
         assert meta["status"] == "published"
@@ -179,7 +216,7 @@ def test_rerun_unchanged_then_one_source_change_then_a_blocked_bad_value(make_se
         newest = max(counts, key=lambda r: r["fields"]["Date Created"])
         newest["fields"]["Metric"] = -5
         live.airtable.set_records(records)
-        result = run(settings, later)
+        result = run(settings, later, changed=[catalog.AIRTABLE_METRICS.asset_key])
         assert not result.success
         failed_checks = [c for c in result.get_asset_check_evaluations() if not c.passed]
         assert any(c.blocking if hasattr(c, "blocking") else True for c in failed_checks)
@@ -188,33 +225,6 @@ def test_rerun_unchanged_then_one_source_change_then_a_blocked_bad_value(make_se
         ]
         assert live_path.read_bytes() == good  # byte for byte
         assert len(list((settings.publish_dir / "history").iterdir())) == 2
-
-
-def test_dagster_cli_materializes_the_whole_graph(tmp_path, dagster_home):
-    home = tmp_path / "ddrc"
-    done = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "dagster"),
-            "asset",
-            "materialize",
-            "-m",
-            "ddrc_platform.definitions",
-            "--select",
-            "*",
-            "--partition",  # today's snapshots and history
-            partition_key(pacific_date(dt.datetime.now(dt.UTC))),
-        ],
-        env={
-            **os.environ,
-            "DAGSTER_HOME": str(dagster_home),
-            "DDRC_HOME": str(home),
-            "DDRC_SAMPLE_SCALE": str(SCALE),
-        },
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=Path(__file__).resolve().parent.parent,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "RUN_SUCCESS" in done.stderr
-    validate((home / "publish" / FILE_NAME).read_bytes())
+    finally:
+        live.arcgis.set_layer(LAYER_PATHS["epa"], epa)
+        live.airtable.set_records(sample.airtable_records(scale=SCALE, day=DAY))

@@ -17,7 +17,7 @@ from cryptography.x509.oid import NameOID
 from filelock import FileLock
 
 from ddrc_platform.settings import Settings, load_settings
-from tests.support import FAST_HTTP, run_pipeline
+from tests.support import BUILT_AT, BUILT_SCALE, FAST_HTTP, run_pipeline
 
 # A test that starts a server process is `slow` (out of `./ddrc test --fast`), whichever
 # way it gets the server: a fixture, or a parameter that asks for one.
@@ -122,8 +122,6 @@ def tls_context(tls_files: tuple[Path, Path]) -> ssl.SSLContext:
 # The published state most tests start from: sample data at SCALE, loaded, built and
 # published once for the whole session (one build for every xdist worker: the first worker
 # builds it under a file lock, the others wait and reuse it). A test copies it.
-BUILT_AT = dt.datetime(2025, 6, 2, 19, 30, tzinfo=dt.UTC)
-BUILT_SCALE = "0.05"
 
 
 @pytest.fixture(scope="session")

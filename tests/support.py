@@ -18,6 +18,10 @@ from ddrc_platform.core.names import (
 from ddrc_platform.definitions import build_definitions
 from ddrc_platform.settings import HttpSettings, Settings
 
+# When and at what sample scale the session-built home (`built_home` in conftest) is built.
+BUILT_AT = dt.datetime(2025, 6, 2, 19, 30, tzinfo=dt.UTC)
+BUILT_SCALE = "0.05"
+
 # Retries that take milliseconds, so failure tests stay fast.
 FAST_HTTP = HttpSettings(timeout=2.0, tries=3, malibu_tries=4, backoff=0.01, max_backoff=0.05)
 

@@ -40,8 +40,7 @@ from ddrc_platform.warehouse.duckdb import DuckDBWarehouse
 from stand_ins.base import Fault
 from stand_ins.slack import SlackServer
 from stand_ins.sources import AIRTABLE_TOKEN, LAYER_PATHS, LiveSources, serve_sample_sources
-from tests.conftest import BUILT_AT, BUILT_SCALE
-from tests.support import FAST_HTTP, run_pipeline, tick
+from tests.support import BUILT_AT, BUILT_SCALE, FAST_HTTP, run_pipeline, tick
 
 pytestmark = pytest.mark.slow
 pytest_plugins = ["tests.postgres"]

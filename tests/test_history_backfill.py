@@ -20,8 +20,7 @@ from ddrc_platform.publish.document import FILE_NAME
 from ddrc_platform.settings import load_settings
 from ddrc_platform.transform import project
 from ddrc_platform.warehouse.duckdb import DuckDBWarehouse
-from tests.conftest import BUILT_AT, BUILT_SCALE
-from tests.support import FAST_HTTP
+from tests.support import BUILT_AT, BUILT_SCALE, FAST_HTTP
 
 pytestmark = pytest.mark.slow
 

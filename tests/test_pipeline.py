@@ -34,9 +34,8 @@ from ddrc_platform.ingest.sources.arcgis import LayerData
 from ddrc_platform.publish.document import FILE_NAME, format_timestamp, validate
 from ddrc_platform.settings import Settings, load_settings
 from stand_ins.sources import LAYER_PATHS, LiveSources, serve_sample_sources
-from tests.conftest import BUILT_AT, BUILT_SCALE
 from tests.reference_metrics import expected_metrics
-from tests.support import FAST_HTTP, run_pipeline
+from tests.support import BUILT_AT, BUILT_SCALE, FAST_HTTP, run_pipeline
 
 pytestmark = pytest.mark.slow
 

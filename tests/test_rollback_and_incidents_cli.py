@@ -45,8 +45,7 @@ from ddrc_platform.publish.targets import local
 from ddrc_platform.publish.targets.local import LocalPublisher, version_name
 from ddrc_platform.settings import load_settings
 from stand_ins.sources import AIRTABLE_BASE, serve_sample_sources
-from tests.conftest import BUILT_AT, BUILT_SCALE
-from tests.support import FAST_HTTP, run_pipeline, tick
+from tests.support import BUILT_AT, BUILT_SCALE, FAST_HTTP, run_pipeline, tick
 
 pytestmark = pytest.mark.slow
 

@@ -335,9 +335,10 @@ def test_incidents_page_shows_what_to_do_and_a_new_incident_on_the_next_read(
     store = incident_desk(home_settings(own)).store
     ongoing = store.list_incidents(open_only=True)
     text = "\n".join(markdown(app))
+    ui = importlib.import_module("ui")  # the title is shown as typed: escaped for Markdown
 
     for row in ongoing:
-        assert f"#### {row.incident.title}" in text
+        assert f"#### {ui.plain(row.incident.title)}" in text
         assert row.incident.runbook[0] in text
     assert badges(app, "Low severity") == len(ongoing)
     assert text.count("Who acts: **") == len(ongoing)
@@ -351,7 +352,7 @@ def test_incidents_page_shows_what_to_do_and_a_new_incident_on_the_next_read(
         FailureKind.SCHEMA_DRIFT, [catalog.EPA.asset_key], check_name="schema_contract"
     )
     app.run()  # what a fragment rerun does: the store is read again, no cache in between
-    assert f"#### {new.incident.title}" in "\n".join(markdown(app))
+    assert f"#### {ui.plain(new.incident.title)}" in "\n".join(markdown(app))
     assert any(f"{len(ongoing) + 1} open incidents" in w.value for w in app.sidebar.warning)
 
 

@@ -37,6 +37,18 @@ class Family(StrEnum):
     FEEDBACK = "feedback"  # no public endpoint: Fivetran in dev/prd, sample data locally
 
 
+class Kind(StrEnum):
+    """What a column holds, as coarsely as the sources and both warehouses agree on it:
+    a change of kind (text served as numbers, numbers as text) changes what the metrics
+    mean, so the schema contract refuses it (`ingest/contract.py`)."""
+
+    TEXT = "text"
+    NUMBER = "number"  # ArcGIS dates too: epoch milliseconds
+    BOOLEAN = "boolean"
+    DATE = "date"
+    TIMESTAMP = "timestamp"
+
+
 class Keeping(StrEnum):
     """How a raw table keeps history."""
 
@@ -69,6 +81,10 @@ class Endpoint:
     def stand_in_path(self) -> str:
         """The route a local stand-in serves this source under: the public URL's path."""
         return urlsplit(self.public_url)._replace(scheme="", netloc="").geturl()
+
+
+def _kinds(kind: Kind, *columns: str) -> tuple[tuple[str, Kind], ...]:
+    return tuple((column, kind) for column in columns)
 
 
 def _window(warn_hours: float, fail_hours: float) -> dg.FreshnessPolicy:
@@ -107,9 +123,16 @@ class RawTable:
     # a delivery that lost more than this fraction of the last kept rows is refused
     # (ingest/delivery.py); an empty one always is, unless acknowledged
     max_shrink: float = 0.5
+    # the documented columns that are not text, with their kind (`Kind`); the others are
+    # text. The one declaration of column types: the contract compares deliveries with it.
+    kinds: tuple[tuple[str, Kind], ...] = ()
     # ArcGIS layers that report no `editingInfo`: the field whose newest value moves with
     # every edit, read with the feature count as the layer's change signal (ingest/signals.py)
     edit_field: str | None = None
+
+    def column_kind(self, column: str) -> Kind:
+        """The declared kind of a documented column (upper case)."""
+        return dict(self.kinds).get(column, Kind.TEXT)
 
     @property
     def all_columns(self) -> tuple[str, ...]:
@@ -187,6 +210,7 @@ EPA = RawTable(
         "SHAPE__LENGTH",
     ),
     title="EPA hazardous-material (Phase 1) assessment",
+    kinds=_kinds(Kind.NUMBER, "OBJECTID", "ASSESSMENTDATE", "SHAPE__AREA", "SHAPE__LENGTH"),
 )
 
 USACE = RawTable(
@@ -236,6 +260,27 @@ USACE = RawTable(
         "GDB_TO_DATE",
     ),
     title="USACE debris removal (Phase 2) parcels",
+    kinds=_kinds(
+        Kind.NUMBER,
+        "OBJECTID",
+        "ROE_RECEIVED",
+        "ROE_APPROVED",
+        "ROE_SUBMITTED",
+        "ROE_WITHDRAWN",
+        "HSA_REPORT_RECEIVED",
+        "HSA_REPORT_APPROVED",
+        "PCR_RECEIVED",
+        "PCR_APPROVED",
+        "PCR_DELIVERY",
+        "FSO_PKG_RETURNED",
+        "FSO_PKG_RECEIVED",
+        "FSO_PKG_APPROVED",
+        "ROE_RETURNED_COMPLETE",
+        "ROE_RETURNED_INELIGIBLE",
+        "ROE_RETURNED_WITHDRAWN",
+        "GDB_FROM_DATE",
+        "GDB_TO_DATE",
+    ),  # dates: epoch ms
 )
 
 PASADENA = RawTable(
@@ -266,6 +311,7 @@ PASADENA = RawTable(
         "SHAPE__LENGTH",
     ),
     title="Pasadena Eaton-fire rebuild permits",
+    kinds=_kinds(Kind.NUMBER, "ID", "SHAPE__AREA", "SHAPE__LENGTH"),
 )
 
 MALIBU_FIRE_REBUILD_POINTS = RawTable(
@@ -288,6 +334,11 @@ MALIBU_FIRE_REBUILD_POINTS = RawTable(
         "COUNTFORFIRSTRESPONSE",
     ),
     title="Malibu rebuild points",
+    kinds=(
+        *_kinds(Kind.NUMBER, "LAT", "LNG", "STRUCTURES", "DAYSTODECISION", "DAYSTOFIRSTRESPONSE"),
+        *_kinds(Kind.NUMBER, "COUNTFORDECISION", "COUNTFORFIRSTRESPONSE"),
+        ("PLANNINGAPPROVED", Kind.BOOLEAN),
+    ),
     metric_family="malibu",
 )
 
@@ -298,6 +349,7 @@ MALIBU_PALISADES_PERMITS_ISSUED = RawTable(
     table="PALISADES_PERMITS_ISSUED",
     columns=("PERMITTYPE", "PALISADESPERMITS"),
     title="Malibu Palisades permits issued, by type",
+    kinds=_kinds(Kind.NUMBER, "PALISADESPERMITS"),
 )
 
 MALIBU_OVERALL_REBUILD_STATS = RawTable(
@@ -309,6 +361,7 @@ MALIBU_OVERALL_REBUILD_STATS = RawTable(
     table="OVERALL_REBUILD_STATS",
     columns=("REBUILDGROUP", "REBUILDTYPECOUNT", "VALUECOLOR"),
     title="Malibu overall rebuild statistics",
+    kinds=_kinds(Kind.NUMBER, "REBUILDTYPECOUNT"),
 )
 
 MALIBU_FIRE_REBUILD_VISIT_POINTS = RawTable(
@@ -318,6 +371,7 @@ MALIBU_FIRE_REBUILD_VISIT_POINTS = RawTable(
     table="FIRE_REBUILD_VISIT_POINTS",
     columns=("INITIALVISITS", "FOLLOWUPVISITS", "LAT", "LNG"),  # + location, as delivered
     title="Malibu rebuild site visits",
+    kinds=_kinds(Kind.NUMBER, "INITIALVISITS", "FOLLOWUPVISITS", "LAT", "LNG"),
 )
 
 AIRTABLE_METRICS = RawTable(
@@ -352,6 +406,13 @@ AIRTABLE_METRICS = RawTable(
     keeping=Keeping.CURRENT_STATE,
     record_key="ID",
     title="Manual metrics (Airtable)",
+    kinds=(
+        # kinds of the values Airtable sends: a lookup's one-item list (kept as JSON text)
+        # has its item's kind
+        *_kinds(Kind.NUMBER, "METRIC", "DATETIME_OFFSET_NUMBER"),
+        ("AS_OF_OFFSET_FROM_METRIC_DEFINITION_", Kind.NUMBER),
+        *_kinds(Kind.TIMESTAMP, "DATE_CREATED", "DATE_METRIC_MODIFIED", "AS_OF_DATE_AND_TIME"),
+    ),
     family=Family.AIRTABLE,
     kind="airtable",
     freshness=AS_NEEDED,
@@ -380,6 +441,7 @@ PAGE_FEEDBACK = RawTable(
     keeping=Keeping.CURRENT_STATE,
     record_key="FEEDBACK_KEY",
     title="Website page feedback (DynamoDB)",
+    kinds=(("TIME", Kind.TIMESTAMP), ("IS_HELPFUL", Kind.BOOLEAN)),
     family=Family.FEEDBACK,
     kind="dynamodb",
     freshness=DAILY,

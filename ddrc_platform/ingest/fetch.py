@@ -8,15 +8,16 @@ which endpoint a table has is its catalog declaration.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import pyarrow as pa
 
 from ddrc_platform.core import catalog
-from ddrc_platform.core.catalog import Family, RawTable
+from ddrc_platform.core.catalog import Family, Kind, RawTable
 from ddrc_platform.core.redact import Redactor
+from ddrc_platform.ingest.contract import column_names, delivered_kinds
 from ddrc_platform.ingest.sources import airtable, arcgis, malibu
 from ddrc_platform.ingest.sources.http import SourceClient
 from ddrc_platform.settings import Settings, SourceMode
@@ -28,18 +29,26 @@ class Fetched:
     last_edit: datetime | None = None  # ArcGIS layers: editingInfo.lastEditDate (UTC)
     url: str | None = None  # where it was read from (live mode), credentials redacted
     system_fields: tuple[str, ...] = ()  # the source's own bookkeeping fields: never drift
+    # column -> the kinds its values have, as the source said them (its field types, the
+    # JSON values); None: read from the table's types (a column with no value says nothing)
+    kinds: Mapping[str, frozenset[Kind]] | None = None
+    omitted: tuple[str, ...] = ()  # documented columns the source sent no value of
+    source_types: Mapping[str, str] = field(default_factory=dict)  # its names of the types
 
     def __post_init__(self) -> None:
         if self.url is not None:  # shown as `read_from` metadata: never with its credentials
             object.__setattr__(self, "url", Redactor()(self.url))
 
+    @property
+    def column_kinds(self) -> Mapping[str, frozenset[Kind]]:
+        return delivered_kinds(self.table) if self.kinds is None else self.kinds
 
-def upper_case_columns(table: pa.Table) -> pa.Table:
-    names = [name.upper() for name in table.column_names]
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    if duplicates:
-        raise ValueError(f"columns differ only by case: {', '.join(duplicates)}")
-    return table.rename_columns(names)
+
+def warehouse_columns(table: RawTable, data: pa.Table) -> tuple[pa.Table, dict[str, str]]:
+    """The delivered columns under the names the warehouse keeps (`column_names`), and
+    which delivered name became which column."""
+    names = column_names(data.column_names, table.all_columns)
+    return data.rename_columns([names[n] for n in data.column_names]), names
 
 
 def source_client(
@@ -82,11 +91,15 @@ def _arcgis(table: RawTable, settings: Settings, day: date, now: datetime) -> Fe
             layer = arcgis.ArcgisLayer(client, url, settings.http.concurrency).read()
         finally:
             client.close()
+    data, names = warehouse_columns(table, layer.table)
+    field_types = {f["name"]: f.get("type") for f in layer.metadata.get("fields") or ()}
     return Fetched(
-        upper_case_columns(layer.table),
+        data,
         layer.last_edit,
         url,
         system_fields=arcgis.system_fields(layer.metadata),
+        kinds=delivered_kinds(data, typed=True),  # typed by the layer's field list
+        source_types={names[n]: str(t) for n, t in field_types.items() if n in names and t},
     )
 
 
@@ -94,7 +107,7 @@ def _malibu(table: RawTable, settings: Settings, day: date, now: datetime) -> Fe
     if settings.sources is SourceMode.SAMPLE:
         rows = sample_delivery(table, settings, day)
         assert isinstance(rows, list)
-        return Fetched(upper_case_columns(malibu.rows_to_table(rows)))
+        return Fetched(warehouse_columns(table, malibu.rows_to_table(rows))[0])
     url = source_url(settings, table)
     client = source_client(settings, table, tries=settings.http.malibu_tries)
     try:
@@ -103,14 +116,14 @@ def _malibu(table: RawTable, settings: Settings, day: date, now: datetime) -> Fe
         client.close()
     if data.num_rows == 0:  # `[]` has no columns: the delivery check, not the contract, decides
         data = pa.table({name: pa.array([], pa.string()) for name in table.columns})
-    return Fetched(upper_case_columns(data), url=url)
+    return Fetched(warehouse_columns(table, data)[0], url=url)
 
 
 def _airtable(table: RawTable, settings: Settings, day: date, now: datetime) -> Fetched:
     if settings.sources is SourceMode.SAMPLE:
         records = sample_delivery(table, settings, day)
         assert isinstance(records, list)
-        return Fetched(airtable.records_to_table(records, now))
+        return _airtable_fetched(records, now)
     endpoint = settings.endpoint("airtable").url
     config = settings.airtable
     assert config.token and config.base_id  # enforced by the settings
@@ -122,7 +135,20 @@ def _airtable(table: RawTable, settings: Settings, day: date, now: datetime) -> 
         http=settings.http,
     )
     url = f"{endpoint}/v0/{config.base_id}/{config.table}"
-    return Fetched(airtable.records_to_table(records, now, where=url), url=url)
+    return _airtable_fetched(records, now, url)
+
+
+def _airtable_fetched(records: list[dict], now: datetime, url: str | None = None) -> Fetched:
+    """Kinds from the JSON values (the table's types are the converters'), and which
+    documented fields no record had: Airtable leaves empty fields out."""
+    data = airtable.records_to_table(records, now, where=url or "sample data")
+    kinds = airtable.value_kinds(records)
+    return Fetched(
+        data,
+        url=url,
+        kinds={**kinds, catalog.FIVETRAN_SYNCED: frozenset({Kind.TIMESTAMP})},
+        omitted=tuple(c for c in catalog.AIRTABLE_METRICS.columns if not kinds.get(c)),
+    )
 
 
 def _sample_only(table: RawTable, settings: Settings, day: date, now: datetime) -> Fetched:

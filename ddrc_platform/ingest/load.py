@@ -98,7 +98,13 @@ def receive(
     fetched = fetch(table, settings, day=day, now=now)
     acknowledged = load_delivery_acknowledgements(settings.acknowledgements_path)
     decide_delivery(table, fetched.table.num_rows, warehouse.last_kept_rows(table), acknowledged)
-    report = check_columns(table, fetched.table.column_names, fetched.system_fields)
+    report = check_columns(
+        table,
+        fetched.column_kinds,
+        fetched.system_fields,
+        omitted=fetched.omitted,
+        source_types=fetched.source_types,
+    )
     return Delivery(fetched, report)
 
 

@@ -33,6 +33,13 @@ def quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
+def stored_as_text(table: RawTable, column: str) -> bool:
+    """An undocumented column is kept as text: it may come back later holding another
+    kind of value, and a column the loader added for good must never fail a load. The
+    declared ones (documented and the loader's own) keep their types."""
+    return column.upper() not in table.all_columns
+
+
 def first_line(error: BaseException) -> str:
     """An error's first line: a driver's message goes on with context a viewer cannot use."""
     text = str(error).strip()

@@ -26,6 +26,7 @@ from ddrc_platform.warehouse.base import (
     check_record_key,
     first_line,
     quote,
+    stored_as_text,
 )
 
 if TYPE_CHECKING:
@@ -126,18 +127,28 @@ class DuckDBWarehouse(dg.ConfigurableResource):
             connection.close()
 
     def _prepare(self, con: duckdb.DuckDBPyConnection, table: RawTable, data: pa.Table) -> tuple:
-        """Create the table on first load and add columns a source newly delivers."""
+        """Create the table on first load and add columns a source newly delivers.
+
+        Undocumented columns are text (`stored_as_text`): whatever they hold next time,
+        a column once added never fails a later load."""
         target = f"{quote(table.schema)}.{quote(table.table)}"
         con.execute(f"create schema if not exists {quote(table.schema)}")
         con.register("incoming", data)
-        con.execute(f"create table if not exists {target} as select * from incoming limit 0")
+        as_delivered = ", ".join(
+            f"{quote(n)}::varchar as {quote(n)}" if stored_as_text(table, n) else quote(n)
+            for n in data.column_names
+        )
+        con.execute(
+            f"create table if not exists {target} as select {as_delivered} from incoming limit 0"
+        )
         existing = {c.upper() for c in self._columns(con, table.schema, table.table)}
         added = tuple(name for name in data.column_names if name.upper() not in existing)
         for name in added:
             column_type = con.execute(
                 f"select typeof({quote(name)}) from incoming limit 1"
             ).fetchone()
-            sql_type = column_type[0] if column_type else "VARCHAR"
+            typed = column_type[0] if column_type else "VARCHAR"
+            sql_type = "VARCHAR" if stored_as_text(table, name) else typed
             con.execute(f"alter table {target} add column {quote(name)} {sql_type}")
         return target, added
 

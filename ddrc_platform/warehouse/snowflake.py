@@ -58,6 +58,7 @@ from ddrc_platform.warehouse.base import (
     check_record_key,
     first_line,
     quote,
+    stored_as_text,
 )
 
 if TYPE_CHECKING:
@@ -87,6 +88,11 @@ def snowflake_type(arrow_type: pa.DataType) -> str:
     if pa.types.is_decimal(arrow_type):
         return f"NUMBER({arrow_type.precision},{arrow_type.scale})"
     raise TypeError(f"no Snowflake column type for arrow type {arrow_type}")
+
+
+def _column_type(table: RawTable, field: pa.Field) -> str:
+    """A raw table's column type: undocumented columns are text (`stored_as_text`)."""
+    return "VARCHAR" if stored_as_text(table, field.name) else snowflake_type(field.type)
 
 
 def _staged_form(data: pa.Table) -> pa.Table:
@@ -254,13 +260,13 @@ class SnowflakeWarehouse(dg.ConfigurableResource):
         existing = set(self._columns(cur, table.schema, table.table))
         if not existing:
             cur.execute(f"create schema if not exists {quote(self.database)}.{quote(table.schema)}")
-            columns = ", ".join(f"{quote(f.name)} {snowflake_type(f.type)}" for f in data.schema)
+            columns = ", ".join(f"{quote(f.name)} {_column_type(table, f)}" for f in data.schema)
             cur.execute(f"create table if not exists {target} ({columns})")
             return target, ()
         added = tuple(f for f in data.schema if f.name not in existing)
         for field in added:
             cur.execute(
-                f"alter table {target} add column {quote(field.name)} {snowflake_type(field.type)}"
+                f"alter table {target} add column {quote(field.name)} {_column_type(table, field)}"
             )
         return target, tuple(f.name for f in added)
 

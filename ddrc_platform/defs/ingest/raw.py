@@ -46,14 +46,17 @@ def column_schema(table: pa.Table) -> dg.TableSchema:
 
 
 def _contract_check(report: ContractReport) -> dg.AssetCheckResult:
-    """Missing columns fail the check at ERROR (and the load); new ones only warn."""
-    if report.missing:
+    """Missing or retyped columns fail the check at ERROR (and the load); new ones warn."""
+    if report.refused:
         return dg.AssetCheckResult(
             check_name=SCHEMA_CONTRACT_CHECK,
             passed=False,
             severity=dg.AssetCheckSeverity.ERROR,
             description=report.summary,
-            metadata={"missing_columns": ", ".join(report.missing)},
+            metadata={
+                "missing_columns": ", ".join(report.missing) or "none",
+                "changed_types": "; ".join(map(str, report.changed)) or "none",
+            },
         )
     return dg.AssetCheckResult(
         check_name=SCHEMA_CONTRACT_CHECK,
@@ -132,7 +135,7 @@ def build_raw_asset(
         except PastDayRefusedError as refused:
             raise dg.Failure(str(refused)) from None
         delivery = receive(table, settings, warehouse, day, now)
-        if delivery.report.missing:
+        if delivery.report.refused:
             yield _contract_check(delivery.report)
             enforce(delivery.report)
         if delivery.report.undocumented:

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import requests
 
-from ddrc_platform.core.catalog import AIRTABLE_METRICS, FIVETRAN_SYNCED
+from ddrc_platform.core.catalog import AIRTABLE_METRICS, FIVETRAN_SYNCED, Kind
+from ddrc_platform.ingest.contract import column_names
 from ddrc_platform.ingest.sources.http import (
     MAX_REDIRECTS,
     SourceDataError,
@@ -84,6 +85,12 @@ def _cell(column: str, value: Any) -> Any:
     return None if value is None else str(value)
 
 
+def _columns(records: list[dict]) -> dict[str, str]:
+    """Field name -> column: Fivetran's name, made unambiguous (`column_names`)."""
+    fields = dict.fromkeys(name for record in records for name in record.get("fields", {}))
+    return column_names(list(fields), AIRTABLE_METRICS.all_columns, normalize=fivetran_column)
+
+
 def records_to_table(
     records: list[dict], synced_at: datetime, where: str = "sample data"
 ) -> pa.Table:
@@ -91,16 +98,11 @@ def records_to_table(
 
     A value that is not what its column holds fails the load naming the record and field.
     """
+    names = _columns(records)
     columns: dict[str, list] = {name: [] for name in AIRTABLE_METRICS.columns}
-    extra: dict[str, str] = {}
+    columns.update({column: [] for column in names.values() if column not in columns})
     for record in records:
-        for name in record.get("fields", {}):
-            column = fivetran_column(name)
-            if column not in columns and column not in extra.values():
-                extra[name] = column
-    columns.update({column: [] for column in extra.values()})
-    for record in records:
-        by_column = {fivetran_column(k): v for k, v in record.get("fields", {}).items()}
+        by_column = {names[k]: v for k, v in record.get("fields", {}).items()}
         by_column["ID"] = record["id"]
         for column, values in columns.items():
             try:
@@ -119,6 +121,30 @@ def records_to_table(
         [synced_at.astimezone(UTC).replace(tzinfo=None)] * len(records), pa.timestamp("us")
     )
     return table.append_column(FIVETRAN_SYNCED, synced)
+
+
+def _value_kind(column: str, value: Any) -> set[Kind]:
+    """A JSON value's kind: lookups come as one-item lists, so a list has its items' kinds;
+    a date field's ISO text is a timestamp (its parse fails loudly if it is not one)."""
+    if value is None or value == "":
+        return set()
+    if isinstance(value, list):
+        return set().union(*(_value_kind(column, item) for item in value))
+    if isinstance(value, bool):
+        return {Kind.BOOLEAN}
+    if isinstance(value, int | float):
+        return {Kind.NUMBER}
+    return {Kind.TIMESTAMP if column in TIMESTAMP_COLUMNS else Kind.TEXT}
+
+
+def value_kinds(records: list[dict]) -> dict[str, frozenset[Kind]]:
+    """Column -> the kinds of the JSON values the records hold in it (ID included)."""
+    names = _columns(records)
+    found: dict[str, set[Kind]] = {"ID": {Kind.TEXT}} if records else {}
+    for record in records:
+        for name, value in record.get("fields", {}).items():
+            found.setdefault(names[name], set()).update(_value_kind(names[name], value))
+    return {column: frozenset(kinds) for column, kinds in found.items()}
 
 
 def _api(token: str, endpoint: str, http: HttpSettings) -> Api:

@@ -15,6 +15,7 @@ A layer that moved is read once more; one that keeps moving is refused, naming w
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -53,6 +54,9 @@ SYSTEM_FIELD_NAMES = frozenset(
         "ST_LENGTH(SHAPE)",
     }
 )
+
+# A field name that may stand unquoted in a layer's `where` clause (its object id field).
+_PLAIN_FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 
 # The largest page we ask for even when a server allows more: big pages time out.
 MAX_PAGE_SIZE = 2000
@@ -157,13 +161,16 @@ def features_to_table(fields: list[dict], features: Iterable[dict]) -> pa.Table:
     features = list(features)
     names = [f["name"] for f in fields]
     known = {n.upper() for n in names}
-    delivered = {k.upper(): k for k in (features[0].get("attributes") or {})} if features else {}
+    attributes = list(features[0].get("attributes") or {}) if features else []
+    delivered = {k.upper(): k for k in attributes}
     # an attribute the field list forgot is still delivered data
-    names += [k for upper, k in delivered.items() if upper not in known]
+    names += [k for k in attributes if k not in names and k.upper() not in known]
     types = {f["name"]: _ESRI_TYPES.get(f.get("type", ""), pa.string()) for f in fields}
     columns: dict[str, pa.Array] = {}
     for name in names:
-        key = delivered.get(name.upper(), name)  # field-name case changes between deliveries
+        # field-name case changes between deliveries; fields that differ only by case
+        # (both delivered) each keep their own values
+        key = name if name in attributes else delivered.get(name.upper(), name)
         values = [feature["attributes"].get(key) for feature in features]
         data_type = types.get(name, pa.string())
         try:
@@ -291,6 +298,8 @@ class ArcgisLayer:
     def _range(self, oid: str, low: int, high: int) -> list[dict]:
         """The features with ids from `low` to `high`; a page that stops short of `high`
         (a lower hidden cap, `exceededTransferLimit`) is followed up from its last id."""
+        if not _PLAIN_FIELD.fullmatch(oid):  # it goes into the layer's own SQL
+            raise self.client.error(self.url, f"the object id field {oid!r} is not a plain name")
         features: list[dict] = []
         while low <= high:
             page = self._query(where=f"{oid} >= {low} AND {oid} <= {high}", orderByFields=oid)

@@ -139,3 +139,22 @@ def test_every_sample_delivery_matches_its_declaration(table, make_settings):
         table, fetched.column_kinds, fetched.system_fields, omitted=fetched.omitted
     )
     assert (report.missing, report.changed, report.undocumented) == ((), (), ())
+
+
+def test_a_fivetran_sync_reporting_a_documented_column_gone_breaks_the_contract():
+    """The column list a sync reports, in the shape dagster-fivetran gives it."""
+    from dagster_fivetran.utils import get_column_schema_for_columns
+
+    from ddrc_platform.ingest.fivetran import synced_contract
+
+    def reported(*names: str) -> dict:
+        listed = {n: {"name_in_destination": n, "enabled": True} for n in names}
+        return {"dagster/column_schema": get_column_schema_for_columns(listed)}
+
+    table = catalog.PAGE_FEEDBACK
+    names = [c.lower() for c in table.all_columns]
+    assert not synced_contract(table.asset_key, reported(*names)).refused
+    renamed = [n if n != "comments" else "comment_text" for n in names]
+    report = synced_contract(table.asset_key, reported(*renamed))
+    assert report.refused and "COMMENTS is gone, COMMENT_TEXT appeared" in report.summary
+    assert synced_contract(catalog.EPA.asset_key, {}) is None  # no column list: nothing said

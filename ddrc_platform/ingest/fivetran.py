@@ -34,7 +34,7 @@ rescheduled time has passed (up to DAGSTER_RESCHEDULE_MAX_RETRIES, 3).
 # No `from __future__ import annotations` here: Dagster reads the asset function's
 # annotations at definition time (context type, resource parameter), as in defs/ingest/raw.py.
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -49,9 +49,10 @@ from dagster_fivetran import (
 )
 
 from ddrc_platform.core import catalog
-from ddrc_platform.core.catalog import RawTable
+from ddrc_platform.core.catalog import Kind, RawTable
 from ddrc_platform.core.names import INGESTION_GROUP, OWNERS, WATCH_SENSOR_PREFIX
 from ddrc_platform.core.redact import Redactor
+from ddrc_platform.ingest.contract import ContractReport, check_columns, enforce
 from ddrc_platform.integrations.dagster_fivetran import (
     PUBLIC_API_URL,
     RESCHEDULE_MAX_RETRIES,
@@ -248,8 +249,11 @@ def _sync(
     keys = ", ".join(k.to_user_string() for k in sorted(context.selected_asset_keys))
     retries = context.retry_number  # only reschedules retry this step
     started = time.perf_counter()
+    reports: list[ContractReport | None] = []
     try:
         for event in fivetran.sync_and_poll(context=context):
+            key = getattr(event, "asset_key", None)
+            reports.append(synced_contract(key, event.metadata or {}) if key else None)
             yield event._replace(
                 metadata={
                     **(event.metadata or {}),
@@ -258,7 +262,6 @@ def _sync(
                     "reschedules": retries,
                 }
             )
-        return
     except dg.RetryRequested:
         status = client.last_seen.get(connector_id, {}).get("status", {})
         when = status.get("rescheduled_for", "a later time")
@@ -286,7 +289,32 @@ def _sync(
         cause = f"{told}, for the {retries + 1}th time in a row."
     except Exception as exc:  # every failure gets the same actionable message
         cause = exc.description if isinstance(exc, dg.Failure) else f"{type(exc).__name__}: {exc}"
+    else:
+        for report in reports:
+            if report is not None and report.undocumented:
+                context.log.warning(report.summary)
+            if report is not None:
+                enforce(report)  # downstream must not build on a table that broke its contract
+        return
     raise _sync_failure(fivetran, connector_id, connector_name, cause, keys)
+
+
+def synced_contract(key: dg.AssetKey, metadata: Mapping[str, Any]) -> ContractReport | None:
+    """The schema contract over the columns a sync reports for a catalog table (the
+    connector's schema config, as dagster-fivetran puts it in `dagster/column_schema`).
+
+    Names only: Fivetran's schema config has no column types, and the data is already in
+    its table when we see them, so a broken contract fails the step (nothing downstream
+    builds on it) rather than keeping an older state. None: not a catalog table, or no
+    column list in the event.
+    """
+    table = catalog.BY_KEY.get(key)
+    schema = metadata.get("dagster/column_schema")
+    if table is None or schema is None:
+        return None
+    value = schema.value if isinstance(schema, dg.TableSchemaMetadataValue) else schema
+    columns = {column.name: frozenset[Kind]() for column in value.columns}
+    return check_columns(table, columns)
 
 
 def _sync_failure(

@@ -17,7 +17,11 @@ import dataclasses
 import datetime as dt
 import json
 import shutil
+import signal
+import subprocess
+import sys
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import dagster as dg
@@ -26,24 +30,29 @@ import pytest
 
 from ddrc_platform.core import catalog
 from ddrc_platform.core.catalog import RawTable
-from ddrc_platform.core.names import PIPELINE_JOB, pacific_date
+from ddrc_platform.core.names import PIPELINE_JOB, PUBLISH_KEY, pacific_date
 from ddrc_platform.definitions import build_definitions
 from ddrc_platform.defs.incidents.instance import hung_runs
 from ddrc_platform.incidents import FailureKind, Severity, open_incident_store
 from ddrc_platform.ingest import sample
 from ddrc_platform.ingest.delivery import DeliveryRefusedError, decide_delivery
 from ddrc_platform.ingest.sources.arcgis import LayerData
-from ddrc_platform.publish.document import FILE_NAME
+from ddrc_platform.publish.document import FILE_NAME, Metric, render
+from ddrc_platform.publish.plan import carry_out, newest_version, plan_publication
+from ddrc_platform.publish.rollback import previous_public_version
+from ddrc_platform.publish.targets.azure_blob import AzureBlobPublisher
+from ddrc_platform.publish.targets.local import LocalPublisher
 from ddrc_platform.settings import Settings, load_settings
 from ddrc_platform.warehouse.base import LOADS_SCHEMA, LOADS_TABLE
 from ddrc_platform.warehouse.duckdb import DuckDBWarehouse
 from stand_ins.base import Fault
 from stand_ins.slack import SlackServer
 from stand_ins.sources import AIRTABLE_TOKEN, LAYER_PATHS, LiveSources, serve_sample_sources
+from tests.process import wait_until
 from tests.support import BUILT_AT, BUILT_SCALE, FAST_HTTP, run_pipeline, tick
 
 pytestmark = pytest.mark.slow
-pytest_plugins = ["tests.postgres"]
+pytest_plugins = ["tests.postgres", "tests.azurite"]
 
 NOW = BUILT_AT  # when the good state was built (`built_home`)
 DAY = pacific_date(NOW)
@@ -448,3 +457,164 @@ def test_7_a_second_run_is_told_another_run_is_using_the_warehouse(campaign, tmp
         table=None,
         says=("another run is using the warehouse",),
     )
+
+
+# -- second campaign (issue 17), 6. crash repair ----------------------------------------
+
+# A publish in a process of its own, SIGKILLed (by itself, at the exact point) after the live
+# file is written and before its history copy: the real kill of a real publish.
+KILLED_PUBLISH = """
+import os, signal, sys
+from datetime import UTC, datetime
+from ddrc_platform.publish.targets import azure_blob, local
+
+def killed(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+kind, where, content = sys.argv[1], sys.argv[2], open(sys.argv[3], "rb").read()
+if kind == "local":
+    real = local._atomic_write
+    local._atomic_write = lambda path, data: (
+        killed() if path.parent.name == "history" else real(path, data)
+    )
+    publisher = local.LocalPublisher(directory=where)
+else:
+    azure_blob.AzureBlobPublisher._upload_history = killed
+    container, connection = where.split("|", 1)
+    publisher = azure_blob.AzureBlobPublisher(container=container, connection_string=connection)
+publisher.current()
+publisher.publish(content, datetime.now(UTC))
+"""
+
+
+def publish_killed_between_writes(kind: str, where: str, content: bytes, tmp_path: Path) -> None:
+    file = tmp_path / "content.json"
+    file.write_bytes(content)
+    done = subprocess.run(
+        [sys.executable, "-c", KILLED_PUBLISH, kind, where, str(file)],
+        capture_output=True,
+        timeout=120,
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr.decode()[-2000:]
+
+
+def other_document(content: bytes) -> bytes:
+    """A valid document the summary does not make: its first value one higher."""
+    rows = json.loads(content)
+    rows[0]["METRIC_VALUE"] += 1
+    return json.dumps(rows, indent=2).encode()
+
+
+def test_17_6a_publish_killed_between_live_and_history_is_repaired_by_the_next_run(world, tmp_path):
+    """The public saw P, then a publish of the summary's L was SIGKILLed after the live
+    write: live L, no history copy. The next run finds L unchanged and still repairs the
+    history, so P and L stay rollback targets."""
+    publisher = LocalPublisher(directory=str(world.settings.publish_dir))
+    older = other_document(world.public_file)
+    publisher.publish(older, LATER - dt.timedelta(minutes=30))
+    publish_killed_between_writes("local", publisher.directory, world.public_file, tmp_path)
+    assert publisher.current() == world.public_file  # the live file is whole
+    assert publisher.version(publisher.versions()[-1]) == older  # its copy is missing
+
+    _, result = run_pipeline(world.settings, world.instance, LATER, selection=[PUBLISH_KEY])
+    assert result.success, failure_text(result)
+    (event,) = result.get_asset_materialization_events()
+    metadata = event.step_materialization_data.materialization.metadata
+    assert metadata["status"].value == "unchanged"
+    repaired = metadata["repaired_history"].value
+    assert publisher.versions()[-1] == repaired
+    assert publisher.version(repaired) == world.public_file
+    assert previous_public_version(publisher) == publisher.versions()[-2]
+    assert publisher.version(previous_public_version(publisher)) == older
+
+
+def publication_metric(name: str, value: str) -> Metric:
+    return Metric(name, Decimal(value), "count", "people", "daily", NOW)
+
+
+def test_17_6a_blob_publish_killed_between_live_and_history_is_repaired(
+    azurite, azure_container, tmp_path
+):
+    """The same kill against Azure Blob Storage (Azurite): the live blob written, its history
+    copy never uploaded; the next plan repairs it from the live blob."""
+    publisher = AzureBlobPublisher(container=azure_container, connection_string=azurite)
+    first = render([publication_metric("people_helped_drc", "55000")])
+    publisher.publish(first, LATER - dt.timedelta(hours=1))
+    metrics = [
+        publication_metric("people_helped_drc", "60000"),
+        publication_metric("people_helped_fema_funds", "150"),
+    ]
+    content = render(metrics)
+    where = f"{azure_container}|{azurite}"
+    publish_killed_between_writes("azure", where, content, tmp_path)
+    assert publisher.current() == content and len(publisher.versions()) == 1
+
+    fresh = AzureBlobPublisher(container=azure_container, connection_string=azurite)
+    plan = plan_publication(metrics, fresh.current(), newest_version(fresh))
+    assert plan.unchanged and plan.repair_history
+    outcome = carry_out(plan, fresh, lambda: LATER)
+    assert outcome.published is None and outcome.repaired == fresh.versions()[-1]
+    assert fresh.version(outcome.repaired) == content
+    again = plan_publication(metrics, fresh.current(), newest_version(fresh))
+    assert not again.repair_history
+
+
+# A run's process (the parent) starting a child the way dagster-dbt starts dbt: one Popen
+# of `dbt_command()` (here becoming `sleep` instead of dbt, to outlive the parent); it
+# prints the child's PID and waits for it.
+PARENT_OF_A_CHILD = """
+import subprocess, sys
+child = subprocess.Popen([sys.executable, "-c", sys.argv[1]])
+print(child.pid, flush=True)
+child.wait()
+"""
+CHILD = """
+import os, sys
+from pathlib import Path
+from ddrc_platform.transform.children import become
+become(Path("/bin/sleep"), ["300"], os.getppid())
+"""
+
+
+def process_alive(pid: int) -> bool:
+    """Running, not a zombie waiting to be reaped (a dead orphan may be one briefly)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_17_6b_a_child_of_a_killed_run_dies_with_it():
+    """SIGKILL of the run's process kills the child it started through `children` (the
+    kernel's parent-death signal, armed before the exec): nothing runs on alone."""
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT_OF_A_CHILD, CHILD], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        child = int(parent.stdout.readline())
+        wait_until(
+            lambda: Path(f"/proc/{child}/cmdline").read_bytes().startswith(b"/bin/sleep"),
+            30,
+            "waiting for the child to become sleep",
+        )
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(30)
+        wait_until(lambda: not process_alive(child), 30, "waiting for the orphan to die")
+    finally:
+        parent.kill()
+        parent.wait(30)
+
+
+def test_17_6b_the_dbt_resource_starts_dbt_through_the_guard(tmp_path):
+    """The deployment's dbt resource runs `python -m ddrc_platform.transform.children`, and
+    that command is dbt (the pipeline tests run every build through it)."""
+    from ddrc_platform.resources import build_resources
+    from ddrc_platform.transform.children import MODULE
+
+    dbt = build_resources(load_settings({"DDRC_HOME": str(tmp_path)}))["dbt"]
+    command = [dbt.dbt_executable, *dbt.global_config_flags]
+    assert command == [sys.executable, "-m", MODULE]
+    done = subprocess.run([*command, "--version"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "Core:" in done.stdout, done.stderr

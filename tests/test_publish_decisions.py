@@ -21,7 +21,15 @@ from ddrc_platform.publish.checks import (
     jump_summary,
     verify_published,
 )
-from ddrc_platform.publish.plan import carry_out, pinned_hold, plan_publication
+from ddrc_platform.publish.plan import (
+    Outcome,
+    carry_out,
+    history_lacks_live,
+    newest_version,
+    outcome_lines,
+    pinned_hold,
+    plan_publication,
+)
 from ddrc_platform.publish.rollback import (
     RELEASE_HINT,
     RollbackError,
@@ -69,7 +77,7 @@ def test_a_first_plan_adds_every_metric_and_records_what_it_published(publisher)
     assert not plan.unchanged
     assert [(c.metric, c.kind) for c in plan.changes] == [("a", "added"), ("b", "added")]
     assert plan.content == publication.render([metric("a", "1"), metric("b", "2")])
-    published = carry_out(plan, publisher, lambda: NOW)
+    published = carry_out(plan, publisher, lambda: NOW).published
     assert published is not None and publisher.current() == plan.content
     metadata = plan.metadata(published)
     assert list(metadata) == [
@@ -95,13 +103,60 @@ def test_unchanged_content_is_not_republished(publisher):
     def no_clock() -> dt.datetime:
         raise AssertionError("nothing to publish, so no time to stamp")
 
-    plan = plan_publication(metrics, publisher.current())
-    assert plan.unchanged and plan.changes == []
-    assert carry_out(plan, publisher, no_clock) is None
+    plan = plan_publication(metrics, publisher.current(), newest_version(publisher))
+    assert plan.unchanged and plan.changes == [] and not plan.repair_history
+    assert carry_out(plan, publisher, no_clock) == Outcome(None, None)
     assert len(publisher.versions()) == 1
     metadata = plan.metadata(None)
     assert metadata["status"] == "unchanged" and "location" not in metadata
     assert metadata["diff"] == "No change."
+
+
+def test_the_history_lacks_the_live_file_unless_it_is_the_newest_version_by_content():
+    a, b = publication.render([metric("a", "1")]), publication.render([metric("a", "2")])
+    assert not history_lacks_live(None, None)  # nothing public yet
+    assert not history_lacks_live(a, a)
+    assert history_lacks_live(a, None)  # live, never copied
+    assert history_lacks_live(a, b)  # killed after the live write of a, b was the last copy
+    assert history_lacks_live(a, a + b" ")  # compared by content, not by name
+
+
+def test_a_live_file_without_its_history_copy_is_repaired_even_when_unchanged(publisher):
+    """The state a publish killed between its two writes leaves: the live file written (as
+    `publish` writes it), no history copy. The next plan adds the copy, named by when the
+    file went live, and does not republish."""
+    first, second = [metric("a", "1")], [metric("a", "2")]
+    publisher.publish(publication.render(first), NOW - dt.timedelta(hours=1))
+    live_path = Path(publisher.directory) / publication.FILE_NAME
+    live_path.write_bytes(publication.render(second))  # the half publish: live only
+    went_live = dt.datetime.fromtimestamp(live_path.stat().st_mtime, dt.UTC)
+    named = min(went_live, NOW - dt.timedelta(seconds=1))  # never after the run's clock
+
+    plan = plan_publication(second, publisher.current(), newest_version(publisher))
+    assert plan.unchanged and plan.repair_history
+    outcome = carry_out(plan, publisher, lambda: NOW)
+    assert outcome.published is None
+    assert outcome.repaired == publisher.versions()[-1]
+    assert outcome.repaired.startswith(f"{named:%Y%m%dT%H%M%S}Z-")
+    assert publisher.version(outcome.repaired) == publication.render(second)
+    assert "repaired the history" in outcome_lines(plan, outcome)[0]
+    assert plan.metadata(None, outcome.repaired)["repaired_history"] == outcome.repaired
+    again = plan_publication(second, publisher.current(), newest_version(publisher))
+    assert not again.repair_history  # repaired once, then nothing to do
+
+
+def test_a_repair_comes_before_a_new_publish(publisher):
+    """The interrupted version enters the history before the new one replaces it, so the
+    rollback target after the new publish is the version the public saw in between."""
+    publisher.publish(publication.render([metric("a", "1")]), NOW - dt.timedelta(hours=2))
+    interrupted = publication.render([metric("a", "2")])
+    (Path(publisher.directory) / publication.FILE_NAME).write_bytes(interrupted)
+    plan = plan_publication([metric("a", "3")], publisher.current(), newest_version(publisher))
+    outcome = carry_out(plan, publisher, lambda: NOW)
+    assert outcome.published is not None and outcome.repaired is not None
+    versions = publisher.versions()
+    assert versions[-2:] == [outcome.repaired, outcome.published.version]
+    assert publisher.version(versions[-2]) == interrupted
 
 
 def test_a_plan_shows_changed_and_removed_metrics():

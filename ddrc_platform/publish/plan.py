@@ -29,13 +29,19 @@ class Plan:
     metric_count: int
     changes: list[publication.Change]
     unchanged: bool  # the live file already holds these bytes
+    # the live file is not the newest history version: a publish was killed between its
+    # two writes, and that public version would never be a rollback target
+    repair_history: bool = False
 
     @property
     def diff_markdown(self) -> str:
         return publication.diff_markdown(self.changes)
 
-    def metadata(self, published: Published | None) -> dict[str, str | int]:
-        """What the materialization records; `published` is None when nothing was written."""
+    def metadata(
+        self, published: Published | None, repaired: str | None = None
+    ) -> dict[str, str | int]:
+        """What the materialization records; `published` is None when nothing was written,
+        `repaired` the history copy written for a live file that had none."""
         outcome: dict[str, str | int] = (
             {"status": "unchanged"}
             if published is None
@@ -45,18 +51,45 @@ class Plan:
                 "version": published.version,
             }
         )
-        return {
-            "metric_count": self.metric_count,
-            "content_hash": publication.content_hash(self.content),
-            "diff": self.diff_markdown,
-            "added": sum(c.kind == "added" for c in self.changes),
-            "removed": sum(c.kind == "removed" for c in self.changes),
-            "changed": sum(c.kind == "changed" for c in self.changes),
-        } | outcome
+        return (
+            {
+                "metric_count": self.metric_count,
+                "content_hash": publication.content_hash(self.content),
+                "diff": self.diff_markdown,
+                "added": sum(c.kind == "added" for c in self.changes),
+                "removed": sum(c.kind == "removed" for c in self.changes),
+                "changed": sum(c.kind == "changed" for c in self.changes),
+            }
+            | outcome
+            | ({"repaired_history": repaired} if repaired else {})
+        )
 
 
-def plan_publication(metrics: list[publication.Metric], live: bytes | None) -> Plan:
-    """Render and validate before anything is written; compare with what the public sees."""
+def history_lacks_live(live: bytes | None, newest_version: bytes | None) -> bool:
+    """Whether the live file went public without its history copy.
+
+    Every publish (and rollback) ends with the live file's copy as the newest history
+    version, so anything else means one was killed between its two writes. Compared by
+    content hash: a name can be right while its content is not.
+    """
+    if live is None:
+        return False
+    return newest_version is None or (
+        publication.content_hash(newest_version) != publication.content_hash(live)
+    )
+
+
+def newest_version(publisher: Publisher) -> bytes | None:
+    """The newest history version's content (names sort by time), None for no history."""
+    names = publisher.versions()
+    return publisher.version(names[-1]) if names else None
+
+
+def plan_publication(
+    metrics: list[publication.Metric], live: bytes | None, newest_version: bytes | None = None
+) -> Plan:
+    """Render and validate before anything is written; compare with what the public sees
+    and with the newest history version (`newest_version`), to repair a half publish."""
     content = publication.render(metrics)
     publication.validate(content)
     return Plan(
@@ -65,13 +98,41 @@ def plan_publication(metrics: list[publication.Metric], live: bytes | None) -> P
         changes=publication.diff(live, content),
         unchanged=live is not None
         and publication.content_hash(live) == publication.content_hash(content),
+        repair_history=history_lacks_live(live, newest_version),
     )
 
 
-def carry_out(plan: Plan, publisher: Publisher, clock: Callable[[], datetime]) -> Published | None:
-    """Unchanged content is not republished, so every history version is one the public saw
-    change."""
-    return None if plan.unchanged else publisher.publish(plan.content, clock())
+@dataclass(frozen=True)
+class Outcome:
+    published: Published | None  # None: the content was unchanged
+    repaired: str | None  # the history copy written for the live file that lacked one
+
+
+def carry_out(plan: Plan, publisher: Publisher, clock: Callable[[], datetime]) -> Outcome:
+    """Repair first, then publish: the version the public saw until now enters the history
+    (named by when it went live) before a new one replaces it. Unchanged content is not
+    republished, so every history version is one the public saw change."""
+    if plan.unchanged and not plan.repair_history:
+        return Outcome(None, None)
+    now = clock()
+    repaired = publisher.copy_live_to_history(now) if plan.repair_history else None
+    published = None if plan.unchanged else publisher.publish(plan.content, now)
+    return Outcome(published, repaired)
+
+
+def outcome_lines(plan: Plan, outcome: Outcome) -> list[str]:
+    """What the step logs: the repair first (a responder looks for it), then the publish."""
+    lines = []
+    if outcome.repaired:
+        lines.append(
+            f"repaired the history: the live file had no history copy (a publish was "
+            f"interrupted between its two writes); added {outcome.repaired}"
+        )
+    if outcome.published is None:
+        lines.append(f"{publication.FILE_NAME} unchanged; not republished")
+    else:
+        lines.append(f"published {plan.metric_count} metrics to {outcome.published.location}")
+    return lines
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,8 @@ from ddrc_platform.publish.plan import (
     PinnedHold,
     Plan,
     carry_out,
+    newest_version,
+    outcome_lines,
     pinned_hold,
     plan_publication,
     read_summary,
@@ -183,16 +185,18 @@ def build_publish_asset(
             return
         if gate.failed:
             raise gate.held_error()
-        plan = plan_publication(read_summary(analytics, summary_relation), publisher.current())
-        published = carry_out(plan, publisher, clock)
-        context.log.info(
-            "ddrc-metrics.json unchanged; not republished"
-            if published is None
-            else f"published {plan.metric_count} metrics to {published.location}"
+        plan = plan_publication(
+            read_summary(analytics, summary_relation),
+            publisher.current(),
+            newest_version(publisher),
         )
+        outcome = carry_out(plan, publisher, clock)
+        for line in outcome_lines(plan, outcome):
+            context.log.info(line)
         # the diff keeps its place among the metadata, rendered as Markdown
         diff = dg.MetadataValue.md(plan.diff_markdown)
-        yield dg.MaterializeResult(metadata=plan.metadata(published) | {"diff": diff})
+        metadata = plan.metadata(outcome.published, outcome.repaired)
+        yield dg.MaterializeResult(metadata=metadata | {"diff": diff})
         yield from verification_results(publisher.current(), plan)
 
     return ddrc_metrics_json

@@ -50,7 +50,13 @@ from pydantic import Field, PrivateAttr
 
 from ddrc_platform.core.redact import Redactor
 from ddrc_platform.publish.document import FILE_NAME
-from ddrc_platform.publish.targets.base import VERSION_NAME, Pin, Published, version_name
+from ddrc_platform.publish.targets.base import (
+    VERSION_NAME,
+    Pin,
+    Published,
+    repaired_version_name,
+    version_name,
+)
 from ddrc_platform.settings import AzureSettings, secret_config
 
 # The website's readers (browsers, and the CDN in front of the container) may keep a copy for
@@ -169,6 +175,17 @@ class AzureBlobPublisher(dg.ConfigurableResource):
         history = self._container().get_blob_client(self.history_name(name))
         self._upload_history(history, content, digest)
         return Published(location=_without_query(live.url), version=name)
+
+    def copy_live_to_history(self, before: datetime) -> str:
+        """Named by the live blob's Last-Modified: when the public started seeing it."""
+        live = self._container().get_blob_client(self.live_name)
+        with self._azure("read", self.live_name):
+            downloader = live.download_blob()
+            content = downloader.readall()
+        name = repaired_version_name(content, downloader.properties.last_modified, before)
+        history = self._container().get_blob_client(self.history_name(name))
+        self._upload_history(history, content, hashlib.sha256(content).hexdigest())
+        return name
 
     def versions(self) -> list[str]:
         start = self.history_name("")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from ddrc_platform.publish.document import content_hash
@@ -24,6 +24,12 @@ VERSION_NAME = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{12}\.json$")
 
 def version_name(content: bytes, at: datetime) -> str:
     return f"{at.astimezone(UTC):%Y%m%dT%H%M%SZ}-{content_hash(content)[:12]}.json"
+
+
+def repaired_version_name(content: bytes, went_live: datetime, before: datetime) -> str:
+    """A repaired version's name: when it went live, yet a second before `before`, so a
+    version published at `before` (names sort by time) stays the newest."""
+    return version_name(content, min(went_live, before - timedelta(seconds=1)))
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,13 @@ class Publisher(Protocol):
 
     def publish(self, content: bytes, at: datetime) -> Published:
         """Replace the live file; only then add the version to the history."""
+        ...
+
+    def copy_live_to_history(self, before: datetime) -> str:
+        """Add the live file to the history, named by when it went live but earlier than
+        `before` (the run's clock, so it sorts before what this run publishes); the name.
+
+        The repair of a publish killed between its two writes (`plan.history_lacks_live`)."""
         ...
 
     def versions(self) -> list[str]: ...

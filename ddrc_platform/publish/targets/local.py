@@ -9,14 +9,20 @@ from __future__ import annotations
 
 import os
 import tempfile
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
 
 from ddrc_platform.core.locks import exclusive
 from ddrc_platform.publish.document import FILE_NAME
-from ddrc_platform.publish.targets.base import VERSION_NAME, Pin, Published, version_name
+from ddrc_platform.publish.targets.base import (
+    VERSION_NAME,
+    Pin,
+    Published,
+    repaired_version_name,
+    version_name,
+)
 
 
 class LocalPublisher(dg.ConfigurableResource):
@@ -37,6 +43,10 @@ class LocalPublisher(dg.ConfigurableResource):
         return Path(self.directory) / "history"
 
     @property
+    def _lock(self) -> Path:
+        return Path(self.directory) / ".publish.lock"
+
+    @property
     def pin_path(self) -> Path:
         return Path(self.directory) / "pin.json"
 
@@ -49,13 +59,22 @@ class LocalPublisher(dg.ConfigurableResource):
         Kubernetes serialises publishes with the `ddrc_publish` pool; `dagster dev` and
         `./ddrc run` on one home do not, so a file lock keeps two runs from interleaving.
         """
-        lock = Path(self.directory) / ".publish.lock"
-        with exclusive(lock, wait_seconds=60, what="the local publish directory"):
+        with exclusive(self._lock, wait_seconds=60, what="the local publish directory"):
             self.history_dir.mkdir(parents=True, exist_ok=True)
             name = version_name(content, at)
             _atomic_write(self.live_path, content)
             _atomic_write(self.history_dir / name, content)
         return Published(location=str(self.live_path), version=name)
+
+    def copy_live_to_history(self, before: datetime) -> str:
+        """Named by the live file's modification time: when the public started seeing it."""
+        with exclusive(self._lock, wait_seconds=60, what="the local publish directory"):
+            content = self.live_path.read_bytes()
+            went_live = datetime.fromtimestamp(self.live_path.stat().st_mtime, UTC)
+            name = repaired_version_name(content, went_live, before)
+            self.history_dir.mkdir(parents=True, exist_ok=True)
+            _atomic_write(self.history_dir / name, content)
+        return name
 
     def versions(self) -> list[str]:
         if not self.history_dir.exists():

@@ -191,6 +191,10 @@ CASES = [
      ["Fivetran sync log", "Re-trigger the Fivetran sync", "revert that change in Airtable"]),
     (FailureKind.RUN_FAILED, ["marts/pipeline_metrics"], None, Severity.LOW, ALL_METRICS[:10],
      ["first failed step", "Re-execute", "revert"]),
+    (FailureKind.WAREHOUSE_CORRUPT, [EPA, USACE], None, Severity.HIGH, [
+        "cleanup_phase1_complete", *PHASE2], ["not a source", "restore the file", "rebuild"]),
+    (FailureKind.DISK_FULL, [EPA], None, Severity.HIGH, ["cleanup_phase1_complete"],
+     ["Free space", "never written partially", "Rerun the pipeline"]),
     (FailureKind.DELIVERY_REFUSED, [EPA], None, Severity.LOW, ["cleanup_phase1_complete"],
      [catalog.EPA.source_url, "kept snapshot stays", "`deliveries:`"]),
     (FailureKind.BAD_SOURCE_DATA, [PASADENA], None, Severity.LOW, ALL_METRICS[7:10],
@@ -228,7 +232,13 @@ def test_each_kind_gets_its_severity_metrics_and_runbook(
 def test_every_kind_is_covered_and_high_only_for_the_public_file() -> None:
     assert {case[0] for case in CASES} == set(FailureKind)
     high = {k for k in FailureKind if severity_of(k) is Severity.HIGH}
-    assert high == {FailureKind.PUBLISH_VERIFICATION_FAILED, FailureKind.PUBLISHED_FILE_STALE}
+    # and where nothing can publish any more: the platform's own warehouse file or disk
+    assert high == {
+        FailureKind.PUBLISH_VERIFICATION_FAILED,
+        FailureKind.PUBLISHED_FILE_STALE,
+        FailureKind.WAREHOUSE_CORRUPT,
+        FailureKind.DISK_FULL,
+    }
 
 
 def test_high_runbooks_end_with_the_front_end_team(triage: Triage) -> None:

@@ -35,6 +35,7 @@ from ddrc_platform.incidents.classify import (
     StoppedPastMaxRuntime,
     classify,
     kinds_by_name,
+    platform_fault,
     stale_and_fresh,
     staleness_kind,
 )
@@ -200,6 +201,71 @@ def test_fivetran_and_busy_steps():
     findings = classify(FAILURE, busy, FACTS, None, KIND_BY_EXCEPTION)
     ((kind, keys),) = [(r.kind, r.keys) for r in findings.reports]
     assert (kind, keys) == (FailureKind.WAREHOUSE_BUSY, [EPA, USACE])  # one incident for both
+
+
+CORRUPT = (
+    'IO Error: Could not read enough bytes from file "/srv/ddrc/warehouse.duckdb": '
+    "attempted to read 3996 bytes from location 100"
+)
+INVALID = (
+    'IO Error: The file "/srv/ddrc/warehouse.duckdb" exists, but it is not a valid DuckDB '
+    "database file!"
+)
+FULL = "[Errno 28] No space left on device: '/srv/ddrc/logs/run.log'"
+
+
+@pytest.mark.parametrize(
+    ("error", "kind", "says"),
+    [
+        (
+            CORRUPT,
+            FailureKind.WAREHOUSE_CORRUPT,
+            "the warehouse file /srv/ddrc/warehouse.duckdb is corrupt",
+        ),
+        (
+            INVALID,
+            FailureKind.WAREHOUSE_CORRUPT,
+            "the warehouse file /srv/ddrc/warehouse.duckdb is corrupt",
+        ),
+        (FULL, FailureKind.DISK_FULL, "no space left on the disk holding /srv/ddrc/logs/run.log"),
+        (
+            "sqlite3.OperationalError: database or disk is full",
+            FailureKind.DISK_FULL,
+            "no space left on the platform's disk",
+        ),
+        ("HTTP 503 from https://services.arcgis.com/x", None, None),
+    ],
+)
+def test_the_platforms_own_faults_are_named_by_their_cause(error, kind, says):
+    found = platform_fault(f"Execution of step failed.\n{error}")
+    if kind is None:
+        assert found is None
+    else:
+        assert found[0] is kind and says in found[1], found
+
+
+def test_a_corrupt_warehouse_is_one_high_incident_for_every_step_it_failed():
+    """Seven loaders failing on one truncated file are one incident naming the file, not
+    seven "source load failed" incidents sending responders to the sources."""
+    from ddrc_platform.incidents.severity import severity_of
+
+    findings = classify(
+        FAILURE,
+        [
+            StepFailure("load_epa", ("IOException",), f"epa: {CORRUPT}"),
+            StepFailure("load_usace", ("SomeLoaderError",), f"usace: {CORRUPT}"),
+            StepFailure("sync_airtable", ("OSError",), FULL),
+        ],
+        FACTS,
+        None,
+        KIND_BY_EXCEPTION,
+    )
+    corrupt, full = findings.reports
+    assert (corrupt.kind, corrupt.keys) == (FailureKind.WAREHOUSE_CORRUPT, [EPA, USACE])
+    assert corrupt.error.startswith("the warehouse file /srv/ddrc/warehouse.duckdb is corrupt")
+    assert (full.kind, full.keys) == (FailureKind.DISK_FULL, [AIRTABLE])
+    assert severity_of(FailureKind.WAREHOUSE_CORRUPT) is severity_of(FailureKind.DISK_FULL)
+    assert severity_of(FailureKind.DISK_FULL).value == "high"
 
 
 def test_the_run_itself_hung_failed_or_succeeded():

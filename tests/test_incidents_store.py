@@ -5,9 +5,14 @@ Every test runs against both stores: SQLite (local) and a real PostgreSQL (dev/p
 
 from __future__ import annotations
 
+import io
+import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import pytest
@@ -20,7 +25,15 @@ from ddrc_platform.incidents import (
     Triage,
     load_oncall,
 )
-from ddrc_platform.incidents.store import DeliveryState, IncidentStore, open_incident_store
+from ddrc_platform.incidents.slack import SlackNotifier, deliver_unstored
+from ddrc_platform.incidents.store import (
+    DeliveryState,
+    IncidentStore,
+    IncidentStoreError,
+    SqliteIncidentStore,
+    open_incident_store,
+)
+from stand_ins.slack import SlackServer
 
 pytest_plugins = ["tests.postgres"]
 
@@ -190,3 +203,40 @@ def test_notes_are_kept_once_in_order_and_delivered_once(
     (first, _), (second, text) = store.undelivered_notes(row.key)
     store.mark_note_delivered(first)
     assert store.undelivered_notes(row.key) == [(second, text)]
+
+
+class FullDiskStore(SqliteIncidentStore):
+    """A SQLite store on a disk that filled up after it was created. Injected: the error
+    SQLite raises on a full disk (`database or disk is full`, SQLITE_FULL), at the one place
+    every write passes; the store's own wrapping of it is real."""
+
+    @contextmanager
+    def _tx(self) -> Iterator[Any]:
+        with super()._tx():
+            raise sqlite3.OperationalError("database or disk is full")
+        yield  # never reached: the write fails before it starts
+
+
+def test_a_store_that_cannot_be_written_says_which_and_why(tmp_path: Path, triage: Triage):
+    store = FullDiskStore(tmp_path / "incidents.sqlite")
+    with pytest.raises(IncidentStoreError, match=r"incidents\.sqlite cannot be written: database"):
+        store.record_failure(failure(triage))
+    (tmp_path / "not-a-dir").write_text("")
+    with pytest.raises(IncidentStoreError, match="not-a-dir"):  # a real OS failure
+        open_incident_store(tmp_path / "not-a-dir" / "incidents.sqlite")
+
+
+def test_an_incident_the_store_cannot_keep_reaches_the_console_and_slack_once(triage: Triage):
+    """The bot looks for the incident in the channel first: reported again (the next tick,
+    the store still full), it is not posted twice."""
+    incident = failure(triage, FailureKind.DISK_FULL, error="no space left on /srv")
+    out = io.StringIO()
+    with SlackServer(token="xoxb-unstored-0123456789") as slack:
+        notifier = SlackNotifier("xoxb-unstored-0123456789", "#ddrc", base_url=slack.api_url)
+        for _ in range(2):
+            deliver_unstored(incident, notifier, "the incident store x cannot be written", out)
+        posts = [params for method, params in slack.calls if method == "chat.postMessage"]
+    printed = out.getvalue()
+    assert printed.count("INCIDENT (not stored: the incident store x cannot be written)") == 2
+    assert incident.title in printed and "no space left on /srv" in printed
+    assert len(posts) == 1

@@ -10,6 +10,7 @@ failed is reported as the held publication, not a second time as a dbt failure.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,6 +34,22 @@ REPORTED_BY_THEIR_CHECK = frozenset(
 _STOPPED = frozenset({dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED})
 
 ExceptionKinds = Mapping[type[BaseException], FailureKind]
+
+# The platform's own faults, by what DuckDB, SQLite and the OS say (any exception class: a
+# dbt step reports DuckDB's words inside dbt's error). They explain every step they fail,
+# so a source at fault is never blamed for them.
+_CORRUPT = re.compile(
+    r"not a valid DuckDB database file|Could not read enough bytes from file|"
+    r"Corrupt database file|checksum .{0,80}does not match|database disk image is malformed",
+    re.IGNORECASE,
+)
+_DISK_FULL = re.compile(
+    r"No space left on device|\[Errno 28\]|ENOSPC|database or disk is full", re.IGNORECASE
+)
+_QUOTED_FILE = re.compile(r"""file ["']([^"']+)["']""")
+_OS_PATH = re.compile(r"""No space left on device: ["']([^"']+)["']""")
+# kinds every failing step shares: reported once, for all their assets
+SHARED_CAUSES = (FailureKind.WAREHOUSE_BUSY, FailureKind.WAREHOUSE_CORRUPT, FailureKind.DISK_FULL)
 
 
 # -- the events of a run, as plain records ---------------------------------------------------
@@ -94,6 +111,28 @@ class RunFindings:
 
 
 # -- a finished run ------------------------------------------------------------------------
+def platform_fault(error: str) -> tuple[FailureKind, str] | None:
+    """(kind, the cause in one sentence) when the error is the platform's own, else None.
+
+    The sentence comes first in the incident: a responder sent to the sources by "source
+    load failed" loses the hours a corrupt warehouse or a full disk do not have.
+    """
+    if _CORRUPT.search(error):
+        found = _QUOTED_FILE.search(error)
+        where = f" {found.group(1)}" if found else ""
+        return FailureKind.WAREHOUSE_CORRUPT, (
+            f"the warehouse file{where} is corrupt (DuckDB cannot read it): nothing can load "
+            "or publish until it is restored from a backup or rebuilt"
+        )
+    if _DISK_FULL.search(error):
+        found = _OS_PATH.search(error)
+        where = f"the disk holding {found.group(1)}" if found else "the platform's disk"
+        return FailureKind.DISK_FULL, (
+            f"no space left on {where}: nothing can load or publish until space is freed"
+        )
+    return None
+
+
 def kinds_by_name(table: ExceptionKinds) -> dict[str, FailureKind]:
     """The table as a step failure names its exceptions (by class name), in table order.
 
@@ -133,6 +172,9 @@ def step_report(
     """
     keys = sorted(facts.assets_by_step.get(failure.step, frozenset()), key=str)
     error = failure.error
+    if fault := platform_fault(error):
+        kind, cause = fault
+        return Report(kind, keys, f"{cause}\n\n{error}")
     found = [kinds[name] for name in kinds if name in failure.exceptions]
     direct = next((kind for kind in found if kind not in REPORTED_BY_THEIR_CHECK), None)
     reported_by_check = any(kind in REPORTED_BY_THEIR_CHECK for kind in found)
@@ -152,14 +194,16 @@ def step_report(
     return Report(FailureKind.SOURCE_LOAD_FAILED, keys, error) if keys else None
 
 
-def merge_busy(reports: list[Report]) -> list[Report]:
-    """Every step waited for the same other run: one incident says it, for all their assets."""
-    busy = [r for r in reports if r.kind is FailureKind.WAREHOUSE_BUSY]
-    if len(busy) <= 1:
-        return reports
-    keys = sorted({key for r in busy for key in r.keys}, key=str)
-    rest = [r for r in reports if r not in busy]
-    return [*rest, Report(FailureKind.WAREHOUSE_BUSY, keys, busy[0].error)]
+def merge_shared(reports: list[Report]) -> list[Report]:
+    """Every step failed for the same reason (another run, the warehouse file, the disk):
+    one incident says it, for all their assets."""
+    merged = [r for r in reports if r.kind not in SHARED_CAUSES]
+    for kind in SHARED_CAUSES:
+        same = [r for r in reports if r.kind is kind]
+        if same:
+            keys = sorted({key for r in same for key in r.keys}, key=str)
+            merged.append(Report(kind, keys, same[0].error))
+    return merged
 
 
 def run_report(
@@ -218,7 +262,7 @@ def classify(
             checked=checked,
         )
         reports += [report] if report else []
-    findings.reports = merge_busy(reports)
+    findings.reports = merge_shared(reports)
     last = run_report(status, past_max_runtime, planned, explained=bool(findings.reports))
     findings.reports += [last] if last else []
     return findings

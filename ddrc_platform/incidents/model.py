@@ -43,6 +43,9 @@ class FailureKind(StrEnum):
     WAREHOUSE_BUSY = "warehouse_busy"  # another run held the (local) warehouse too long
     RUN_HUNG = "run_hung"  # a run still going (or stopped) past the maximum runtime
     RUN_FAILED = "run_failed"  # a run failed and no more specific kind applies
+    # the platform itself: nothing can publish until it is fixed, whatever the sources do
+    WAREHOUSE_CORRUPT = "warehouse_corrupt"  # the warehouse file cannot be read
+    DISK_FULL = "disk_full"  # no space left where the platform writes
 
     @property
     def label(self) -> str:
@@ -69,6 +72,8 @@ _LABELS = {
     FailureKind.WAREHOUSE_BUSY: "Another run is using the warehouse",
     FailureKind.RUN_HUNG: "Run hung past its maximum runtime",
     FailureKind.RUN_FAILED: "Run failed",
+    FailureKind.WAREHOUSE_CORRUPT: "The warehouse file is corrupt",
+    FailureKind.DISK_FULL: "No space left on the platform's disk",
 }
 
 _MATERIALIZED = frozenset({Recovery.MATERIALIZED})
@@ -91,6 +96,8 @@ _RECOVERED_BY = {
     FailureKind.WAREHOUSE_BUSY: _MATERIALIZED,
     FailureKind.RUN_HUNG: _MATERIALIZED,
     FailureKind.RUN_FAILED: _MATERIALIZED,
+    FailureKind.WAREHOUSE_CORRUPT: _MATERIALIZED,
+    FailureKind.DISK_FULL: _MATERIALIZED,
 }
 
 

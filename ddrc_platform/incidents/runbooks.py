@@ -292,6 +292,25 @@ RUNBOOKS: Mapping[FailureKind, Runbook] = {
             "If a deploy just preceded it, revert that change.",
         )
     ),
+    FailureKind.WAREHOUSE_CORRUPT: Runbook(
+        (
+            "The warehouse file itself is broken, not a source: do not rerun the loaders "
+            "against it, and do not delete it (the kept snapshots are the history).",
+            "Check the disk it lives on (space, errors in the system log), then restore the "
+            "file from the latest backup or volume snapshot.",
+            "Without a backup, move the broken file aside and rebuild: a full pipeline run "
+            "reloads today's snapshots; earlier days' history is lost and must be noted.",
+        )
+    ),
+    FailureKind.DISK_FULL: Runbook(
+        (
+            "Free space on the disk named in the error (old run logs under the home's logs/, "
+            "Dagster's run storage, dbt's target/); the incident store may be on it too.",
+            "Check the last published file is whole and still live; it is never written "
+            "partially, so it should be.",
+            "Rerun the pipeline once there is space again.",
+        )
+    ),
 }
 
 

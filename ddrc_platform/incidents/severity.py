@@ -24,13 +24,19 @@ _PUBLIC_FILE_WRONG = frozenset(
 _AGES = frozenset({FailureKind.SOURCE_LOAD_FAILED, FailureKind.FIVETRAN_SYNC_FAILED})
 
 
+# the platform itself is broken: no source's fix helps, nothing can publish until a person
+# repairs it, so the public file is bound to go stale; waiting for business hours is wrong
+_NOTHING_CAN_PUBLISH = frozenset({FailureKind.WAREHOUSE_CORRUPT, FailureKind.DISK_FULL})
+
+
 def severity_of(kind: FailureKind) -> Severity:
-    """HIGH when the public file is wrong or stale beyond its fail window, else LOW.
+    """HIGH when the public file is wrong or stale beyond its fail window, or nothing can
+    publish any more (the platform's own disk or warehouse), else LOW.
 
     PUBLISH_FAILED is LOW: a failed write leaves the previous good file in place, and a
     file that stays old for too long raises PUBLISHED_FILE_STALE on its own.
     """
-    return Severity.HIGH if kind in _PUBLIC_FILE_WRONG else Severity.LOW
+    return Severity.HIGH if kind in _PUBLIC_FILE_WRONG | _NOTHING_CAN_PUBLISH else Severity.LOW
 
 
 def public_view(severity: Severity) -> str:
@@ -59,6 +65,11 @@ def public_impact(
     good snapshot), so its incident says they are aging and when, from the last good load
     and the catalog's freshness window, they become a breach.
     """
+    if kind in _NOTHING_CAN_PUBLISH:
+        return (
+            "The site still shows the last good data, but nothing can publish until this is "
+            "fixed: every number ages and turns stale at its freshness window."
+        )
     seen = public_view(severity).capitalize() + "."
     tables = [t for t in catalog.RAW_TABLES if t.asset_key.to_user_string() in keys]
     if kind not in _AGES or not tables:

@@ -40,7 +40,7 @@ from slack_sdk.webhook import WebhookClient
 from ddrc_platform.core.redact import Redactor
 from ddrc_platform.incidents.model import Incident, Severity
 from ddrc_platform.incidents.severity import local_time, public_view
-from ddrc_platform.incidents.store import IncidentRow, IncidentStore
+from ddrc_platform.incidents.store import DeliveryState, IncidentRow, IncidentStore
 
 log = logging.getLogger(__name__)
 
@@ -536,3 +536,37 @@ def deliver_pending(
         finally:
             store.release(row.key)
     return report
+
+
+def deliver_unstored(
+    incident: Incident, notifier: Notifier, problem: str, stream: TextIO | None = None
+) -> None:
+    """An incident the store could not keep, straight to Slack and the console.
+
+    The store's failure is often the incident's cause (a full disk holds both), so nothing
+    here writes anywhere but the console and Slack. A bot looks in the channel first, so a
+    later tick reporting it again finds its message rather than posting twice; a failed
+    Slack post is said on the console, never raised.
+    """
+    out = stream or sys.stderr
+    print(f"INCIDENT (not stored: {problem})", file=out, flush=True)
+    row = IncidentRow(
+        key=0,
+        incident=incident,
+        occurrences=1,
+        opened_at=incident.opened_at,
+        updated_at=incident.opened_at,
+        resolved_at=None,
+        delivered_occurrences=0,
+        resolution_delivered=False,
+        slack_channel=None,
+        slack_ts=None,
+        delivery_state=DeliveryState.PENDING,
+    )
+    ConsoleNotifier(out).post_incident(row)
+    if isinstance(notifier, ConsoleNotifier):
+        return
+    try:
+        notifier.post_incident(row)
+    except DeliveryError as error:
+        print(f"Slack did not take it either: {error}", file=out, flush=True)

@@ -25,6 +25,22 @@ from ddrc_platform.incidents.lineage import AssetRef, as_key
 from ddrc_platform.incidents.model import FailureKind, Incident, Recovery
 
 
+class IncidentStoreError(RuntimeError):
+    """The store cannot be written (a full disk, a broken file, the database down): the
+    incident must reach people another way (`slack.deliver_unstored`)."""
+
+
+@contextmanager
+def _writing(location: object) -> Iterator[None]:
+    """Any failure of the database under the store, as an IncidentStoreError naming it."""
+    try:
+        yield
+    except (sqlite3.Error, OSError) as error:
+        raise IncidentStoreError(
+            f"the incident store {location} cannot be written: {error}"
+        ) from error
+
+
 class DeliveryState(StrEnum):
     PENDING = "pending"  # the parent message or an occurrence update is not yet in Slack
     DELIVERED = "delivered"
@@ -361,13 +377,14 @@ class SqliteIncidentStore(IncidentStore):
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, timeout=30)
-        try:
-            db.execute("PRAGMA journal_mode=WAL")  # persistent: readers never block the writer
-            db.executescript(_SCHEMA.format(key_type="INTEGER PRIMARY KEY AUTOINCREMENT"))
-        finally:
-            db.close()
+        with _writing(self.path):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.path, timeout=30)
+            try:
+                db.execute("PRAGMA journal_mode=WAL")  # persistent: readers never block writers
+                db.executescript(_SCHEMA.format(key_type="INTEGER PRIMARY KEY AUTOINCREMENT"))
+            finally:
+                db.close()
 
     @contextmanager
     def _tx(self) -> Iterator[_Db]:
@@ -376,18 +393,19 @@ class SqliteIncidentStore(IncidentStore):
         A connection per call keeps the store usable from any thread; taking the write
         lock up front makes read-then-write sequences atomic across processes.
         """
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        db.row_factory = sqlite3.Row
-        try:
-            db.execute("BEGIN IMMEDIATE")
+        with _writing(self.path):
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            db.row_factory = sqlite3.Row
             try:
-                yield _Db(db.cursor(), "?")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
-        finally:
-            db.close()
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield _Db(db.cursor(), "?")
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+                db.execute("COMMIT")
+            finally:
+                db.close()
 
 
 class PostgresIncidentStore(IncidentStore):

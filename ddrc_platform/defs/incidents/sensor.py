@@ -9,6 +9,7 @@ are plain functions in `ddrc_platform.incidents.classify`.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -29,6 +30,8 @@ from ddrc_platform.defs.incidents.slack_resource import IncidentSlackResource
 from ddrc_platform.incidents import FailureKind, IncidentDesk, IncidentRow, Recovery
 from ddrc_platform.incidents.airtable import ENTRIES_QUERY, entry_changes
 from ddrc_platform.incidents.classify import GraphFacts, Ongoing, RunFindings, staleness_kind
+from ddrc_platform.incidents.slack import deliver_unstored
+from ddrc_platform.incidents.store import IncidentStoreError
 from ddrc_platform.publish.targets.base import Publisher
 from ddrc_platform.settings import Settings
 from ddrc_platform.warehouse.base import Warehouse
@@ -57,22 +60,22 @@ def record_run(
     """Report the run's failures and recoveries; the incidents it newly opened."""
     opened = []
     for report in findings.reports:
-        row, is_new = desk.report(
-            report.kind,
-            report.keys,
-            run_id=run_id,
-            run_url=run_url,
-            error=report.error,
-            check_name=report.check_name,
-            last_good=last_good(instance, report.keys),
-        )
+        found = {"run_id": run_id, "run_url": run_url, "error": report.error}
+        found |= {"check_name": report.check_name, "last_good": last_good(instance, report.keys)}
+        try:
+            row, is_new = desk.report(report.kind, report.keys, **found)
+        except IncidentStoreError as problem:  # the store's disk may be the incident's cause
+            incident = desk.triage.incident(report.kind, report.keys, **found)
+            deliver_unstored(incident, desk.notifier, str(problem))
+            continue
         if is_new:
             opened.append(row)
     failed = {key for report in findings.reports for key in report.keys}
-    for key in findings.materialized - failed:  # a run cannot prove what it also failed
-        desk.recover(key, by=Recovery.MATERIALIZED)
-    for check in findings.passed_checks:
-        desk.recover(check.asset_key, by=Recovery.CHECK_PASSED, check_name=check.name)
+    with suppress(IncidentStoreError):  # recoveries wait for a store that can be written
+        for key in findings.materialized - failed:  # a run cannot prove what it also failed
+            desk.recover(key, by=Recovery.MATERIALIZED)
+        for check in findings.passed_checks:
+            desk.recover(check.asset_key, by=Recovery.CHECK_PASSED, check_name=check.name)
     return opened
 
 
@@ -190,9 +193,12 @@ def build_incident_sensor(settings: Settings) -> dg.SensorDefinition:
         watch = watches[0]
         runs = report_finished_runs(context, watch, settings, publisher, warehouse)
         now = datetime.now(UTC)
-        report_hung_runs(context.instance, watch, settings, now)
-        stale = report_freshness(context.instance, watch, now)
-        delivery = watch.desk.deliver()
+        try:
+            report_hung_runs(context.instance, watch, settings, now)
+            stale = report_freshness(context.instance, watch, now)
+            delivery = watch.desk.deliver()
+        except IncidentStoreError as problem:  # run failures went out unstored meanwhile
+            return dg.SkipReason(f"{runs} finished run(s) read; {problem}")
         return dg.SkipReason(
             f"{runs} finished run(s) read, {stale} stale asset(s); "
             f"delivered {len(delivery.delivered)}, {len(delivery.failed)} waiting for Slack"

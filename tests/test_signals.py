@@ -13,7 +13,15 @@ from ddrc_platform.core import catalog
 from ddrc_platform.defs.ingest.raw import build_raw_asset
 from ddrc_platform.defs.ingest.watch import build_watch_sensor
 from ddrc_platform.ingest import sample
-from ddrc_platform.ingest.signals import signature
+from ddrc_platform.ingest.signals import (
+    RETRY_CAP,
+    RETRY_FIRST,
+    UNREADABLE,
+    Attempt,
+    load_on_change,
+    retry_delay,
+    signature,
+)
 from ddrc_platform.ingest.sources.arcgis import LayerData
 from ddrc_platform.warehouse.duckdb import DuckDBWarehouse
 from stand_ins.base import Fault
@@ -134,3 +142,53 @@ def test_a_past_raw_partition_fails_at_once_in_live_mode(live, tmp_path):
     assert "cannot load the past day 2025-06-01 from the live source" in message
     assert "DDRC_SOURCES=sample" in message
     assert len(sources.arcgis.requests_to(LAYER_PATHS["epa"])) == served  # no request made
+
+
+# -- recovery: a failed load is retried with backoff until the source answers ---------------
+
+KEY = "2025-06-02 edited x"
+
+
+def failed_at(minutes: int, change: str = KEY) -> Attempt:
+    return Attempt(change, failed=True, ended=NOW + dt.timedelta(minutes=minutes))
+
+
+def test_a_failed_load_is_retried_after_a_backoff_that_doubles_up_to_a_cap():
+    assert [retry_delay(n) for n in (1, 2, 3)] == [RETRY_FIRST, RETRY_FIRST * 2, RETRY_FIRST * 4]
+    assert retry_delay(30) == RETRY_CAP
+    tries = [failed_at(0)]
+    assert load_on_change(catalog.EPA, DAY, "edited x", KEY, tries, NOW) is None
+    early = NOW + RETRY_FIRST - dt.timedelta(seconds=1)
+    assert load_on_change(catalog.EPA, DAY, "edited x", KEY, tries, early) is None
+    retry = load_on_change(catalog.EPA, DAY, "edited x", KEY, tries, NOW + RETRY_FIRST)
+    assert retry is not None
+    assert retry.run_key == "epa 2025-06-02 edited x (attempt 2)"  # a key the failure left free
+    assert (retry.cursor, retry.partition_key) == (KEY, "2025-06-02")
+    twice = [failed_at(0), failed_at(5)]
+    second = NOW + dt.timedelta(minutes=5) + RETRY_FIRST
+    assert load_on_change(catalog.EPA, DAY, "edited x", KEY, twice, second) is None
+    third = load_on_change(catalog.EPA, DAY, "edited x", KEY, twice, second + RETRY_FIRST)
+    assert third is not None and third.run_key.endswith("(attempt 3)")
+
+
+def test_a_load_that_succeeded_or_still_runs_is_not_retried():
+    later = NOW + dt.timedelta(hours=5)
+    for last in (Attempt(KEY, failed=False, ended=NOW), Attempt(KEY, failed=False, ended=None)):
+        tries = [failed_at(-9), last]
+        assert load_on_change(catalog.EPA, DAY, "edited x", KEY, tries, later) is None
+    other = [failed_at(0, change="2025-06-02 edited y")]  # another change's failure
+    assert load_on_change(catalog.EPA, DAY, "edited x", KEY, other, later) is None
+
+
+def test_a_signature_back_after_an_outage_loads_again_under_its_next_number():
+    """Loaded, then unreadable (that load failed), then the same signature: the daemon has
+    seen `epa 2025-06-02 edited x`, so the reload needs the next attempt's key."""
+    tries = [
+        Attempt(KEY, failed=False, ended=NOW),
+        failed_at(60, change=f"2025-06-02 {UNREADABLE}"),
+    ]
+    back = load_on_change(catalog.EPA, DAY, "edited x", f"2025-06-02 {UNREADABLE}", tries, NOW)
+    assert back is not None and back.run_key == "epa 2025-06-02 edited x (attempt 2)"
+    running = [*tries, Attempt(KEY, failed=False, ended=None)]
+    lost = load_on_change(catalog.EPA, DAY, "edited x", f"2025-06-02 {UNREADABLE}", running, NOW)
+    assert lost is not None and lost.run_key == back.run_key  # a lost cursor: the same key

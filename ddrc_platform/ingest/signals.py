@@ -21,15 +21,26 @@ asset *is* the source's asset (dbt sources point at it), and a run key per signa
 duplicated tick can never load the same change twice. Everything downstream runs by
 declarative automation (`transform/`, `publish/`), so one sensor per source is all the
 graph needs to react.
+
+Recovery: a failed load must not consume its change, or a source that comes back is never
+reloaded (the daemon skips a run key it has seen, whatever that run's outcome). So the run
+key carries an attempt number, counted from this sensor's earlier runs of the same change:
+a failure leaves the next number free, and the sensor asks again after a backoff (5 min
+after the failed attempt ended, doubling per consecutive failure up to an hour) until a
+load succeeds; a signature that moves back to one loaded before (a source that answered
+again after an outage) is a change and loads under its next number. Not a Dagster retry
+policy: a step or run retry repeats at once or a fixed number of times inside one run, while
+an outage lasts hours; and only the sensor re-reads the signal, so a retry loads what the
+source holds now. The successful load then resolves the incident like any materialization.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pyarrow.compute as pc
@@ -44,6 +55,8 @@ from ddrc_platform.settings import Settings, SourceMode
 
 SIGNAL_TRIES = 2  # a tick is cheap and frequent: the next one retries anyway
 UNREADABLE = "unreadable"
+RETRY_FIRST = timedelta(minutes=5)  # after a failed load: long enough for a blip to pass
+RETRY_CAP = timedelta(hours=1)  # an outage is retried at least hourly until it answers
 
 # Airtable's entry fields that move when an entry is added or edited (docs/sources.md)
 AIRTABLE_CHANGE_FIELDS = ("Date Created", "Date Metric Modified")
@@ -169,24 +182,73 @@ def read_signature(
 
 
 @dataclass(frozen=True)
+class Attempt:
+    """An earlier load this sensor asked for: the change it loaded and how it ended.
+
+    `ended` is None while the run is queued or running; `failed` is False for a success
+    and for a run a person canceled (their decision, not an outage to retry).
+    """
+
+    change: str
+    failed: bool
+    ended: datetime | None
+
+
+@dataclass(frozen=True)
 class Load:
-    """A run the signal asks for: `cursor` is what the sensor remembers as seen."""
+    """A run the signal asks for: `cursor` is what the sensor remembers as seen, `change`
+    the tag that finds this run among the attempts of a later tick."""
 
     cursor: str
     run_key: str
     partition_key: str | None
+    change: str
 
 
-def load_on_change(table: RawTable, day: date, seen: str, cursor: str | None) -> Load | None:
-    """A load when the signature moved since `cursor`, else None.
+def retry_delay(failures: int) -> timedelta:
+    """How long after the last of `failures` consecutive failed loads to try again."""
+    return min(RETRY_FIRST * 2 ** max(failures - 1, 0), RETRY_CAP)
+
+
+def _failures(attempts: Sequence[Attempt]) -> int:
+    """Consecutive failed attempts at the end of `attempts` (oldest first)."""
+    count = 0
+    for attempt in reversed(attempts):
+        if not attempt.failed:
+            break
+        count += 1
+    return count
+
+
+def retry_due(attempts: Sequence[Attempt], now: datetime) -> bool:
+    """Whether the last attempt at a change failed and its backoff has passed."""
+    failures = _failures(attempts)
+    ended = attempts[-1].ended if attempts else None
+    return failures > 0 and ended is not None and now >= ended + retry_delay(failures)
+
+
+def load_on_change(
+    table: RawTable,
+    day: date,
+    seen: str,
+    cursor: str | None,
+    attempts: Sequence[Attempt] = (),
+    now: datetime | None = None,
+) -> Load | None:
+    """A load when the signature moved since `cursor`, or its last load failed and is due
+    again (`attempts`: this sensor's earlier runs, oldest first), else None.
 
     A snapshot is kept per day, so its key carries the day: the same signature loads once
     more on a new day. The run key is the daemon's guard against loading one change twice
-    (a restarted sensor, a duplicated tick).
+    (a restarted sensor, a duplicated tick); an attempt still running keeps its number, so
+    a tick that lost its cursor asks for the same run key and the daemon skips it.
     """
     snapshot = table.keeping is Keeping.SNAPSHOT
     day_key = partition_key(day)
     key = f"{day_key} {seen}" if snapshot else seen
-    if key == cursor:
+    mine = [a for a in attempts if a.change == key]
+    if key == cursor and not (now is not None and retry_due(mine, now)):
         return None
-    return Load(key, f"{table.name} {key}", day_key if snapshot else None)
+    number = len(mine) - 1 if mine and mine[-1].ended is None else len(mine)
+    run_key = f"{table.name} {key}" + (f" (attempt {number + 1})" if number else "")
+    return Load(key, run_key, day_key if snapshot else None, key)

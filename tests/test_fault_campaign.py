@@ -618,3 +618,62 @@ def test_17_6b_the_dbt_resource_starts_dbt_through_the_guard(tmp_path):
     assert command == [sys.executable, "-m", MODULE]
     done = subprocess.run([*command, "--version"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "Core:" in done.stdout, done.stderr
+
+
+# -- second campaign (issue 17), 6c. a run whose process is gone -------------------------
+
+# A run in a process of its own, recorded in a persistent instance the way `./ddrc run`
+# records one: its only asset prints the run id, then waits to be killed.
+RUN_THAT_WAITS = """
+import sys, time
+import dagster as dg
+
+@dg.asset(key=dg.AssetKey.from_user_string(sys.argv[2]))
+def waits(context):
+    print(context.run_id, flush=True)
+    time.sleep(300)
+
+defs = dg.Definitions(assets=[waits], jobs=[dg.define_asset_job("waits_job", [waits])])
+instance = dg.DagsterInstance.local_temp(tempdir=sys.argv[1])
+defs.resolve_job_def("waits_job").execute_in_process(
+    instance=instance, asset_selection=[waits.key]
+)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+def test_17_6c_a_run_whose_process_is_gone_is_marked_failed_and_reported(world, tmp_path):
+    """SIGKILL of a run's process leaves it STARTED; the incident sensor's next tick marks
+    it failed, naming the PID, and reports it once (a later tick adds nothing)."""
+    home = tmp_path / "dagster"
+    home.mkdir()
+    key = catalog.AIRTABLE_METRICS.asset_key
+    process = subprocess.Popen(
+        [sys.executable, "-c", RUN_THAT_WAITS, str(home), key.to_user_string()],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        run_id = process.stdout.readline().strip()
+        assert run_id, "the run printed no id"
+        process.send_signal(signal.SIGKILL)
+        process.wait(30)
+    finally:
+        process.kill()
+        process.wait(30)
+    instance = dg.DagsterInstance.local_temp(tempdir=str(home))
+    assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.STARTED
+
+    defs = build_definitions(world.settings)
+    cursor = tick(defs, instance, None)
+    tick(defs, instance, cursor)
+
+    assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.FAILURE
+    (ended,) = instance.all_logs(run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
+    assert f"(pid {process.pid}) is gone" in ended.message
+    store = open_incident_store(world.settings.incident_store_location)
+    (row,) = store.list_incidents(open_only=True)
+    assert row.incident.kind is FailureKind.RUN_FAILED
+    assert row.incident.run_id == run_id
+    assert row.incident.asset_keys == (key.to_user_string(),)
+    assert f"(pid {process.pid}) is gone" in row.incident.error_excerpt

@@ -7,6 +7,7 @@ stages raise, and the loaded graph.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 
 import dagster as dg
@@ -25,6 +26,7 @@ from ddrc_platform.incidents.classify import (
     StoppedPastMaxRuntime,
     classify,
 )
+from ddrc_platform.incidents.dead_runs import StartedRun, dead_runs
 from ddrc_platform.ingest.contract import SchemaContractError
 from ddrc_platform.ingest.delivery import DeliveryRefusedError
 from ddrc_platform.ingest.sources.http import SourceDataError
@@ -109,9 +111,50 @@ def classify_run(
     facts: GraphFacts,
     planned: set[dg.AssetKey] | None,
 ) -> RunFindings:
-    """What a finished run says, from its event log."""
+    """What a finished run says, from its event log. A failure with nothing more specific
+    to say carries the run's own failure message (why Dagster or the sensor ended it)."""
+    entries = list(entries)
     events = [e for e in map(run_event, entries) if e is not None]
-    return classify(status, events, facts, planned, KIND_BY_EXCEPTION)
+    findings = classify(status, events, facts, planned, KIND_BY_EXCEPTION)
+    ended = [
+        e.message
+        for e in entries
+        if e.dagster_event and e.dagster_event.event_type == dg.DagsterEventType.RUN_FAILURE
+    ]
+    findings.reports = [
+        dataclasses.replace(r, error=ended[-1])
+        if r.kind is FailureKind.RUN_FAILED and r.error is None and ended
+        else r
+        for r in findings.reports
+    ]
+    return findings
+
+
+def started_run(instance: dg.DagsterInstance, run: dg.DagsterRun) -> StartedRun:
+    """The run as `dead_runs` judges it: the process that wrote its (last) RUN_START."""
+    records = instance.get_records_for_run(
+        run.run_id, of_type=dg.DagsterEventType.RUN_START, ascending=False, limit=1
+    ).records
+    entry = records[0].event_log_entry if records else None
+    pid = entry.dagster_event.pid if entry and entry.dagster_event else None
+    return StartedRun(run.run_id, run.job_name, pid, entry.timestamp if entry else 0.0)
+
+
+def fail_dead_runs(instance: dg.DagsterInstance) -> list[str]:
+    """Mark failed the STARTED runs whose process is gone; their ids. The sensor reports
+    them with the other failed runs. Only where run workers are processes of this machine
+    (the DefaultRunLauncher: see `ddrc_platform.incidents.dead_runs`)."""
+    if not isinstance(instance.run_launcher, dg.DefaultRunLauncher):
+        return []
+    started = instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
+    failed = []
+    for dead in dead_runs(started_run(instance, run) for run in started):
+        run = instance.get_run_by_id(dead.run_id)
+        # read after the process was found gone: a run it finished meanwhile is left alone
+        if run is not None and run.status == dg.DagsterRunStatus.STARTED:
+            instance.report_run_failed(run, dead.message)
+            failed.append(dead.run_id)
+    return failed
 
 
 def graph_facts(

@@ -25,7 +25,7 @@ from ddrc_platform.defs.incidents.instance import (
     observe_incident,
     stale_assets,
 )
-from ddrc_platform.defs.incidents.runs import classify_run, graph_facts
+from ddrc_platform.defs.incidents.runs import classify_run, fail_dead_runs, graph_facts
 from ddrc_platform.defs.incidents.slack_resource import IncidentSlackResource
 from ddrc_platform.incidents import FailureKind, IncidentDesk, IncidentRow, Recovery
 from ddrc_platform.incidents.airtable import ENTRIES_QUERY, entry_changes
@@ -191,6 +191,7 @@ def build_incident_sensor(settings: Settings) -> dg.SensorDefinition:
             desk = make_desk(settings, repository.asset_graph, publisher, slack)
             watches.append(Watch(desk, *graph_facts(repository, settings)))
         watch = watches[0]
+        fail_dead_runs(context.instance)  # then reported below, with the other failed runs
         runs = report_finished_runs(context, watch, settings, publisher, warehouse)
         now = datetime.now(UTC)
         try:

@@ -33,10 +33,11 @@ from ddrc_platform.core import catalog
 from ddrc_platform.core.freshness import Freshness as Freshness  # the pages' badges
 from ddrc_platform.core.freshness import freshness
 from ddrc_platform.core.names import PACIFIC
-from ddrc_platform.incidents import IncidentRow
+from ddrc_platform.incidents import FailureKind, IncidentRow
 from ddrc_platform.incidents.severity import public_view
 from ddrc_platform.incidents.store import existing_incident_store
 from ddrc_platform.publish.document import PublicationError, validate
+from ddrc_platform.publish.public_values import MAX_CLOCK_SKEW
 from ddrc_platform.resources import build_publisher, build_warehouse
 from ddrc_platform.settings import Deployment, Settings, SettingsError, load_settings
 from ddrc_platform.transform.assets import model_relation
@@ -264,6 +265,7 @@ def _source_facts(session: _Session, table: catalog.RawTable) -> dict[str, Any]:
     not deleted. Raises NotBuiltError when the table does not exist.
     """
     relation = session.reader.raw(table)
+    signal = "".join(f', max("{column}") as "{name}"' for name, column in _signal_columns(table))
     if table.keeping is catalog.Keeping.SNAPSHOT:
         edit = (
             f', max("{catalog.LAST_EDIT_DATE}") as last_edit'
@@ -273,7 +275,7 @@ def _source_facts(session: _Session, table: catalog.RawTable) -> dict[str, Any]:
         day = f'"{catalog.LOAD_DATE}"'
         sql = (
             f"select max({day}) as load_date, count(*) as row_count, "
-            f'max("{catalog.LOADED_AT}") as last_load{edit} from {relation} '
+            f'max("{catalog.LOADED_AT}") as last_load{edit}{signal} from {relation} '
             f"where {day} = (select max({day}) from {relation})"
         )
     else:
@@ -283,8 +285,8 @@ def _source_facts(session: _Session, table: catalog.RawTable) -> dict[str, Any]:
             else ""
         )
         sql = (
-            f'select count(*) as row_count, max("{catalog.FIVETRAN_SYNCED}") as last_load '
-            f"from {relation} {live}"
+            f'select count(*) as row_count, max("{catalog.FIVETRAN_SYNCED}") as last_load'
+            f"{signal} from {relation} {live}"
         )
     return session.frame(sql).iloc[0].to_dict()
 
@@ -303,11 +305,63 @@ def source_row(table: catalog.RawTable, found: dict[str, Any], now: datetime) ->
         "load_date": found.get("load_date"),
         "last_load": last_load,
         "last_edit": _utc(found.get("last_edit")),
+        "change_signal": change_signal(table, found, now),
         "row_count": found.get("row_count") or None,
         "freshness": freshness(None if pd.isna(last_load) else last_load, policy, now).value,
         "late_after": policy.warn_window.to_timedelta() if policy.warn_window else None,
         "stale_after": policy.fail_window.to_timedelta(),
     }
+
+
+# What each source's change sensor watches (ingest/signals.py), where the dashboard shows it:
+# the newest value of an ArcGIS layer's edit field, Airtable's newest created and modified
+# entries. (name in the facts, column of the raw table)
+AIRTABLE_SIGNAL = (("newest_created", "DATE_CREATED"), ("newest_modified", "DATE_METRIC_MODIFIED"))
+
+
+def _signal_columns(table: catalog.RawTable) -> tuple[tuple[str, str], ...]:
+    if table.edit_field is not None:
+        return (("newest_edit", table.edit_field),)
+    return AIRTABLE_SIGNAL if table.family is catalog.Family.AIRTABLE else ()
+
+
+def shown_time(moment: Any, now: datetime) -> str:
+    """A time from a source, in Pacific time; one ahead of our clock (beyond a source's
+    usual skew) cannot be true, and says so rather than pass for a normal time."""
+    at = _utc(moment)
+    if at is None or pd.isna(at):
+        return "none"
+    text = at.astimezone(PACIFIC).strftime("%b %-d %Y, %-I:%M %p PT")
+    if at > now + MAX_CLOCK_SKEW:
+        return f"⚠ {text}: in the future, impossible (the source's clock or data is wrong)"
+    return text
+
+
+def _epoch_or_time(value: Any) -> Any:
+    """An edit field as a time: ArcGIS keeps epoch milliseconds (USACE's GDB_FROM_DATE)."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and not pd.isna(value):
+        return pd.Timestamp(int(value), unit="ms", tz=UTC)
+    return value
+
+
+def change_signal(table: catalog.RawTable, found: Mapping[str, Any], now: datetime) -> str:
+    """What tells the change sensor this source changed, as its latest data shows it: the
+    layer's last edit, else what the sensor watches instead (never a bare "None")."""
+    if catalog.LAST_EDIT_DATE in table.system_columns and pd.notna(found.get("last_edit")):
+        return f"last edit {shown_time(found['last_edit'], now)}"
+    if table.edit_field is not None:
+        newest = shown_time(_epoch_or_time(found.get("newest_edit")), now)
+        rows = found.get("row_count")
+        count = f" · {int(rows):,} features" if rows and pd.notna(rows) else ""
+        return f"newest {table.edit_field} {newest}{count} (the layer reports no edit date)"
+    if table.family is catalog.Family.AIRTABLE:
+        created, modified = (shown_time(found.get(name), now) for name, _ in AIRTABLE_SIGNAL)
+        return f"newest entry created {created}, modified {modified}"
+    if table.family is catalog.Family.MALIBU:
+        return "a hash of each delivery (the endpoint gives no edit date)"
+    if table.family is catalog.Family.FEEDBACK:
+        return "none: the daily reconcile loads it (Fivetran's sync in dev/prd)"
+    return "none: the layer reported no edit date"
 
 
 def _sources(session: _Session, now: datetime) -> pd.DataFrame:
@@ -334,7 +388,43 @@ def _sources(session: _Session, now: datetime) -> pd.DataFrame:
 def sources(settings: Settings, now: datetime | None = None) -> pd.DataFrame:
     """Each raw table: last successful load, last edit at the source, rows, freshness."""
     with _session(settings) as session:
-        return _sources(session, now or datetime.now(UTC))
+        found = _sources(session, now or datetime.now(UTC))
+    return _stale_as_incidents_say(found, settings)
+
+
+# the incidents the sensor opens when an asset is past its fail window (core/freshness.py)
+STALE_KINDS = frozenset({FailureKind.SOURCE_STALE.label, FailureKind.PUBLISHED_FILE_STALE.label})
+
+
+def stale_as_incidents_say(sources: pd.DataFrame, incidents: pd.DataFrame) -> pd.DataFrame:
+    """ "Stale" exactly when an open incident says so.
+
+    The incident sensor judges freshness (core/freshness.py) on each asset's last
+    successful load, its materialization, which the warehouse does not keep: a reload of
+    unchanged data keeps the snapshot's `_LOADED_AT`, and a Fivetran sync that changed no
+    row moves no `_FIVETRAN_SYNCED`. Judged here on those older times, a source loaded
+    this morning whose data last changed three days ago would read "stale" with no
+    incident. So the sensor decides: stale where a stale incident is open (whatever the
+    times here say), and otherwise at most late (past its warn window, as far as the
+    warehouse's times show).
+    """
+    ongoing = incidents[incidents["open"].astype(bool) & incidents["kind"].isin(STALE_KINDS)]
+    stale = {key for keys in ongoing["asset_keys"] for key in keys}
+    judged = [
+        Freshness.STALE.value
+        if key in stale
+        else (Freshness.LATE.value if state == Freshness.STALE.value else state)
+        for key, state in zip(sources["asset_key"], sources["freshness"], strict=True)
+    ]
+    return sources.assign(freshness=judged)
+
+
+def _stale_as_incidents_say(sources: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+    """As `stale_as_incidents_say`; unjudged (the times' own verdict) without the store."""
+    try:
+        return stale_as_incidents_say(sources, incidents(settings))
+    except UnavailableError:
+        return sources
 
 
 # -- metrics -----------------------------------------------------------------------
@@ -451,6 +541,8 @@ def metrics(settings: Settings, now: datetime | None = None) -> pd.DataFrame:
             source_state = _optional(lambda: _sources(session, now))
     except NotBuiltError:  # a published file without a warehouse beside it
         summary = history = airtable = source_state = None
+    if source_state is not None:
+        source_state = _stale_as_incidents_say(source_state, settings)
 
     frame = _held_back(public, summary)
     catalogued = labels.set_index("metric_name")

@@ -320,8 +320,12 @@ def test_sources_page_shows_loads_edits_rows_freshness_and_open_incidents(home, 
         assert table.at[path, "rows"] == row["row_count"], path
     assert table.at[catalog.USACE.path, "freshness"].startswith("Stale · ")
     assert table.at[catalog.EPA.path, "freshness"].startswith("Fresh · ")
-    assert pd.notna(table.at[catalog.EPA.path, "last_edit"])
-    assert pd.isna(table.at[catalog.MALIBU_FIRE_REBUILD_POINTS.path, "last_edit"])
+    # each source's change signal: its last edit, else what its change sensor watches
+    signals = table["change_signal"]
+    assert signals[catalog.EPA.path].startswith("last edit ")
+    assert signals[catalog.USACE.path].startswith("newest GDB_FROM_DATE ")
+    assert signals[catalog.MALIBU_FIRE_REBUILD_POINTS.path].startswith("a hash of each delivery")
+    assert not signals.str.contains("None|NaT|⚠").any(), signals.to_dict()
     (stale_incident,) = table.at[catalog.USACE.path, "incidents"]
     assert stale_incident.startswith("[local] Source is stale: USACE")
     assert len(table.at[catalog.EPA.path, "incidents"]) == 0
@@ -386,7 +390,8 @@ def test_a_warehouse_with_raw_tables_only_shows_sources_and_says_what_is_missing
     for page in (METRICS, TRENDS, FEEDBACK):  # nothing published, no marts
         assert [i.value for i in dashboard(partial, page).info] == [f"{NO_DATA}."], page
     sources = dashboard(partial, SOURCES).dataframe[0].value
-    assert sources["freshness"].str.startswith(("Fresh", "Stale")).all()
+    # no incident store here: USACE, a week behind, is late; only an incident says stale
+    assert sources["freshness"].str.startswith(("Fresh", "Late")).all()
 
     shutil.copytree(home / "publish", partial / "publish")  # published, marts not built
     app = dashboard(partial)

@@ -22,9 +22,9 @@ def emphasis(states: pd.Series) -> list[str]:
 settings = ui.settings()
 st.title("Sources")
 st.caption(
-    "Every raw table the pipeline loads: its last successful load, the last edit at the "
-    "source, the rows of its latest snapshot, and whether it is recent enough for its "
-    "freshness policy."
+    "Every raw table the pipeline loads: its last successful load, what tells us the source "
+    "changed (its last edit, or what the change sensor watches instead), the rows of its "
+    "latest snapshot, and whether it is recent enough for its freshness policy."
 )
 table = ui.read(data.sources, settings)
 try:
@@ -52,7 +52,7 @@ shown = pd.DataFrame(
         "rows": table["row_count"],
         "incidents": table["open_incidents"],
         "last_load": table["last_load"].dt.tz_convert(data.PACIFIC),
-        "last_edit": table["last_edit"].dt.tz_convert(data.PACIFIC),
+        "change_signal": table["change_signal"],
         "policy": [
             f"late after {ui.hours(late)}, stale after {ui.hours(stale)}"
             for late, stale in zip(table["late_after"], table["stale_after"], strict=True)
@@ -72,7 +72,7 @@ st.dataframe(
         "rows": st.column_config.NumberColumn("Rows, latest snapshot", format="localized"),
         "incidents": st.column_config.ListColumn("Open incidents"),
         "last_load": st.column_config.DatetimeColumn("Last successful load (PT)", format=moment),
-        "last_edit": st.column_config.DatetimeColumn("Last edit at source (PT)", format=moment),
+        "change_signal": st.column_config.TextColumn("Change signal at the source"),
         "policy": "Freshness policy",
         "table": "Warehouse table",
         "url": st.column_config.LinkColumn("Link", display_text="open source"),
@@ -81,8 +81,9 @@ st.dataframe(
 st.caption(
     "Snapshot tables: when the latest snapshot was loaded (a same-day reload of unchanged "
     "data keeps the earlier time) and its rows. Fivetran tables (Airtable, page feedback): "
-    "the last sync that changed a row (`_FIVETRAN_SYNCED`) and the rows not deleted. Last "
-    "edit at the source: ArcGIS layers only."
+    "the last sync that changed a row (`_FIVETRAN_SYNCED`) and the rows not deleted. A time "
+    "ahead of ours is flagged ⚠: it cannot be true. Stale is what the incidents say (they "
+    "judge each source's last successful run); without an incident a source is at most late."
 )
 
 troubled = table[table["open_incidents"].map(len) > 0]

@@ -20,7 +20,8 @@ from ddrc_platform.build import Build, bound
 from ddrc_platform.core.names import PIPELINE_JOB, utc_now
 from ddrc_platform.integrations.dagster import load_defs_folder
 from ddrc_platform.settings import Settings, load_settings
-from ddrc_platform.transform.project import dbt_project, prepare_manifest
+from ddrc_platform.transform.assets import home_dbt_vars
+from ddrc_platform.transform.project import dbt_project, prepare_home, prepare_manifest
 
 
 def enter(settings: Settings) -> None:
@@ -31,12 +32,15 @@ def enter(settings: Settings) -> None:
     - The deployment's dbt manifest is parsed when missing or out of date: building only
       reads it. Here as well as in `./ddrc`, because `dg dev`, `dg check defs` and the
       code servers start from `defs()`, on a fresh clone too. A second load finds it
-      prepared and parses nothing.
+      prepared and parses nothing. The home's own parse too (`prepare_home`), so that no
+      run of it parses the whole project.
     """
     warnings.filterwarnings(
         "ignore", message=f"Asset job {PIPELINE_JOB} materializes assets with varying"
     )
-    prepare_manifest(dbt_project(settings.deployment.value))
+    target = settings.deployment.value
+    prepare_manifest(dbt_project(target))
+    prepare_home(target, home_dbt_vars(settings), settings.dbt_target_path)
 
 
 def build_definitions(

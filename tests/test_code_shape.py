@@ -4,7 +4,8 @@
   belongs in plain, unit-tested functions;
 - no import cycle among the package's modules, function-level imports included;
 - a library's private API (`dagster._…`, `dagster_dbt.…` internals) only in `integrations/`;
-- the environment read only by `settings.py`.
+- the environment read only by `settings.py` (and extended for one dbt child by the
+  dagster-dbt integration, which offers no other way).
 """
 
 from __future__ import annotations
@@ -99,6 +100,8 @@ def test_only_settings_reads_the_environment():
         for root in (PACKAGE, ROOT / "dashboards")
         for path in root.rglob("*.py")
         if path.name != "settings.py"
+        # dagster-dbt takes a dbt child's environment only from os.environ (see its docstring)
+        and path.relative_to(PACKAGE.parent) != Path("ddrc_platform/integrations/dagster_dbt.py")
         for node in ast.walk(ast.parse(path.read_text()))
         if isinstance(node, ast.Attribute)
         and node.attr in ("environ", "getenv")

@@ -78,6 +78,8 @@ def test_a_range_backfill_after_a_rule_change_recomputes_exactly_those_days(
         tags=range_tags(DAYS[0], DAYS[-1]),
     ).success
     published = (settings.publish_dir / FILE_NAME).read_bytes()
+    dbt_log = settings.dbt_target_path / "dbt.log"
+    parsed_in_this_home = len(dbt_log.read_bytes())
     old_rule = {"InPlanning", "InBPC"}
     assert history(settings) == {d: in_review(d, old_rule) for d in DAYS}
 
@@ -116,3 +118,6 @@ def test_a_range_backfill_after_a_rule_change_recomputes_exactly_those_days(
     }
     assert in_review(DAYS[0], new_rule) != in_review(DAYS[0], old_rule)  # the rule matters
     assert (settings.publish_dir / FILE_NAME).read_bytes() == published  # never publishes
+    # a rule change, the latest state and a backfill of other dates: dbt parsed partially
+    since = dbt_log.read_bytes()[parsed_in_this_home:].decode()
+    assert "metric_history" in since and "Unable to do partial parsing" not in since

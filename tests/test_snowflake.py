@@ -29,6 +29,7 @@ from ddrc_platform.ingest.fetch import fetch
 from ddrc_platform.ingest.load import with_snapshot_columns
 from ddrc_platform.publish.document import metrics_from_rows
 from ddrc_platform.settings import SettingsError, load_settings, snowflake_settings
+from ddrc_platform.transform.assets import load_dates
 from ddrc_platform.transform.project import dbt_vars, vars_args
 from ddrc_platform.warehouse.base import Warehouse, table_hash
 from ddrc_platform.warehouse.duckdb import DuckDBWarehouse
@@ -255,12 +256,11 @@ def _load_sample_days(warehouses: list[Warehouse], home: Path, days: list[dt.dat
                     warehouse.write_current_state(table, fetched.table)
 
 
-def _dbt_build(
-    target: str, env: dict[str, str], folder: Path, *select: str, **more_vars: str
-) -> subprocess.Popen:
-    """dbt as the platform runs it: credentials from the environment, names as vars."""
+def _dbt_build(target: str, env: dict[str, str], folder: Path, *select: str) -> subprocess.Popen:
+    """dbt as the platform runs it: credentials and load dates from the environment, names
+    as vars."""
     objects = snowflake_settings(env, target).objects if target != "local" else None
-    variables = {**dbt_vars(target, Path(env.get("DDRC_HOME", ".ddrc")), objects), **more_vars}
+    variables = dbt_vars(target, Path(env.get("DDRC_HOME", ".ddrc")), objects)
     return subprocess.Popen(
         [
             str(DBT),
@@ -335,14 +335,8 @@ def test_dbt_on_snowflake_publishes_the_same_summary_as_duckdb(
     assert history(snow, dev) == duck_history
 
     # the partitioned path: one day recomputed incrementally (delete+insert, transient temp)
-    one_day = _dbt_build(
-        "dev",
-        fakesnow_server.env,
-        dev,
-        "metric_history",
-        min_date="2025-08-21",
-        max_date="2025-08-22",
-    )
+    one_day_env = {**fakesnow_server.env, **load_dates(dt.date(2025, 8, 21), dt.date(2025, 8, 22))}
+    one_day = _dbt_build("dev", one_day_env, dev, "metric_history")
     output, _ = one_day.communicate(timeout=240)
     assert one_day.returncode == 0, output[-4000:]
     assert history(snow, dev) == duck_history

@@ -11,9 +11,9 @@ from ddrc_platform.transform.assets import (
     counted_relation,
     load_dates,
     model_relation,
-    todays_load_dates,
     warehouse_was_locked,
 )
+from ddrc_platform.transform.project import DBT_PROJECT_DIR
 
 MANIFEST = {
     "nodes": {
@@ -50,16 +50,13 @@ def test_a_locked_duckdb_file_is_told_apart_from_other_dbt_failures():
     assert not warehouse_was_locked("Database Error in model summary: division by zero")
 
 
-def test_load_dates_are_a_half_open_range_and_today_is_the_pacific_day():
+def test_load_dates_are_a_half_open_range_in_the_environment_metric_history_reads():
     assert load_dates(dt.date(2025, 6, 1), dt.date(2025, 6, 4)) == {
-        "min_date": "2025-06-01",
-        "max_date": "2025-06-04",
+        "DDRC_HISTORY_MIN_DATE": "2025-06-01",
+        "DDRC_HISTORY_MAX_DATE": "2025-06-04",
     }
-    evening_in_california = dt.datetime(2025, 6, 5, 3, 0, tzinfo=dt.UTC)
-    assert todays_load_dates(evening_in_california) == {
-        "min_date": "2025-06-04",
-        "max_date": "2025-06-05",
-    }
+    model = (DBT_PROJECT_DIR / "models/marts/metric_history.sql").read_text()
+    assert all(f'env_var("{name}"' in model for name in load_dates(dt.date.min, dt.date.max))
 
 
 def test_a_model_relation_is_named_as_the_manifest_names_it():

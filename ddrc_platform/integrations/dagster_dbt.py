@@ -1,6 +1,9 @@
 """dagster-dbt internals: a CLI resource without two start-up costs, and the manifest
 the dbt assets were built from.
 
+`cli()` also takes variables for the dbt child's environment (dagster-dbt has no such
+parameter): the history's load dates travel there, not in `--vars` (`transform/assets.py`).
+
 Each `cli()` call ran `dbt --version` in a subprocess (2.9 s) and built an in-process
 dbt adapter (2.8 s) that only `fetch_row_counts()` uses, which we replace with our own
 row counts (`defs/transform/dbt_assets.py`), since that adapter holds the DuckDB file.
@@ -14,24 +17,53 @@ dagster-dbt keeps each dbt asset's manifest under a metadata key it does not exp
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from functools import cached_property
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
+from dagster_dbt import DbtCliInvocation, DbtCliResource
 from dagster_dbt.asset_utils import DAGSTER_DBT_MANIFEST_METADATA_KEY
 from dbt import version as dbt_version
 from packaging import version
 
 
 class DdrcDbtCliResource(DbtCliResource):
+    def cli(  # type: ignore[override]
+        self, args: Sequence[str], *, environment: Mapping[str, str] | None = None, **kwargs: Any
+    ) -> DbtCliInvocation:
+        """`cli()` with variables for this dbt child's environment only.
+
+        dagster-dbt builds the child's environment from `os.environ` inside `cli()` and takes
+        no variables of its own; the process's environment is extended for the duration of
+        the call (the child is started before it returns) and restored after. Steps of one
+        process run one at a time, so no other step sees the extension.
+        """
+        with _extended_environment(environment or {}):
+            return super().cli(args, **kwargs)
+
     @cached_property
     def _cli_version(self) -> version.Version:
         return version.parse(dbt_version.__version__)
 
     def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:  # type: ignore[override]
         return None
+
+
+@contextmanager
+def _extended_environment(extra: Mapping[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in extra}
+    os.environ.update(extra)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def dbt_manifest(dbt_assets_def: dg.AssetsDefinition, key: dg.AssetKey) -> Mapping[str, Any]:

@@ -4,17 +4,17 @@ of them (the summary's relation, its blocking checks)."""
 
 import sys
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from ddrc_platform.core.names import SUMMARY_KEY, pacific_date
+from ddrc_platform.core.names import SUMMARY_KEY
 from ddrc_platform.integrations.dagster_dbt import DdrcDbtCliResource, dbt_manifest
 from ddrc_platform.settings import Settings
-from ddrc_platform.transform.project import dbt_project
+from ddrc_platform.transform.project import dbt_project, dbt_vars
 
 # what DuckDB says when another process holds its file
 DUCKDB_LOCKED = "Could not set lock on file"
@@ -34,14 +34,19 @@ def counted_relation(manifest: Mapping[str, Any], unique_id: str | None) -> str 
 
 
 def load_dates(first: date, end: date) -> dict[str, str]:
-    """The history's vars for load dates [first, end)."""
-    return {"min_date": first.isoformat(), "max_date": end.isoformat()}
+    """The history's load dates [first, end), as the environment `metric_history.sql` reads.
+
+    Environment, not `--vars`: dbt re-parses the whole project (about 6 s) when its vars
+    differ from the last invocation's, and only the one file when an `env_var` it reads
+    changes, so a day change or a backfill costs no parse.
+    """
+    return {"DDRC_HISTORY_MIN_DATE": first.isoformat(), "DDRC_HISTORY_MAX_DATE": end.isoformat()}
 
 
-def todays_load_dates(now: datetime) -> dict[str, str]:
-    """Today's (Pacific) load date: what a run of the latest state passes (see the builder)."""
-    today = pacific_date(now)
-    return load_dates(today, today + timedelta(days=1))
+def home_dbt_vars(settings: Settings) -> dict[str, str]:
+    """The vars every dbt invocation of this deployment's home passes (where the warehouse is)."""
+    objects = settings.snowflake.objects if settings.snowflake else None
+    return dbt_vars(settings.deployment.value, settings.home, objects)
 
 
 def build_dbt_resource(settings: Settings) -> DbtCliResource:

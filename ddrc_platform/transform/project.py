@@ -12,12 +12,15 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from dagster_dbt import DbtProject
 
 from ddrc_platform.core.names import SnowflakeObjects, snowflake_objects
+from ddrc_platform.integrations.dagster_dbt import DdrcDbtCliResource
+from ddrc_platform.transform.children import dbt_executable
+from ddrc_platform.transform.documentation import documentation_gaps
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent.parent / "ddrc_dbt"
 TARGETS = ("local", "dev", "prd")
@@ -30,6 +33,10 @@ FINGERPRINT_FILE = "ddrc_fingerprint.txt"
 
 class ManifestNotPrepared(RuntimeError):
     """No manifest for a target, or one parsed from other project files; says what to run."""
+
+
+class UndocumentedProject(RuntimeError):
+    """The project declares a node or a column without saying what it is."""
 
 
 def dbt_vars(target: str, home: Path, objects: SnowflakeObjects | None = None) -> dict[str, str]:
@@ -54,18 +61,21 @@ def vars_args(variables: dict[str, str]) -> list[str]:
     return ["--vars", json.dumps(variables, sort_keys=True)]
 
 
-def parse_args(target: str) -> list[str]:
-    # the manifest holds relation names only: the local file's location does not matter
-    return ["parse", "--quiet", *vars_args(dbt_vars(target, Path(".ddrc")))]
+def parse_args(target: str, variables: dict[str, str] | None = None) -> list[str]:
+    # the shared manifest holds relation names only: the local file's location does not matter
+    return ["parse", "--quiet", *vars_args(variables or dbt_vars(target, Path(".ddrc")))]
 
 
-def dbt_project(target: str) -> DbtProject:
+def dbt_project(
+    target: str, target_path: Path | None = None, variables: dict[str, str] | None = None
+) -> DbtProject:
+    """The project for `target`; with a home's target path and vars, that home's parse."""
     return DbtProject(
         project_dir=DBT_PROJECT_DIR,
         profiles_dir=DBT_PROJECT_DIR,
         target=target,
-        target_path=Path("target") / target,
-        prepare_project_cli_args=parse_args(target),
+        target_path=target_path or Path("target") / target,
+        prepare_project_cli_args=parse_args(target, variables),
     )
 
 
@@ -85,8 +95,8 @@ def project_fingerprint(project_dir: Path, parse_args: Sequence[str]) -> str:
     return digest.hexdigest()
 
 
-def _fingerprint(project: DbtProject) -> str:
-    return project_fingerprint(Path(project.project_dir), parse_args(project.target))
+def _fingerprint(project: DbtProject, variables: dict[str, str] | None = None) -> str:
+    return project_fingerprint(Path(project.project_dir), parse_args(project.target, variables))
 
 
 def manifest_problem(manifest: Path, fingerprint: str) -> str | None:
@@ -99,8 +109,15 @@ def manifest_problem(manifest: Path, fingerprint: str) -> str | None:
     return None
 
 
-def prepare_manifest(project: DbtProject) -> Path:
+def prepare_manifest(
+    project: DbtProject,
+    variables: dict[str, str] | None = None,
+    parse: Callable[[DbtProject], None] | None = None,
+) -> Path:
     """Parse the project when its manifest is missing or out of date; return the manifest.
+
+    A parse is where the project's documentation is checked (`transform/documentation.py`):
+    an undocumented node fails the image build and `./ddrc prepare`, not a pipeline run.
 
     Not `prepare_if_dev()`: that re-parses in every process that loads the code
     (each step of a multiprocess run), which multiplied a tiny run's time by four.
@@ -110,11 +127,33 @@ def prepare_manifest(project: DbtProject) -> Path:
     # one parser at a time: test workers and code servers may start together
     with (manifest.parent / ".prepare.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        fingerprint = _fingerprint(project)
+        fingerprint = _fingerprint(project, variables)
         if manifest_problem(manifest, fingerprint):
-            project.preparer.prepare(project)
+            (parse or project.preparer.prepare)(project)
+            if gaps := documentation_gaps(json.loads(manifest.read_text())):
+                raise UndocumentedProject(
+                    "document these in the dbt project's yml files:\n  " + "\n  ".join(gaps)
+                )
             (manifest.parent / FINGERPRINT_FILE).write_text(fingerprint + "\n")
     return manifest
+
+
+def prepare_home(target: str, variables: dict[str, str], target_path: Path) -> Path:
+    """Parse the project into a home's dbt folder, with the vars its every run passes.
+
+    dbt parses partially only from a parse made with the same vars and the same profile
+    (for DuckDB, the warehouse file's path): the shared manifest is parsed without a home,
+    so a home's first run would parse the whole project. Parsed here, at the entry, once
+    per project change; every run, backfill and `./ddrc dbt` of the home then starts from
+    it (load dates reach dbt through its environment and never force a parse).
+    """
+
+    def parse(project: DbtProject) -> None:
+        # the dbt beside this Python, not the first `dbt` on PATH as dagster-dbt's preparer
+        dbt = DdrcDbtCliResource(project_dir=project, dbt_executable=str(dbt_executable()))
+        dbt.cli(parse_args(target, variables), target_path=target_path).wait()
+
+    return prepare_manifest(dbt_project(target, target_path, variables), variables, parse)
 
 
 def require_manifest(project: DbtProject) -> Path:

@@ -5,23 +5,22 @@ graph (through `build.py`, which builds them once for the transform and publish 
 What the assets decide is in `ddrc_platform/transform/assets.py`.
 """
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import datetime
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtCliRuntimeError, DbtCliResource, dbt_assets
 
-from ddrc_platform.core.names import DAILY_PARTITIONS, HISTORY_MODEL, utc_now
+from ddrc_platform.core.names import DAILY_PARTITIONS, HISTORY_MODEL
 from ddrc_platform.settings import Settings
 from ddrc_platform.transform.assets import (
     counted_relation,
+    home_dbt_vars,
     load_dates,
-    todays_load_dates,
     warehouse_was_locked,
 )
-from ddrc_platform.transform.project import dbt_project, dbt_vars, require_manifest, vars_args
+from ddrc_platform.transform.project import dbt_project, require_manifest, vars_args
 from ddrc_platform.transform.translator import DdrcDbtTranslator
 from ddrc_platform.warehouse.base import Warehouse, WarehouseBusyError
 
@@ -51,6 +50,7 @@ def run_dbt_build(
     analytics: Warehouse,
     variables: dict[str, str],
     target_path: Path,
+    environment: Mapping[str, str] | None = None,
 ) -> Iterator[Any]:
     """`dbt build` of the selected models, their tests as checks, row counts after.
 
@@ -60,7 +60,10 @@ def run_dbt_build(
     events: list[Any] = []
     with analytics.exclusive():
         invocation = dbt.cli(
-            ["build", *vars_args(variables)], context=context, target_path=target_path
+            ["build", *vars_args(variables)],
+            context=context,
+            target_path=target_path,
+            environment=environment,
         )
         try:
             events.extend(invocation.stream())
@@ -78,22 +81,20 @@ def run_dbt_build(
 
 
 def build_dbt_assets(
-    settings: Settings, warehouse_kind: str, clock: Callable[[], datetime] = utc_now
+    settings: Settings, warehouse_kind: str
 ) -> tuple[dg.AssetsDefinition, dg.AssetsDefinition]:
     """The models that hold the latest state (summary included), and the metric history.
 
     Two definitions because the history alone is partitioned by day: a run of it computes
-    its partitions' load dates (vars `min_date`, `max_date`), and a backfill of any range
-    is one dbt run (`BackfillPolicy.single_run()`), as dagster-open-platform does it.
+    its partitions' load dates (`load_dates`, in dbt's environment), and a backfill of any
+    range is one dbt run (`BackfillPolicy.single_run()`), as dagster-open-platform does it.
 
-    The latest state passes today's dates too, though no model of it reads them: dbt
-    re-parses the whole project (about 6 s) whenever the vars differ from its last
-    invocation's, so both builds of a day's runs share one set and parse partially.
+    Every build of a home passes the same vars (where the warehouse is), so dbt parses
+    partially from the home's own parse (`transform.project.prepare_home`).
     """
     project = dbt_project(settings.deployment.value)
     manifest = require_manifest(project)
-    objects = settings.snowflake.objects if settings.snowflake else None
-    variables = dbt_vars(settings.deployment.value, settings.home, objects)
+    variables = home_dbt_vars(settings)
     translator = DdrcDbtTranslator(warehouse_kind)
 
     @dbt_assets(
@@ -108,10 +109,7 @@ def build_dbt_assets(
         dbt: DbtCliResource,
         analytics: dg.ResourceParam[Warehouse],
     ) -> Iterator[Any]:
-        dates = todays_load_dates(clock())
-        yield from run_dbt_build(
-            context, dbt, analytics, {**variables, **dates}, settings.dbt_target_path
-        )
+        yield from run_dbt_build(context, dbt, analytics, variables, settings.dbt_target_path)
 
     @dbt_assets(
         manifest=manifest,
@@ -130,7 +128,7 @@ def build_dbt_assets(
         window = context.partition_time_window
         dates = load_dates(window.start.date(), window.end.date())
         yield from run_dbt_build(
-            context, dbt, analytics, {**variables, **dates}, settings.dbt_target_path
+            context, dbt, analytics, variables, settings.dbt_target_path, environment=dates
         )
 
     return ddrc_dbt, ddrc_dbt_history

@@ -344,7 +344,9 @@ def test_incidents_page_shows_what_to_do_and_a_new_incident_on_the_next_read(
     for row in ongoing:
         assert f"#### {ui.plain(row.incident.title)}" in text
         assert row.incident.runbook[0] in text
-    assert badges(app, "Low severity") == len(ongoing)
+    for severity in ("high", "low"):  # a held publication is high: nothing can publish
+        shown = sum(row.incident.severity.value == severity for row in ongoing)
+        assert badges(app, f"{severity.capitalize()} severity") == shown
     assert text.count("Who acts: **") == len(ongoing)
     assert [b.proto.url for b in app.get("link_button") if b.proto.label == "Open the run"] == [
         "http://127.0.0.1:3000/runs/run-held"
@@ -357,7 +359,8 @@ def test_incidents_page_shows_what_to_do_and_a_new_incident_on_the_next_read(
     )
     app.run()  # what a fragment rerun does: the store is read again, no cache in between
     assert f"#### {ui.plain(new.incident.title)}" in "\n".join(markdown(app))
-    assert any(f"{len(ongoing) + 1} open incidents" in w.value for w in app.sidebar.warning)
+    said = [*app.sidebar.warning, *app.sidebar.error]  # an error when one is high
+    assert any(f"{len(ongoing) + 1} open incidents" in w.value for w in said)
 
 
 # -- without data, with part of it, during a run ---------------------------------------

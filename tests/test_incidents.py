@@ -173,11 +173,11 @@ CASES = [
       "Re-trigger the Fivetran sync"]),
     (FailureKind.DATA_CHECK_FAILED, [USACE], "usace_objectid_unique", Severity.LOW, PHASE2,
      ["`usace_objectid_unique`", catalog.USACE.source_url, "metric definition"]),
-    (FailureKind.PUBLICATION_HELD, [SUMMARY], "metric_value_not_negative", Severity.LOW,
+    (FailureKind.PUBLICATION_HELD, [SUMMARY], "metric_value_not_negative", Severity.HIGH,
      ALL_METRICS, ["`metric_value_not_negative`", "revert", "summary/ddrc_metrics_summary+"]),
-    (FailureKind.PUBLICATION_HELD, [AIRTABLE], "people_helped_fema_funds_floor", Severity.LOW,
+    (FailureKind.PUBLICATION_HELD, [AIRTABLE], "people_helped_fema_funds_floor", Severity.HIGH,
      ["people_helped_fema_funds"], ["Revert the Airtable entry", "Fivetran sync"]),
-    (FailureKind.PUBLISH_FAILED, [PUBLISH], None, Severity.LOW, ALL_METRICS,
+    (FailureKind.PUBLISH_FAILED, [PUBLISH], None, Severity.HIGH, ALL_METRICS,
      ["SAS token", "Rerun the publication", "previous file stays"]),
     (FailureKind.PUBLISH_VERIFICATION_FAILED, [PUBLISH], None, Severity.HIGH, ALL_METRICS,
      ["Roll back the publication", ROLLBACK_COMMAND, "publish history"]),
@@ -232,12 +232,15 @@ def test_each_kind_gets_its_severity_metrics_and_runbook(
 def test_every_kind_is_covered_and_high_only_for_the_public_file() -> None:
     assert {case[0] for case in CASES} == set(FailureKind)
     high = {k for k in FailureKind if severity_of(k) is Severity.HIGH}
-    # and where nothing can publish any more: the platform's own warehouse file or disk
+    # and where nothing can publish any more: the platform's own warehouse file or disk,
+    # the publish step failing or the gate holding every publish
     assert high == {
         FailureKind.PUBLISH_VERIFICATION_FAILED,
         FailureKind.PUBLISHED_FILE_STALE,
         FailureKind.WAREHOUSE_CORRUPT,
         FailureKind.DISK_FULL,
+        FailureKind.PUBLISH_FAILED,
+        FailureKind.PUBLICATION_HELD,
     }
 
 
@@ -414,8 +417,8 @@ def test_a_failed_source_incident_says_its_number_is_aging_and_when_it_breaches(
     assert "(Mon 2 Jun 2025, 06:05 PDT)" in told
     unknown = public_impact(FailureKind.SOURCE_LOAD_FAILED, Severity.LOW, [epa], [], None)
     assert "50 h after its last good load" in unknown and " at " not in unknown
-    held = public_impact(FailureKind.PUBLICATION_HELD, Severity.LOW, [epa], ["x"], loaded)
-    assert held == "The site still shows the last good data."
+    held = public_impact(FailureKind.PUBLICATION_HELD, Severity.HIGH, [epa], ["x"], loaded)
+    assert held.startswith("The site still shows the last published file, but no new numbers")
 
 
 def test_runbooks_link_the_configured_endpoint_and_errors_lead_with_their_own_message() -> None:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from ddrc_platform.incidents import Router, Severity, load_oncall
+from ddrc_platform.incidents import FailureKind, Router, Severity, Triage, load_oncall
 from ddrc_platform.incidents.routing import OnCallConfig, california_state_holidays
 
 PT = ZoneInfo("America/Los_Angeles")
@@ -180,3 +180,21 @@ def test_high_on_a_holiday_goes_to_on_call(router: Router, clock: Clock) -> None
     assert high.act_now and not low.act_now
     assert low.deferred_until == pt(2026, 4, 1, 9, 0)
     assert router.next_business_start(clock.now) - clock.now == timedelta(hours=23)
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [FailureKind.PUBLISH_FAILED, FailureKind.PUBLICATION_HELD, FailureKind.PUBLISHED_FILE_STALE],
+)
+def test_a_public_file_that_cannot_publish_or_is_stale_pages_at_once_on_a_weekend_night(
+    clock: Clock, kind: FailureKind
+) -> None:
+    """Issue 18: "nothing can publish" was low and deferred to Monday 09:00."""
+    clock.now = pt(2026, 4, 4, 3)  # Saturday 03:00
+    triage = Triage(Router(load_oncall(ONCALL), clock))
+    incident = triage.incident(kind, ["publish/ddrc_metrics_json"], error="boom")
+    assert incident.severity is Severity.HIGH
+    assert incident.act_now and incident.deferred_until is None
+    assert incident.responder != BUSINESS and incident.responder_slack_id
+    upstream = triage.incident(FailureKind.SOURCE_LOAD_FAILED, ["raw/epa/x"], error="boom")
+    assert not upstream.act_now and upstream.deferred_until == pt(2026, 4, 6, 9)

@@ -369,7 +369,7 @@ def test_console_notifier_prints_and_the_store_keeps_the_record(
     desk.recover(PUBLISH, by=Recovery.MATERIALIZED)
     desk.deliver()
     printed = out.getvalue()
-    assert "🟡 LOW · Publishing failed: publish/ddrc_metrics_json" in printed
+    assert "🔴 HIGH · Publishing failed: publish/ddrc_metrics_json" in printed
     assert "Rerun the publication" in printed and "| AuthenticationFailed" in printed
     assert f"Resolved after 1 d 2 h. {RETRO}" in printed
     [row] = store.list_incidents()

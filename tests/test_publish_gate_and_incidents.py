@@ -180,7 +180,7 @@ def test_gate_jump_check_verification_and_incidents(scenario):
     cursor = tick(defs, instance, cursor)
     (held,) = store.list_incidents(open_only=True)
     assert held.incident.kind == FailureKind.PUBLICATION_HELD
-    assert held.incident.severity == Severity.LOW  # the site still shows the last good data
+    assert held.incident.severity == Severity.HIGH  # the gate holds every publish from now on
     # the incident names each held metric with its published and its new value
     assert "pasadena_rebuild_applications_in_review: 9.00 → 0.00" in held.incident.error_excerpt
 

@@ -28,15 +28,25 @@ _AGES = frozenset({FailureKind.SOURCE_LOAD_FAILED, FailureKind.FIVETRAN_SYNC_FAI
 # repairs it, so the public file is bound to go stale; waiting for business hours is wrong
 _NOTHING_CAN_PUBLISH = frozenset({FailureKind.WAREHOUSE_CORRUPT, FailureKind.DISK_FULL})
 
+# the public file itself can no longer be published: the publish step fails, or the gate
+# holds it (a failed blocking check stays failed until a person fixes its cause, and the
+# gate holds every publish until then); no later run of anything else helps, so the file
+# ages towards stale while a deferred incident waits for Monday
+_PUBLISH_STOPPED = frozenset({FailureKind.PUBLISH_FAILED, FailureKind.PUBLICATION_HELD})
+
+_HIGH = _PUBLIC_FILE_WRONG | _NOTHING_CAN_PUBLISH | _PUBLISH_STOPPED
+
 
 def severity_of(kind: FailureKind) -> Severity:
-    """HIGH when the public file is wrong or stale beyond its fail window, or nothing can
-    publish any more (the platform's own disk or warehouse), else LOW.
+    """HIGH when the public file is wrong, older than its freshness window
+    (PUBLISHED_FILE_STALE, from `core/freshness.py`), can no longer be published at all, or
+    nothing can publish any more (the platform's own disk or warehouse), else LOW.
 
-    PUBLISH_FAILED is LOW: a failed write leaves the previous good file in place, and a
-    file that stays old for too long raises PUBLISHED_FILE_STALE on its own.
+    A failure upstream of the publish (a source, a dbt model) is LOW: the site keeps the
+    last good numbers, and if it lasts past the file's freshness window the stale file
+    raises its own HIGH incident.
     """
-    return Severity.HIGH if kind in _PUBLIC_FILE_WRONG | _NOTHING_CAN_PUBLISH else Severity.LOW
+    return Severity.HIGH if kind in _HIGH else Severity.LOW
 
 
 def public_view(severity: Severity) -> str:
@@ -69,6 +79,11 @@ def public_impact(
         return (
             "The site still shows the last good data, but nothing can publish until this is "
             "fixed: every number ages and turns stale at its freshness window."
+        )
+    if kind in _PUBLISH_STOPPED:
+        return (
+            "The site still shows the last published file, but no new numbers can reach it "
+            "until this is fixed: the file ages and turns stale at its freshness window."
         )
     seen = public_view(severity).capitalize() + "."
     tables = [t for t in catalog.RAW_TABLES if t.asset_key.to_user_string() in keys]

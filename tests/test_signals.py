@@ -192,3 +192,49 @@ def test_a_signature_back_after_an_outage_loads_again_under_its_next_number():
     running = [*tries, Attempt(KEY, failed=False, ended=None)]
     lost = load_on_change(catalog.EPA, DAY, "edited x", f"2025-06-02 {UNREADABLE}", running, NOW)
     assert lost is not None and lost.run_key == back.run_key  # a lost cursor: the same key
+
+
+def test_a_load_that_failed_is_retried_by_the_sensor_until_the_source_answers(live, tmp_path):
+    """Issue 18: the signal reads, the load fails (503 on the layer's query); the run key of
+    that failure is spent, so the retry after the backoff asks under the next attempt's."""
+    sources, settings = live
+    sources.arcgis.fail_always(f"{LAYER_PATHS['epa']}/query", Fault.status(503, "Unavailable"))
+    clock = [dt.datetime.now(dt.UTC)]
+    sensor = build_watch_sensor(catalog.EPA, settings, clock=lambda: clock[0])
+    asset = build_raw_asset(catalog.EPA, settings, "duckdb", clock=lambda: clock[0])
+    warehouse = DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))
+    defs = dg.Definitions(assets=[asset], sensors=[sensor], resources={"warehouse": warehouse})
+    instance = dg.DagsterInstance.ephemeral()
+
+    def run(cursor: str | None) -> tuple[str | None, bool | None]:
+        context = dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs)
+        result = sensor.evaluate_tick(context)
+        if not result.run_requests:
+            return result.cursor or cursor, None
+        (request,) = result.run_requests
+        tags = {
+            **request.tags,
+            "dagster/sensor_name": sensor.name,
+            "dagster/run_key": request.run_key,
+        }
+        done = dg.materialize(
+            [asset],
+            partition_key=request.partition_key,
+            resources={"warehouse": warehouse},
+            instance=instance,
+            tags=tags,
+            raise_on_error=False,
+        )
+        return result.cursor, done.success
+
+    cursor, ok = run(None)
+    assert ok is False
+    assert run(cursor)[1] is None  # within the backoff: not again yet
+    sources.arcgis.heal()
+    clock[0] = dt.datetime.now(dt.UTC) + RETRY_FIRST  # the runs end on the real clock
+    cursor, ok = run(cursor)
+    assert ok is True  # retried under a fresh run key, and loaded
+    (last,) = instance.get_run_records(limit=1)
+    assert last.dagster_run.tags["dagster/run_key"].endswith("(attempt 2)")
+    clock[0] += dt.timedelta(hours=2)
+    assert run(cursor)[1] is None  # loaded: nothing more to retry

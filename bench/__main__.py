@@ -102,6 +102,10 @@ def main() -> None:
             print(f"  {label:52} {seconds:7.2f} s  {ratio}")
         print(f"  dbt build alone {c['dbt_alone_seconds']:.2f} s, fetch {c['fetch_seconds']:.2f} s")
         print(f"  Malibu change ran: {', '.join(c['malibu_change_assets'])}")
+        print(
+            f"  Malibu change: {c['malibu_change_runs']} runs, "
+            f"{c['malibu_change_dbt_starts']} dbt invocation(s) (target 1)"
+        )
 
     if "backfill" not in args.skip:
         b = measure("backfill", "--days", "30", "--scale", "0.1")

@@ -38,7 +38,7 @@ class Build:
         """(latest state, history): built once, read by the transform and publish stages."""
         from ddrc_platform.defs.transform.dbt_assets import build_dbt_assets
 
-        return build_dbt_assets(self.settings, self.resources["warehouse"].kind)
+        return build_dbt_assets(self.settings, self.resources["warehouse"].kind, self.clock)
 
 
 _BOUND: ContextVar[Build | None] = ContextVar("ddrc_build", default=None)

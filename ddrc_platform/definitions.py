@@ -9,7 +9,6 @@ needs before it loads the definitions, `enter` does once, at an entry (`defs()` 
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -17,7 +16,7 @@ from pathlib import Path
 import dagster as dg
 
 from ddrc_platform.build import Build, bound
-from ddrc_platform.core.names import PIPELINE_JOB, utc_now
+from ddrc_platform.core.names import utc_now
 from ddrc_platform.integrations.dagster import load_defs_folder
 from ddrc_platform.settings import Settings, load_settings
 from ddrc_platform.transform.assets import home_dbt_vars
@@ -25,19 +24,14 @@ from ddrc_platform.transform.project import dbt_project, prepare_home, prepare_m
 
 
 def enter(settings: Settings) -> None:
-    """Once per process, before the definitions load: the two effects they must not have.
+    """Once per process, before the definitions load: the effect they must not have.
 
-    - The pipeline job's assets differ in backfill policy (`defs/automation/triggers.py`),
-      and Dagster warns so on every load: known, nothing to act on, so not shown.
-    - The deployment's dbt manifest is parsed when missing or out of date: building only
-      reads it. Here as well as in `./ddrc`, because `dg dev`, `dg check defs` and the
-      code servers start from `defs()`, on a fresh clone too. A second load finds it
-      prepared and parses nothing. The home's own parse too (`prepare_home`), so that no
-      run of it parses the whole project.
+    The deployment's dbt manifest is parsed when missing or out of date: building only
+    reads it. Here as well as in `./ddrc`, because `dg dev`, `dg check defs` and the code
+    servers start from `defs()`, on a fresh clone too. A second load finds it prepared and
+    parses nothing. The home's own parse too (`prepare_home`), so that no run of it parses
+    the whole project.
     """
-    warnings.filterwarnings(
-        "ignore", message=f"Asset job {PIPELINE_JOB} materializes assets with varying"
-    )
     target = settings.deployment.value
     prepare_manifest(dbt_project(target))
     prepare_home(target, home_dbt_vars(settings), settings.dbt_target_path)

@@ -134,7 +134,7 @@ def built_home(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path
         if not (home / "done").exists():
             settings = load_settings({"DDRC_HOME": str(home), "DDRC_SAMPLE_SCALE": BUILT_SCALE})
             with dg.DagsterInstance.ephemeral() as instance:
-                _, result = run_pipeline(settings, instance, BUILT_AT, with_history=True)
+                _, result = run_pipeline(settings, instance, BUILT_AT)
             assert result.success, [e.message for e in result.all_events if e.is_step_failure]
             (home / "done").touch()
     return home

@@ -60,13 +60,11 @@ def run_pipeline(
     instance: dg.DagsterInstance,
     at: dt.datetime,
     selection: list[dg.AssetKey] | None = None,
-    with_history: bool = False,
     changed: list[dg.AssetKey] | None = None,
 ) -> tuple[dg.Definitions, dg.ExecuteInProcessResult]:
     """The pipeline job as the daily reconcile runs it: today's (Pacific) partition at `at`.
 
-    Without a selection, everything but `marts/metric_history`: its own dbt invocation
-    costs seconds of dbt start-up per run, and the tests that read it select it.
+    Without a selection, the whole job (today's history is built with the latest state).
     `changed`: only what a change of these assets reruns (they and all below them), as the
     automation would; a test of one source's change need not reload the others.
     """
@@ -75,11 +73,9 @@ def run_pipeline(
     if changed is not None:
         below = dg.AssetSelection.assets(*changed).downstream()
         keys = below.resolve(defs.resolve_asset_graph())
-        selection = [k for k in keys if with_history or k != HISTORY_KEY]
+        selection = [k for k in keys if k != HISTORY_KEY]
     if selection is None:
-        selection = [
-            k for k in job.asset_layer.executable_asset_keys if with_history or k != HISTORY_KEY
-        ]
+        selection = list(job.asset_layer.executable_asset_keys)
     result = job.execute_in_process(
         instance=instance,
         raise_on_error=False,

@@ -135,7 +135,9 @@ def test_the_graph_reacts_to_change_through_the_daemon(tmp_path, ddrc_ui):
 
         # 3. the EPA layer is rebuilt with one more parcel through Phase 1: exactly EPA's path
         live.arcgis.set_layer(LAYER_PATHS["epa"], epa_with_one_more_parcel_through_phase_1(today))
-        done = materialized(instance, daemon.settle(time.time(), SENSORS))
+        runs = daemon.settle(time.time(), SENSORS)
+        assert len(runs) == 2  # the loader, then one downstream run: one dbt start
+        done = materialized(instance, runs)
         assert {key for key, _ in done} == EPA_PATH
         assert len(done) == len(EPA_PATH)  # each once
         assert {p for _, p in done if p is not None} == {partition_key(today)}  # today only

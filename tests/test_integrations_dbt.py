@@ -13,7 +13,7 @@ from dagster_dbt import dbt_assets
 from dagster_dbt.asset_utils import DAGSTER_DBT_MANIFEST_METADATA_KEY
 
 from ddrc_platform.core.names import SUMMARY_KEY
-from ddrc_platform.integrations.dagster_dbt import dbt_manifest
+from ddrc_platform.integrations.dagster_dbt import dbt_manifest, dbt_unique_id
 from ddrc_platform.transform.assets import summary_relation
 from ddrc_platform.transform.project import dbt_project, prepare_manifest
 from ddrc_platform.transform.translator import DdrcDbtTranslator
@@ -29,3 +29,4 @@ def test_dbt_assets_carry_their_manifest_under_the_key_we_read():
     manifest = dbt_manifest(ddrc_dbt, SUMMARY_KEY)
     assert manifest["nodes"].keys() == json.loads(path.read_text())["nodes"].keys()
     assert summary_relation(ddrc_dbt) == '"warehouse"."marts"."ddrc_metrics_summary"'
+    assert dbt_unique_id(ddrc_dbt, SUMMARY_KEY) == "model.ddrc_dbt.ddrc_metrics_summary"

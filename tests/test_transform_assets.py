@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+from pathlib import Path
 
 import dagster as dg
 
+from ddrc_platform.core.names import HISTORY_MODEL, HISTORY_PARENT
 from ddrc_platform.transform.assets import (
+    attached_nodes,
     blocking_check_keys,
     counted_relation,
+    failed_only_within,
+    folded_history_day,
+    fqn_selector,
     load_dates,
     model_relation,
+    on_partition,
     warehouse_was_locked,
 )
-from ddrc_platform.transform.project import DBT_PROJECT_DIR
+from ddrc_platform.transform.project import DBT_PROJECT_DIR, dbt_project
 
 MANIFEST = {
     "nodes": {
@@ -77,3 +85,55 @@ def test_only_blocking_checks_on_the_asset_hold_publication_back():
     def models(): ...
 
     assert blocking_check_keys(models, summary) == [dg.AssetCheckKey(summary, "unique")]
+
+
+def test_a_latest_state_build_of_the_historys_parent_builds_its_day_too():
+    evening_in_california = dt.datetime(2025, 6, 5, 3, 0, tzinfo=dt.UTC)
+    day = folded_history_day(True, False, None, evening_in_california)
+    assert day == dt.date(2025, 6, 4)  # today in California, not in UTC
+    assert folded_history_day(True, False, "2025-06-01", evening_in_california) == dt.date(
+        2025, 6, 1
+    )  # the run's partition (the reconcile, ./ddrc run)
+    assert folded_history_day(False, False, None, evening_in_california) is None
+    assert folded_history_day(True, True, None, evening_in_california) is None  # its own op
+
+
+def test_the_historys_parent_is_its_only_model_parent():
+    manifest = json.loads(Path(dbt_project("local").manifest_path).read_text())
+    (history,) = [n for n in manifest["nodes"].values() if n["name"] == HISTORY_MODEL]
+    models = [p for p in history["depends_on"]["nodes"] if p.startswith("model.")]
+    assert [manifest["nodes"][p]["name"] for p in models] == [HISTORY_PARENT.path[-1]]
+    nodes = attached_nodes(manifest, HISTORY_MODEL)
+    assert history["unique_id"] in nodes and len(nodes) > 1
+    tests = nodes - {history["unique_id"]}
+    assert all(manifest["nodes"][n]["resource_type"] == "test" for n in tests)
+
+
+def test_a_build_failed_only_on_the_folded_nodes_is_told_apart():
+    nodes = frozenset({"model.h", "test.h_unique"})
+
+    def results(*failed: str) -> dict:
+        ok = [{"unique_id": "model.x", "status": "success"}]
+        return {"results": ok + [{"unique_id": u, "status": "fail"} for u in failed]}
+
+    assert failed_only_within(results("test.h_unique"), nodes)
+    assert not failed_only_within(results("test.h_unique", "model.x2"), nodes)
+    assert not failed_only_within(results(), nodes)  # nothing failed: not "only these"
+    assert not failed_only_within({}, nodes)
+
+
+def test_folded_events_take_the_partition_and_others_pass_unchanged():
+    key = dg.AssetKey(["marts", "h"])
+    materialized = on_partition(dg.AssetMaterialization(key, metadata={"n": 1}), "2025-06-02")
+    assert (materialized.partition, materialized.metadata["n"].value) == ("2025-06-02", 1)
+    checked = on_partition(
+        dg.AssetCheckEvaluation(asset_key=key, check_name="c", passed=False), "2025-06-02"
+    )
+    assert (checked.partition, checked.passed, checked.check_name) == ("2025-06-02", False, "c")
+    output = dg.Output(None, output_name="x")
+    assert on_partition(output, "2025-06-02") is output
+
+
+def test_a_node_is_selected_by_its_fqn():
+    manifest = {"nodes": {"model.p.m": {"fqn": ["p", "marts", "m"]}}}
+    assert fqn_selector(manifest, "model.p.m") == "fqn:p.marts.m"

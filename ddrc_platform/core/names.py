@@ -18,6 +18,9 @@ SUMMARY_KEY = dg.AssetKey(["summary", "ddrc_metrics_summary"])
 PUBLISH_KEY = dg.AssetKey(["publish", "ddrc_metrics_json"])
 HISTORY_MODEL = "metric_history"  # the daily-partitioned dbt model
 HISTORY_KEY = dg.AssetKey(["marts", HISTORY_MODEL])
+# the history's one parent: a build of it builds today's history in the same dbt invocation
+HISTORY_PARENT = dg.AssetKey(["intermediate", "int_pipeline__metrics_by_load_date"])
+PARTITION_TAG = "dagster/partition"  # the tag Dagster gives a run of one partition
 
 OWNERS = ["team:ddrc-data-engineering"]
 INGESTION_GROUP = "ingestion"

@@ -11,8 +11,9 @@ dbt-core is installed in this very environment, so its version is known without 
 subprocess. Both override private members; tests/test_integrations.py fails loudly when
 an upgrade moves them.
 
-dagster-dbt keeps each dbt asset's manifest under a metadata key it does not export
-(`dbt_manifest`); tests/test_integrations_dbt.py fails when an upgrade moves it.
+dagster-dbt keeps each dbt asset's manifest and node id under metadata keys it does not
+export (`dbt_manifest`, `dbt_unique_id`); tests/test_integrations_dbt.py fails when an
+upgrade moves them.
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ from typing import Any
 
 import dagster as dg
 from dagster_dbt import DbtCliInvocation, DbtCliResource
-from dagster_dbt.asset_utils import DAGSTER_DBT_MANIFEST_METADATA_KEY
+from dagster_dbt.asset_utils import (
+    DAGSTER_DBT_MANIFEST_METADATA_KEY,
+    DAGSTER_DBT_UNIQUE_ID_METADATA_KEY,
+)
 from dbt import version as dbt_version
 from packaging import version
 
@@ -69,3 +73,8 @@ def _extended_environment(extra: Mapping[str, str]) -> Iterator[None]:
 def dbt_manifest(dbt_assets_def: dg.AssetsDefinition, key: dg.AssetKey) -> Mapping[str, Any]:
     """The parsed manifest `@dbt_assets` attached to `key`: no public accessor exists."""
     return dbt_assets_def.metadata_by_key[key][DAGSTER_DBT_MANIFEST_METADATA_KEY].manifest
+
+
+def dbt_unique_id(dbt_assets_def: dg.AssetsDefinition, key: dg.AssetKey) -> str:
+    """The dbt node behind an asset of `@dbt_assets`: kept under an unexported metadata key."""
+    return dbt_assets_def.get_asset_spec(key).metadata[DAGSTER_DBT_UNIQUE_ID_METADATA_KEY]

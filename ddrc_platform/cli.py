@@ -1,4 +1,5 @@
-"""The commands behind `./ddrc`: run, prepare dbt, roll back (and pin), list incidents.
+"""The commands behind `./ddrc`: run, reload a source, prepare dbt, roll back (and pin),
+list incidents. Their verbs and flags are `core/commands.py`'s, the names runbooks use.
 
 Runs are recorded in a Dagster instance under `$DDRC_HOME/dagster` (or `DAGSTER_HOME`),
 so `./ddrc ui` started on the same home shows them afterwards.
@@ -8,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
+import operator
 import subprocess
 import sys
 import time
@@ -17,6 +20,7 @@ from pathlib import Path
 import dagster as dg
 import yaml
 
+from ddrc_platform.core import catalog, commands
 from ddrc_platform.core.names import (
     PIPELINE_JOB,
     ROLLBACK_JOB,
@@ -35,7 +39,38 @@ from ddrc_platform.transform.project import (
 )
 
 # the commands that load the definitions: `enter` prepares the process for them, once
-LOADS_DEFINITIONS = ("run", "rollback")
+LOADS_DEFINITIONS = (commands.RUN, commands.RELOAD, commands.ROLLBACK)
+
+
+class UnknownSource(ValueError):
+    """`./ddrc reload` named no raw table; the message lists the ones there are."""
+
+
+def source_key(source: str) -> dg.AssetKey:
+    """A raw table as a responder names it: its catalog path (`epa/public_status_assessment`)
+    or its asset key (`raw/epa/public_status_assessment`)."""
+    keys = {t.asset_key.to_user_string(): t.asset_key for t in catalog.RAW_TABLES}
+    name = source.strip().strip("/")
+    found = keys.get(name) or keys.get(commands.RAW_PREFIX + name)
+    if found is None:
+        valid = ", ".join(sorted(commands.source_name(k) for k in keys))
+        raise UnknownSource(f"unknown source {source!r}; one of: {valid}")
+    return found
+
+
+def selection_of(select: str) -> dg.AssetSelection:
+    """`--select`: asset keys separated by commas, each with a trailing `+` for it and
+    everything below it (how runbooks ask to rerun a model and what it feeds)."""
+    parts = [part.strip() for part in select.split(",") if part.strip()]
+    if not parts:
+        raise ValueError(f"--select {select!r} names no asset")
+    chosen = []
+    for part in parts:
+        one = dg.AssetSelection.assets(
+            dg.AssetKey.from_user_string(part.removesuffix(commands.DOWNSTREAM))
+        )
+        chosen.append(one.downstream() if part.endswith(commands.DOWNSTREAM) else one)
+    return functools.reduce(operator.or_, chosen)
 
 
 def instance_config(settings: Settings) -> Path:
@@ -64,30 +99,44 @@ def execute(
     settings: Settings,
     job_name: str,
     loggers: dict[str, dg.LoggerDefinition] | None = None,
+    selection: dg.AssetSelection | None = None,
     **kwargs: object,
 ) -> dg.ExecuteInProcessResult:
     """Run one job of the definitions in this process, recorded in the instance the UI reads."""
     home = instance_config(settings).parent
     instance = dg.DagsterInstance.local_temp(tempdir=str(home))
-    job = build_definitions(settings).resolve_job_def(job_name)
+    defs = build_definitions(settings)
+    job = defs.resolve_job_def(job_name)
+    if selection is not None:
+        known = set(job.asset_layer.executable_asset_keys)
+        try:
+            chosen = selection.resolve(defs.resolve_asset_graph())
+        except dg.DagsterInvalidSubsetError as exc:  # a key spelt wrong: say which, briefly
+            raise ValueError(str(exc).split(" were selected", 1)[0] + " are no assets") from exc
+        kwargs["asset_selection"] = sorted(chosen & known, key=str)
     if loggers:
         job = job.with_logger_defs(loggers)
         kwargs["run_config"] = {"loggers": {name: {} for name in loggers}}
     return job.execute_in_process(instance=instance, raise_on_error=False, **kwargs)
 
 
-def run(settings: Settings, select: str | None, verbose: bool = False) -> int:
-    """The whole graph in this process; one line per step, the full log in a file."""
+def run(
+    settings: Settings,
+    selection: dg.AssetSelection | None,
+    verbose: bool = False,
+    what: str = commands.RUN,
+) -> int:
+    """The graph (or a selection of it) in this process, today's partition; one line per
+    step, the full log in a file."""
     from ddrc_platform.console import RunConsole, console_logger, warnings_into
 
     started = time.perf_counter()
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     console = RunConsole(settings.home / "logs" / f"run-{stamp}.log")
-    print(f"ddrc run: {settings.deployment.value} deployment, {settings.sources.value} sources")
+    print(f"ddrc {what}: {settings.deployment.value} deployment, {settings.sources.value} sources")
     loggers = {"ddrc_console": console_logger(console)}
     if verbose:
         loggers["console"] = dg.colored_console_logger
-    selection = None if select is None else [dg.AssetKey.from_user_string(select)]
     # what libraries print (dbt's own progress lines) and warn goes to the log files, not
     # the screen; the warnings are summed up after the run
     with (
@@ -97,9 +146,7 @@ def run(settings: Settings, select: str | None, verbose: bool = False) -> int:
         contextlib.redirect_stderr(sys.stderr if verbose else raw),
     ):
         today = partition_key(pacific_date(utc_now()))  # the snapshot (and history) of today
-        result = execute(
-            settings, PIPELINE_JOB, loggers, asset_selection=selection, partition_key=today
-        )
+        result = execute(settings, PIPELINE_JOB, loggers, selection=selection, partition_key=today)
     console.finish()
     seconds = time.perf_counter() - started
     for warning in console.warning_summary():
@@ -149,19 +196,16 @@ def dbt(settings: Settings, args: list[str]) -> int:
 
 
 def versions(settings: Settings) -> int:
+    """The history of the public file, the live version and the pin marked."""
     from ddrc_platform.publish.document import content_hash
+    from ddrc_platform.publish.rollback import listing
     from ddrc_platform.resources import build_publisher
 
     publisher = build_publisher(settings)
-    current, pin = publisher.current(), publisher.pin()
-    live = f"-{content_hash(current)[:12]}.json" if current else None
-    for name in publisher.versions():
-        marks = [
-            "live" if live and name.endswith(live) else "",
-            "pinned" if pin and pin.version == name else "",
-        ]
-        print(" ".join([name, *filter(None, marks)]))
-    print(pin.describe() if pin else "not pinned")
+    current = publisher.current()
+    live = content_hash(current) if current else None
+    for line in listing(publisher.versions(), live, publisher.pin()):
+        print(line)
     return 0
 
 
@@ -213,42 +257,75 @@ def failure_reason(result: dg.ExecuteInProcessResult) -> str:
     return f"failed: {error.cls_name}: {reason}"
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="./ddrc")
-    commands = parser.add_subparsers(dest="command", required=True)
-    runner = commands.add_parser("run", help="materialize the whole graph in-process")
-    runner.add_argument("--select", help="one asset key, e.g. raw/epa/public_status_assessment")
+def parser() -> argparse.ArgumentParser:
+    """The verbs and flags, named as `core/commands.py` spells them for the runbooks."""
+    top = argparse.ArgumentParser(prog=commands.DDRC)
+    verbs = top.add_subparsers(dest="command", required=True)
+    runner = verbs.add_parser(commands.RUN, help="materialize the whole graph in-process")
+    runner.add_argument(
+        commands.SELECT,
+        help="asset keys, comma-separated; KEY+ adds what lies below it, "
+        "e.g. 'marts/metric_summary+'",
+    )
     runner.add_argument("--verbose", action="store_true", help="Dagster's full log on screen")
-    preparer = commands.add_parser("prepare", help="prepare the dbt manifests")
+    reloader = verbs.add_parser(
+        commands.RELOAD, help="reload one source (today) and rerun what lies below it"
+    )
+    reloader.add_argument("source", help="e.g. epa/public_status_assessment")
+    reloader.add_argument("--verbose", action="store_true", help="Dagster's full log on screen")
+    preparer = verbs.add_parser("prepare", help="prepare the dbt manifests")
     preparer.add_argument("--target", action="append", choices=TARGETS, dest="targets")
-    dbt_cmd = commands.add_parser("dbt", help="run dbt by hand on this deployment's warehouse")
+    dbt_cmd = verbs.add_parser(commands.DBT, help="run dbt by hand on this deployment's warehouse")
     dbt_cmd.add_argument("args", nargs=argparse.REMAINDER)
-    commands.add_parser("instance", help="write the local Dagster instance's dagster.yaml")
-    commands.add_parser("versions", help="list published versions, oldest first")
-    back = commands.add_parser("rollback", help="make an earlier published version live again")
-    back.add_argument("--to", help="history version name (default: the previous public one)")
-    back.add_argument("--release", action="store_true", help="lift the pin: publishing resumes")
-    incidents_cmd = commands.add_parser("incidents", help="open and recent incidents")
+    verbs.add_parser("instance", help="write the local Dagster instance's dagster.yaml")
+    verbs.add_parser(commands.VERSIONS, help="list published versions, oldest first")
+    back = verbs.add_parser(commands.ROLLBACK, help="make an earlier published version live")
+    back.add_argument(commands.TO, help="history version name (default: the previous one)")
+    back.add_argument(
+        commands.RELEASE, action="store_true", help="lift the pin: publishing resumes"
+    )
+    incidents_cmd = verbs.add_parser(commands.INCIDENTS, help="open and recent incidents")
     incidents_cmd.add_argument("show", nargs="?", choices=["show"], help="show one incident")
     incidents_cmd.add_argument("id", nargs="?", help="incident id (as listed)")
-    args = parser.parse_args(argv)
-    if args.command == "incidents" and bool(args.show) != bool(args.id):
-        parser.error("usage: ./ddrc incidents [show ID]")
+    return top
+
+
+def selected(args: argparse.Namespace) -> dg.AssetSelection | None:
+    """What `run --select` or `reload SOURCE` asks for; None: the whole graph."""
+    if args.command == commands.RELOAD:
+        return dg.AssetSelection.assets(source_key(args.source)).downstream()
+    return None if args.select is None else selection_of(args.select)
+
+
+def main(argv: list[str] | None = None) -> None:
+    top = parser()
+    args = top.parse_args(argv)
+    if args.command == commands.INCIDENTS and bool(args.show) != bool(args.id):
+        top.error("usage: ./ddrc incidents [show ID]")
     if args.command == "prepare":
         sys.exit(prepare(args.targets or list(TARGETS)))
+    if args.command in (commands.RUN, commands.RELOAD):
+        try:
+            selection = selected(args)
+        except ValueError as exc:  # an unknown source, an empty selection
+            top.exit(2, f"{top.prog} {args.command}: {exc}\n")
     settings = load_settings()
     if args.command in LOADS_DEFINITIONS:
         enter(settings)
-    if args.command == "run":
-        sys.exit(run(settings, args.select, args.verbose))
-    if args.command == "dbt":
+    if args.command in (commands.RUN, commands.RELOAD):
+        what = args.command if args.command == commands.RUN else f"{args.command} {args.source}"
+        try:
+            sys.exit(run(settings, selection, args.verbose, what))
+        except ValueError as exc:
+            top.exit(2, f"{top.prog} {args.command}: {exc}\n")
+    if args.command == commands.DBT:
         sys.exit(dbt(settings, args.args))
     if args.command == "instance":
         print(instance_config(settings))
         sys.exit(0)
-    if args.command == "versions":
+    if args.command == commands.VERSIONS:
         sys.exit(versions(settings))
-    if args.command == "incidents":
+    if args.command == commands.INCIDENTS:
         from ddrc_platform.incidents.cli import incidents
 
         sys.exit(incidents(settings.incident_store_location, args.id))

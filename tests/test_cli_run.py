@@ -1,8 +1,10 @@
-"""`./ddrc run` as a newcomer sees it: a few lines, the full log in a file, clear failures."""
+"""`./ddrc run` as a newcomer sees it: a few lines and no warnings, the full log in a file,
+clear failures."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from datetime import date
@@ -39,6 +41,13 @@ def test_a_successful_run_says_what_happened_in_few_lines_and_keeps_the_full_log
     assert log.is_file() and "STEP_SUCCESS" in log.read_text()
     assert (tmp_path / "publish" / "ddrc-metrics.json").is_file()
     assert "Running with dbt" not in done.stdout  # dbt's own progress went to the log
+    # nothing a newcomer cannot act on: no warnings (summed up or raw), no debug lines
+    noise = [
+        line
+        for line in (done.stdout + done.stderr).splitlines()
+        if re.search(r"warning|DEBUG", line, re.IGNORECASE)
+    ]
+    assert noise == [], noise
 
 
 def test_a_failed_run_names_the_step_its_error_and_the_log(tmp_path):

@@ -12,7 +12,8 @@ EPA = "raw/epa/public_status_assessment"
 AIRTABLE = "raw/airtable/metrics"
 FEEDBACK = "raw/feedback/page_feedback"
 PUBLISH = "publish/ddrc_metrics_json"
-RUN = "`uv run dagster asset materialize -m ddrc_platform.definitions --select '{}'`"
+RELOAD = "`./ddrc reload {}`"  # a source: today's snapshot and everything below it
+RUN = "`./ddrc run --select '{}+'`"  # anything else: it and everything below it
 EPA_LAYER = (
     "https://services.arcgis.com/cJ9YHowT8TU7DUyn/ArcGIS/rest/services/"
     "SoCalFires2025_PublicStatusNightly/FeatureServer/0"
@@ -58,7 +59,7 @@ def test_a_case_replaces_the_steps_where_it_holds():
             [
                 "Check that the source answers: EPA hazardous-material (Phase 1) assessment at "
                 f"{EPA_LAYER}?f=json.",
-                f"Rerun the loader: {RUN.format(EPA)}.",
+                f"Rerun the loader of `{EPA}`: {RELOAD.format('epa/public_status_assessment')}.",
                 "If the source is down, leave it: the site keeps the last good data. Rerun once "
                 "it answers and note the outage in the issue.",
             ],
@@ -91,8 +92,8 @@ def test_a_case_replaces_the_steps_where_it_holds():
                 'metrics"): who changed them, when, and what the value was before.',
                 "Revert the Airtable entry to its last good value (or correct it with its metric "
                 "contact), rather than loosening the check.",
-                f"Reload `{AIRTABLE}` from its source: {RUN.format(AIRTABLE)}. Then rerun the "
-                f"checks: {RUN.format(AIRTABLE + '+')}.",
+                f"Reload `{AIRTABLE}` from its source and rerun what it feeds: "
+                f"{RELOAD.format('airtable/metrics')}.",
             ],
         ),
         (
@@ -105,7 +106,7 @@ def test_a_case_replaces_the_steps_where_it_holds():
                 "If someone renamed or removed a field in Airtable, revert that change in "
                 "Airtable; otherwise update the catalog and staging model in a reviewed PR.",
                 f"Re-trigger the Fivetran sync of `{FEEDBACK}` (Fivetran UI: Sync now, or "
-                f"{RUN.format(FEEDBACK)}) and watch its sync log.",
+                f"{RELOAD.format('feedback/page_feedback')}) and watch its sync log.",
             ],
         ),
         (
@@ -118,7 +119,7 @@ def test_a_case_replaces_the_steps_where_it_holds():
                 "did the agency announce a rebuild or a cut?",
                 "If it is an outage or a botched rebuild, leave it: the kept snapshot stays and "
                 "the site shows the last good data. Rerun once it is whole: "
-                f"{RUN.format(EPA)}.",
+                f"{RELOAD.format('epa/public_status_assessment')}.",
                 "If the source really shrank (or was emptied), acknowledge that row count under "
                 "`deliveries:` in config/acknowledgements.yaml in a reviewed PR, then rerun.",
             ],

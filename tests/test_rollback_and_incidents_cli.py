@@ -40,7 +40,7 @@ from ddrc_platform.core.names import (
 from ddrc_platform.incidents import FailureKind, SqliteIncidentStore
 from ddrc_platform.ingest import sample
 from ddrc_platform.publish import document as publication
-from ddrc_platform.publish.rollback import rollback
+from ddrc_platform.publish.rollback import RELEASE_HINT, rollback
 from ddrc_platform.publish.targets import local
 from ddrc_platform.publish.targets.local import LocalPublisher, version_name
 from ddrc_platform.settings import load_settings
@@ -114,8 +114,11 @@ def test_the_cli_rolls_back_pins_and_releases_through_the_job(tmp_path):
     assert f"to version {first} (run " in ddrc(home, "rollback")
     assert publisher.current() == document(61000)
     listed = ddrc(home, "versions").splitlines()
-    assert listed[0] == f"{first} live pinned" and listed[-2].endswith(" live")
-    assert listed[-1] == publisher.pin().describe()
+    # the restored content went live again as the newest version: only it is live
+    assert listed[0] == f"{first}  pinned"
+    assert listed[-2].endswith(f"-{first.split('-')[1]}  live, held by the pin")
+    assert sum(" live" in line for line in listed[:-1]) == 1
+    assert listed[-1] == f"{publisher.pin().describe()}; {RELEASE_HINT}"
 
     assert "released" in ddrc(home, "rollback", "--release")
     assert publisher.pin() is None

@@ -5,7 +5,8 @@ they fix the problem: look at the failing thing (with its source URL), apply the
 fix (rerun the loader, re-trigger the Fivetran sync, revert the Airtable entry, roll
 back the publication), then rerun. Asking the front-end team comes last, as the team's
 process says. The steps are data, one `RUNBOOKS` entry per kind, so editing what responders
-read is editing text, and a test sees that every kind has its entry.
+read is editing text, and a test sees that every kind has its entry. The commands they name
+come from `core/commands.py`, spelt as `./ddrc` parses them, and a test runs each one.
 """
 
 from __future__ import annotations
@@ -16,13 +17,13 @@ from datetime import UTC
 from enum import StrEnum
 from urllib.parse import urlencode
 
-from ddrc_platform.core import catalog
+from ddrc_platform.core import catalog, commands
 from ddrc_platform.core.names import PUBLISH_KEY as PUBLISH_ASSET
 from ddrc_platform.incidents.model import FailureKind, Incident
 from ddrc_platform.incidents.severity import public_view
 
 DEFAULT_REPO = "cagov/ddrc-platform"
-ROLLBACK_COMMAND = "./ddrc rollback"
+ROLLBACK_COMMAND = commands.rollback()
 PUBLISH_KEY = PUBLISH_ASSET.to_user_string()
 FRONT_END = (
     "Last resort: ask the front-end team to hide or annotate the affected numbers on the "
@@ -34,9 +35,13 @@ _FIVETRAN = {t.asset_key.to_user_string() for t in catalog.FIVETRAN_TABLES}
 _AIRTABLE = catalog.AIRTABLE_METRICS.asset_key.to_user_string()
 
 
-def materialize(keys: Sequence[str], downstream: bool = False) -> str:
-    selection = ",".join(f"{k}+" if downstream else k for k in keys)
-    return f"`uv run dagster asset materialize -m ddrc_platform.definitions --select '{selection}'`"
+def materialize(keys: Sequence[str]) -> str:
+    """The command that reruns these assets for today and everything below them, through
+    the usual checks (a rerun that stopped short would leave the public file behind): a
+    source by `./ddrc reload`, anything else by `./ddrc run --select 'KEY+'`."""
+    if keys and all(k in _TABLES for k in keys):
+        return " then ".join(f"`{commands.reload(k)}`" for k in keys)
+    return f"`{commands.run(keys, downstream=True)}`"
 
 
 def _look_at_source(key: str, source_urls: Mapping[str, str]) -> str:
@@ -53,7 +58,7 @@ def _look_at_source(key: str, source_urls: Mapping[str, str]) -> str:
 
 def _fivetran_sync(key: str, fivetran: bool) -> str:
     if not fivetran:  # the local deployment loads these tables itself
-        return f"Reload `{key}` from its source: {materialize([key])}."
+        return f"Reload `{key}` from its source and rerun what it feeds: {materialize([key])}."
     return (
         f"Re-trigger the Fivetran sync of `{key}` (Fivetran UI: Sync now, or {materialize([key])})"
         " and watch its sync log."
@@ -63,7 +68,8 @@ def _fivetran_sync(key: str, fivetran: bool) -> str:
 def _rerun_loader(keys: Sequence[str], fivetran: bool) -> str:
     if all(k in _FIVETRAN for k in keys):
         return _fivetran_sync(keys[0], fivetran)
-    return f"Rerun the loader: {materialize(keys)}."
+    named = ", ".join(f"`{k}`" for k in keys)
+    return f"Rerun the loader of {named}: {materialize(keys)}."
 
 
 @dataclass(frozen=True)
@@ -121,8 +127,9 @@ class _Failure:
         return materialize(self.keys)
 
     @property
-    def materialize_downstream(self) -> str:
-        return materialize(self.keys, downstream=True)
+    def dbt_build(self) -> str:
+        """dbt by hand on the first failed model (its key's last part names it)."""
+        return f"`{commands.dbt_build(self.first.rsplit('/', 1)[-1])}`"
 
     @property
     def manual(self) -> str:
@@ -155,7 +162,7 @@ _AIRTABLE_STEPS = (
     "who changed them, when, and what the value was before.",
     "Revert the Airtable entry to its last good value (or correct it with its metric "
     "contact), rather than loosening the check.",
-    "{airtable_sync} Then rerun the checks: " + materialize([_AIRTABLE], downstream=True) + ".",
+    "{airtable_sync}",
 )
 _PUBLISH = materialize([PUBLISH_KEY])
 _CHECK_FAILED = Runbook(
@@ -164,7 +171,7 @@ _CHECK_FAILED = Runbook(
         "{look_upstream}",
         "If the agency changed its reporting, change the metric definition in one "
         "reviewed edit; if a code change caused it, revert it; then rerun: "
-        "{materialize_downstream}.",
+        "{materialize}.",
     ),
     cases={Case.AIRTABLE: _AIRTABLE_STEPS},
 )
@@ -198,10 +205,9 @@ RUNBOOKS: Mapping[FailureKind, Runbook] = {
     ),
     FailureKind.DBT_MODEL_FAILED: Runbook(
         (
-            "Read the dbt error for `{first}` in the run (locally: "
-            "`cd ddrc_dbt && dbt build --select <model>`).",
+            "Read the dbt error for `{first}` in the run (by hand: {dbt_build}).",
             "If a recent change to `ddrc_dbt/` caused it, revert that change.",
-            "Rerun the model and everything downstream: {materialize_downstream}.",
+            "Rerun the model and everything downstream: {materialize}.",
         )
     ),
     FailureKind.DATA_CHECK_FAILED: _CHECK_FAILED,
@@ -270,10 +276,10 @@ RUNBOOKS: Mapping[FailureKind, Runbook] = {
     ),
     FailureKind.WAREHOUSE_BUSY: Runbook(
         (
-            "Another run (or a process such as a dashboard or `./ddrc dbt`) held the "
+            "Another run (or a process such as a dashboard, or dbt run by hand) held the "
             "warehouse: look for a run still in progress in the Dagster UI.",
             "Let it finish (or stop it); do not delete the lock file.",
-            "Rerun: {materialize_downstream}.",
+            "Rerun: {materialize}.",
         )
     ),
     FailureKind.RUN_HUNG: Runbook(
@@ -282,7 +288,8 @@ RUNBOOKS: Mapping[FailureKind, Runbook] = {
             "that trickles its answer or a lock held elsewhere are the usual causes.",
             "Terminate the run in the Dagster UI if it is still going: it holds the "
             "publishing slot, and the site keeps the last good data meanwhile.",
-            "Rerun the pipeline; if the same step hangs again, treat its source as down.",
+            f"Rerun the pipeline (`{commands.run()}`); if the same step hangs again, "
+            "treat its source as down.",
         )
     ),
     FailureKind.RUN_FAILED: Runbook(

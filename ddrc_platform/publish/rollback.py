@@ -13,12 +13,32 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from ddrc_platform.core import commands
 from ddrc_platform.publish import document as publication
 from ddrc_platform.publish.targets.base import Pin, Publisher
 
-RELEASE_HINT = (
-    "release with `./ddrc rollback --release` or the job ddrc_rollback with release: true"
-)
+RELEASE_HINT = f"release with `{commands.release()}` or the job ddrc_rollback with release: true"
+SEE_VERSIONS = f"see `{commands.versions()}`"
+
+
+def listing(versions: list[str], live_hash: str | None, pin: Pin | None) -> list[str]:
+    """`./ddrc versions`: one line per history version, oldest first, then the pin.
+
+    A rollback republishes an old content, so two versions can hold the live file's
+    content: the live one is the newest of them (the one that went live last), and only it
+    is marked. A pin says it holds the live file, and which version it restored.
+    """
+    live = f"-{live_hash[:12]}.json" if live_hash else None
+    current = next((v for v in reversed(versions) if live and v.endswith(live)), None)
+    held = pin is not None and live_hash == pin.content_hash
+    lines = []
+    for name in versions:
+        marks = ["live" + (", held by the pin" if held else "")] if name == current else []
+        if pin is not None and name == pin.version:
+            marks.append("pinned")
+        lines.append(f"{name}  {'; '.join(marks)}".rstrip())
+    footer = f"{pin.describe()}; {RELEASE_HINT}" if pin else "not pinned"
+    return [*lines, footer]
 
 
 class RollbackError(RuntimeError):
@@ -29,8 +49,8 @@ def unknown_version(to: str) -> RollbackError:
     """The refusal of a version the history does not hold; a path (`../live.json`,
     `/etc/passwd`) is named as one, so a responder sees why it cannot be a version."""
     if any(c in to for c in "/\\") or to.startswith("."):
-        return RollbackError(f"{to!r} is a path, not a version name; see `./ddrc versions`")
-    return RollbackError(f"no version {to!r}; see `./ddrc versions`")
+        return RollbackError(f"{to!r} is a path, not a version name; {SEE_VERSIONS}")
+    return RollbackError(f"no version {to!r}; {SEE_VERSIONS}")
 
 
 def previous_public_version(publisher: Publisher) -> str:

@@ -101,6 +101,12 @@ def build_rollback_job(settings: Settings, clock: Callable[[], datetime]) -> dg.
             return
         context.log_event(rollback_event(done))
         tell_responders(done, DeskResponders(desk, context.run_id, run_url), run_url)
+        # the responders read it in the incident's thread now, not at the sensor's next tick
+        delivery = desk.deliver()
+        for incident_id, error in delivery.failed.items():
+            context.log.warning(
+                f"incident {incident_id} not told yet (the sensor retries): {error}"
+            )
         context.log.info(done.note)
 
     @dg.job(

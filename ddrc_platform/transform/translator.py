@@ -10,6 +10,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtProject
 
 from ddrc_platform.core import catalog
+from ddrc_platform.core.automation import built_once, code_changed
 from ddrc_platform.core.catalog import Keeping
 from ddrc_platform.core.names import HISTORY_MODEL, OWNERS, SUMMARY_KEY, TRANSFORM_GROUP
 
@@ -21,8 +22,10 @@ class DdrcDbtTranslator(DagsterDbtTranslator):
     lineage runs unbroken from a source to a number on the public site.
 
     Every model and seed runs when something upstream changed (`eager`), so a changed
-    source rebuilds only what lies below it, and when its own SQL changed (a deployed rule
-    change); the partitioned history then takes a backfill of the range to recompute.
+    source rebuilds only what lies below it, when its own SQL changed (a deployed rule
+    change; the partitioned history then takes a backfill of the range to recompute), and
+    when it was never built and its inputs exist: an empty deployment (a seed has nothing
+    upstream to change) bootstraps by itself (`core/automation.py`).
     A model reads every kept snapshot, but depends on the latest (today's) partition of a
     snapshot source: a backfilled past day triggers nothing, and a source whose today's
     load failed holds back only its own models. Each model's freshness is the strictest
@@ -60,7 +63,7 @@ class DdrcDbtTranslator(DagsterDbtTranslator):
         if dbt_resource_props["name"] == HISTORY_MODEL:  # a rule change: backfill by hand
             return dg.AutomationCondition.eager()
         # a deployed rule change (the model's code version) rebuilds the latest state
-        return dg.AutomationCondition.eager() | dg.AutomationCondition.code_version_changed()
+        return dg.AutomationCondition.eager() | built_once() | code_changed()
 
     def get_partition_mapping(
         self, dbt_resource_props: Mapping[str, Any], dbt_parent_resource_props: Mapping[str, Any]

@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from ddrc_platform.build import current
 from ddrc_platform.core import catalog
+from ddrc_platform.core.automation import built_once
 from ddrc_platform.core.catalog import Keeping, RawTable
 from ddrc_platform.core.names import (
     DAILY_PARTITIONS,
@@ -35,6 +36,7 @@ from ddrc_platform.ingest.load import (
     receive,
     source_kind,
 )
+from ddrc_platform.ingest.signals import watched_tables
 from ddrc_platform.settings import Settings
 from ddrc_platform.warehouse.base import Warehouse
 
@@ -98,7 +100,10 @@ def build_raw_asset(
     warehouse_kind: str,
     clock: Callable[[], datetime] = utc_now,
 ) -> dg.AssetsDefinition:
-    """A loader asset: fetch, enforce the schema contract, write atomically, report."""
+    """A loader asset: fetch, enforce the schema contract, write atomically, report.
+
+    Without a change signal (page feedback locally) the automation loads it when missing.
+    """
 
     @dg.asset(
         key=table.asset_key,
@@ -114,6 +119,7 @@ def build_raw_asset(
         },
         tags={"ddrc/source": table.name, "ddrc/layer": "raw"},
         freshness_policy=table.freshness,
+        automation_condition=None if table in watched_tables(settings) else built_once(),
         partitions_def=DAILY_PARTITIONS if table.keeping is Keeping.SNAPSHOT else None,
         check_specs=[
             dg.AssetCheckSpec(

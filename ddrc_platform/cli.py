@@ -29,11 +29,13 @@ from ddrc_platform.core.names import (
     utc_now,
 )
 from ddrc_platform.definitions import build_definitions, enter
+from ddrc_platform.incidents.classify import platform_fault
 from ddrc_platform.settings import Settings, load_settings
+from ddrc_platform.transform.assets import home_dbt_vars
 from ddrc_platform.transform.project import (
     TARGETS,
     dbt_project,
-    dbt_vars,
+    prepare_home,
     prepare_manifest,
     vars_args,
 )
@@ -153,6 +155,9 @@ def run(
         print(f"  warning   {warning}")
     if not result.success:
         print(f"\nFAILED in {seconds:.1f} s (run {result.run_id})")
+        causes = {fault[1] for f in console.failures if (fault := platform_fault(f))}
+        for cause in sorted(causes):  # the platform's own fault first: it explains the rest
+            print(f"  {cause}")
         for failure in console.failures or ["the run failed before any step"]:
             print(f"  {failure[:300]}")
         print(f"full log: {console.log_path}")
@@ -175,9 +180,10 @@ def prepare(targets: list[str]) -> int:
 
 
 def dbt(settings: Settings, args: list[str]) -> int:
-    """dbt by hand, with the vars the pipeline gives it (profiles.yml reads them)."""
-    objects = settings.snowflake.objects if settings.snowflake else None
-    variables = dbt_vars(settings.deployment.value, settings.home, objects)
+    """dbt by hand, with the vars the pipeline gives it (profiles.yml reads them), from the
+    home's own parse (no full parse)."""
+    variables = home_dbt_vars(settings)
+    prepare_home(settings.deployment.value, variables, settings.dbt_target_path)
     project = dbt_project(settings.deployment.value)
     command = [
         str(Path(sys.executable).parent / "dbt"),
@@ -318,6 +324,10 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(run(settings, selection, args.verbose, what))
         except ValueError as exc:
             top.exit(2, f"{top.prog} {args.command}: {exc}\n")
+        except Exception as exc:  # the platform's own (full disk, corrupt file): one line
+            if (fault := platform_fault(f"{type(exc).__name__}: {exc}")) is None:
+                raise
+            top.exit(1, f"{top.prog} {args.command} failed: {fault[1]}\n")
     if args.command == commands.DBT:
         sys.exit(dbt(settings, args.args))
     if args.command == "instance":

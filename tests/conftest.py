@@ -19,8 +19,9 @@ from filelock import FileLock
 from ddrc_platform.settings import Settings, load_settings
 from tests.support import BUILT_AT, BUILT_SCALE, FAST_HTTP, run_pipeline
 
-# A test that starts a server process is `slow` (out of `./ddrc test --fast`), whichever
-# way it gets the server: a fixture, or a parameter that asks for one.
+# A test that starts a server process, or stands on the session's whole-pipeline build, is
+# `slow` (out of `./ddrc test --fast`), whichever way it gets them: a fixture, or a
+# parameter that asks for one.
 SERVER_FIXTURES = frozenset(
     {
         "postgres_server",
@@ -30,6 +31,8 @@ SERVER_FIXTURES = frozenset(
         "azure_container",
         "dedicated_azurite",
         "ddrc_ui",
+        "built_home",
+        "home_copy",
     }
 )
 SERVER_PARAMETERS = ("snowflake", "postgres")

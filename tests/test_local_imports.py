@@ -17,12 +17,14 @@ CLOUD_SDKS = (
     "dagster_fivetran",
 )
 # used only when a live Airtable is read or a responder is routed, never to load the graph
-NOT_AT_LOAD = ("pyairtable", "holidays")
+NOT_AT_LOAD = ("pyairtable", "holidays", "slack_sdk")
 
+# what `defs()` builds, without its entry's one-off dbt parse of this new home
 PROBE = """
 import json, sys
 import ddrc_platform.definitions as d
-d.defs()
+from ddrc_platform.settings import load_settings
+d.build_definitions(load_settings())
 print(json.dumps(sorted(sys.modules)))
 """
 

@@ -33,10 +33,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TextIO
 from urllib.error import URLError
 
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.webhook import WebhookClient
-
 from ddrc_platform.core.redact import Redactor
 from ddrc_platform.incidents.model import Incident, Severity
 from ddrc_platform.incidents.severity import local_time, public_view
@@ -262,6 +258,10 @@ class SlackNotifier:
         redactor: Redactor | None = None,
         timeout: int = 10,
     ) -> None:
+        # imported when a bot is built, not with this module: a deployment without Slack
+        # (the local default) never loads the SDK
+        from slack_sdk import WebClient
+
         # no retry inside the client: it would resend a message whose answer was lost
         self.client = WebClient(
             token=token,
@@ -274,6 +274,8 @@ class SlackNotifier:
         self._channel_id: str | None = channel if _CHANNEL_ID.fullmatch(channel) else None
 
     def _call(self, method: str, **kwargs: Any) -> Any:
+        from slack_sdk.errors import SlackApiError, SlackClientError
+
         try:
             return getattr(self.client, method)(**kwargs)
         except SlackApiError as exc:
@@ -419,10 +421,14 @@ class WebhookNotifier:
     """An incoming webhook: it cannot thread or edit, so the incident and its resolution only."""
 
     def __init__(self, url: str, *, redactor: Redactor | None = None, timeout: int = 10) -> None:
+        from slack_sdk.webhook import WebhookClient  # as in SlackBot: only when built
+
         self.client = WebhookClient(url, timeout=timeout)
         self.redact = redactor or Redactor()
 
     def _send(self, **payload: Any) -> None:
+        from slack_sdk.errors import SlackClientError
+
         try:
             response = self.client.send(unfurl_links=False, **payload)
         except (SlackClientError, URLError, OSError) as exc:

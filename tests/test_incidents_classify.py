@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 import pytest
 
+from ddrc_platform.core import catalog
 from ddrc_platform.core.freshness import Freshness, freshness
 from ddrc_platform.core.locks import ResourceBusyError
 from ddrc_platform.core.names import (
@@ -18,10 +19,12 @@ from ddrc_platform.core.names import (
     SUMMARY_KEY,
     VERIFY_CHECK,
 )
+from ddrc_platform.definitions import build_definitions
 from ddrc_platform.defs.incidents.runs import (
     KIND_BY_EXCEPTION,
     classify_run,
     exception_types,
+    graph_facts,
     own_message,
 )
 from ddrc_platform.incidents import FailureKind
@@ -35,6 +38,7 @@ from ddrc_platform.incidents.classify import (
     StoppedPastMaxRuntime,
     classify,
     kinds_by_name,
+    not_loaded_yet,
     platform_fault,
     stale_and_fresh,
     staleness_kind,
@@ -191,6 +195,54 @@ def test_a_dbt_step_reports_only_the_models_that_did_not_build():
     )
     ((kind, keys),) = [(r.kind, r.keys) for r in findings.reports]
     assert (kind, keys) == (FailureKind.DBT_MODEL_FAILED, [STAGING])  # only what was planned
+
+
+HISTORY = dg.AssetKey(["marts", "metric_history"])
+# what the history's own dbt step said on a fresh deployment (issue 18): the seed was never built
+ABSENT_SEED = (
+    "Runtime Error in model metric_history (models/marts/metric_history.sql)\n"
+    "  Catalog Error: Table with name metric_catalog does not exist!\n"
+    '  Did you mean "information_schema.constraint_column_usage"?'
+)
+
+
+def test_a_model_that_reads_what_was_never_loaded_says_what_is_missing():
+    assert not_loaded_yet(ABSENT_SEED).startswith("metric_catalog has not been loaded yet")
+    snowflake = (
+        "002003 (42S02): SQL compilation error:\n"
+        "Object 'TRANSFORM_DDRC_DEV.SEEDS.METRIC_CATALOG' does not exist or not authorized."
+    )
+    assert not_loaded_yet(snowflake).startswith(
+        "TRANSFORM_DDRC_DEV.SEEDS.METRIC_CATALOG has not been loaded yet"
+    )
+    assert not_loaded_yet("Runtime Error: Division by zero!") is None
+
+
+def test_a_failed_dbt_step_of_its_own_is_a_model_failure_never_a_source_load():
+    facts = GraphFacts(
+        assets_by_step={**FACTS.assets_by_step, "ddrc_dbt_history": frozenset({HISTORY})},
+        fivetran_keys=FACTS.fivetran_keys,
+        dbt_step=FACTS.dbt_step,
+        blocking_checks=FACTS.blocking_checks,
+        other_dbt_steps=frozenset({"ddrc_dbt_history"}),
+    )
+    failure = StepFailure(
+        "ddrc_dbt_history", ("DagsterDbtCliRuntimeError",), f"dbt build failed\n{ABSENT_SEED}"
+    )
+    findings = classify(FAILURE, [failure], facts, {HISTORY}, KIND_BY_EXCEPTION)
+    ((report,),) = [findings.reports]
+    assert (report.kind, report.keys) == (FailureKind.DBT_MODEL_FAILED, [HISTORY])
+    assert report.error.startswith("metric_catalog has not been loaded yet")
+    assert ABSENT_SEED in report.error  # the real error follows the sentence
+
+
+def test_every_step_that_runs_dbt_is_known_to_the_classifier(make_settings):
+    settings = make_settings()
+    facts, _ = graph_facts(build_definitions(settings).get_repository_def(), settings)
+    dbt_steps = {s for s in facts.assets_by_step if facts.runs_dbt(s)}
+    dbt_keys = set().union(*(facts.assets_by_step[s] for s in dbt_steps))
+    assert {HISTORY, SUMMARY_KEY} <= dbt_keys  # the history's own step among them
+    assert not dbt_keys & {t.asset_key for t in catalog.RAW_TABLES}
 
 
 def test_fivetran_and_busy_steps():

@@ -48,6 +48,11 @@ _DISK_FULL = re.compile(
 )
 _QUOTED_FILE = re.compile(r"""file ["']([^"']+)["']""")
 _OS_PATH = re.compile(r"""No space left on device: ["']([^"']+)["']""")
+# a relation a model reads that is not in the warehouse, in DuckDB's and Snowflake's words
+_ABSENT_RELATION = re.compile(
+    r"Table with name (?P<duckdb>[\w.]+) does not exist|"
+    r"Object '(?P<snowflake>[^']+)' does not exist"
+)
 # kinds every failing step shares: reported once, for all their assets
 SHARED_CAUSES = (FailureKind.WAREHOUSE_BUSY, FailureKind.WAREHOUSE_CORRUPT, FailureKind.DISK_FULL)
 
@@ -91,6 +96,12 @@ class GraphFacts:
     fivetran_keys: frozenset[dg.AssetKey]
     dbt_step: str
     blocking_checks: frozenset[dg.AssetCheckKey]
+    # every other step that runs dbt (the history's own, for a backfill or a missed day):
+    # its failure is a model's, never a source's
+    other_dbt_steps: frozenset[str] = frozenset()
+
+    def runs_dbt(self, step: str) -> bool:
+        return step == self.dbt_step or step in self.other_dbt_steps
 
 
 @dataclass
@@ -131,6 +142,22 @@ def platform_fault(error: str) -> tuple[FailureKind, str] | None:
             f"no space left on {where}: nothing can load or publish until space is freed"
         )
     return None
+
+
+def not_loaded_yet(error: str) -> str | None:
+    """The cause in one sentence when a model read a relation that does not exist yet.
+
+    On a fresh deployment that is a seed or raw table never loaded: the responder needs
+    its name, not a hunt through the sources ("source load failed" sent them there).
+    """
+    found = _ABSENT_RELATION.search(error)
+    if found is None:
+        return None
+    relation = found.group("duckdb") or found.group("snowflake")
+    return (
+        f"{relation} has not been loaded yet: the models that read it cannot build until it "
+        "is (an empty deployment loads it by itself once its own inputs exist)"
+    )
 
 
 def kinds_by_name(table: ExceptionKinds) -> dict[str, FailureKind]:
@@ -180,10 +207,12 @@ def step_report(
     reported_by_check = any(kind in REPORTED_BY_THEIR_CHECK for kind in found)
     if direct is not None:
         return Report(direct, keys, error)
-    if failure.step == facts.dbt_step:
+    if facts.runs_dbt(failure.step):
         # models that did not build; none missing means only tests failed (reported already)
         expected = set(keys) & planned if planned else set(keys)
         missing = sorted(expected - materialized - checked, key=str)
+        cause = not_loaded_yet(error)
+        error = f"{cause}\n\n{error}" if cause else error
         return Report(FailureKind.DBT_MODEL_FAILED, missing, error) if missing else None
     if PUBLISH_KEY in keys:  # a failed verification or a held gate: its check says it
         return None if reported_by_check else Report(FailureKind.PUBLISH_FAILED, keys, error)

@@ -177,6 +177,9 @@ def graph_facts(
         ),
         dbt_step=repository.assets_defs_by_key[SUMMARY_KEY].node_def.name,
         blocking_checks=frozenset(blocking),
+        other_dbt_steps=frozenset(
+            a.node_def.name for a in assets if any("dbt" in spec.kinds for spec in a.specs)
+        ),
     )
     policies = {s.key: s.freshness_policy for a in assets for s in a.specs if s.freshness_policy}
     return facts, policies

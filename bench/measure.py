@@ -345,6 +345,8 @@ def definitions() -> dict:
 
     return {
         "import_dagster_seconds": timed("import dagster, dagster_dbt"),
+        # and the dbt-core selection modules `@dbt_assets` imports when it decorates
+        "import_dagster_dbt_core_seconds": timed("import dagster, dagster_dbt, dbt.graph.cli"),
         "definitions_seconds": timed("import ddrc_platform.definitions as d; d.defs()"),
     }
 

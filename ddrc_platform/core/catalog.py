@@ -19,6 +19,7 @@ field name between deliveries loads unchanged. The documented columns are the on
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -488,16 +489,28 @@ def endpoint_variables() -> dict[str, tuple[str, str]]:
 
 SampleGenerator = Callable[..., object]  # (scale=, day=) -> the source's wire shape
 _SAMPLES: dict[str, SampleGenerator] = {}
+_SAMPLE_MODULES: list[str] = []
 
 
 def register_sample(table: RawTable, generator: SampleGenerator) -> None:
-    """Called by `ingest/sample/` for each table it generates (importing `ddrc_platform.ingest`
-    registers them all)."""
+    """Called by `ingest/sample/` for each table it generates, as it is imported."""
     _SAMPLES[table.name] = generator
+
+
+def provide_samples(module: str) -> None:
+    """A module whose import registers sample generators, imported at the first lookup.
+
+    Not at load: the generators pull in numpy and pyarrow.compute (0.8 s of every process
+    that loads the definitions, live deployments included), and most processes never read
+    a sample. Importing `ddrc_platform.ingest` names `ddrc_platform.ingest.sample` here.
+    """
+    _SAMPLE_MODULES.append(module)
 
 
 def sample_data(table: RawTable, *, scale: float, day: date) -> object:
     """The table's sample delivery on `day`, in its source's wire shape."""
+    while table.name not in _SAMPLES and _SAMPLE_MODULES:
+        importlib.import_module(_SAMPLE_MODULES.pop())
     generator = _SAMPLES.get(table.name)
     if generator is None:
         raise LookupError(

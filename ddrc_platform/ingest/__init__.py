@@ -1,9 +1,12 @@
 """The ingest stage: each source read into its raw table (sample data or live), and its
 change signal.
 
-Importing it registers the sample generators (`ingest/sample/`) with the catalog, so all
-that reads sample data through `catalog.sample_data` (the loaders, the signals, the
-stand-ins) finds them, while the catalog itself depends on none of them.
+Importing it names the sample generators' package (`ingest/sample/`) to the catalog, which
+imports it at the first `catalog.sample_data` (the loaders, the signals, the stand-ins):
+the catalog itself depends on none of them, and a process that never reads a sample
+never loads them.
 """
 
-from ddrc_platform.ingest import sample as sample
+from ddrc_platform.core import catalog
+
+catalog.provide_samples("ddrc_platform.ingest.sample")

@@ -10,6 +10,7 @@ run may fail, and no asset may be requested before every asset it reads exists.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
@@ -90,36 +91,83 @@ def execute(
     return [e.step_failure_data.error.message for e in run.all_events if e.is_step_failure]
 
 
-def test_an_empty_deployment_publishes_by_itself(built_home: Path, tmp_path: Path) -> None:
-    home = tmp_path / "ddrc"
-    settings = load_settings({"DDRC_HOME": str(home), "DDRC_SAMPLE_SCALE": BUILT_SCALE})
-    defs = build_definitions(settings, clock=lambda: BUILT_AT)
+@dataclass
+class Bootstrap:
+    """What happened: the failed runs' errors, assets requested before their inputs existed,
+    and what each automation tick asked for."""
+
+    failed: list[str] = field(default_factory=list)
+    early: dict[dg.AssetKey, list[dg.AssetKey]] = field(default_factory=dict)
+    ticks: list[dict] = field(default_factory=list)
+
+
+def automation_tick(
+    defs: dg.Definitions, instance: dg.DagsterInstance, cursor, seen: Bootstrap
+) -> tuple[object, bool]:
+    """One automation tick and the runs it requests, executed; (cursor, requested any)."""
     graph = defs.resolve_asset_graph()
     job = defs.resolve_job_def(PIPELINE_JOB)
-    failed, early, ticks = [], {}, []
-    with dg.DagsterInstance.ephemeral() as instance:
-        # the sensors' loads first: their own runs, each its source's
-        for request in watch_requests(defs, instance):
-            keys = set(request.asset_selection)
-            failed += execute(job, instance, keys, request.partition_key)
-        cursor = None
-        for _ in range(MAX_TICKS):
-            result = dg.evaluate_automation_conditions(
-                defs, instance, evaluation_time=BUILT_AT, cursor=cursor
-            )
-            cursor = result.cursor
-            runs = automation_requests(result, graph)
-            if not runs:
-                break
-            ticks.append({p: sorted(k.to_user_string() for k in ks) for p, ks in runs.items()})
-            for partition, keys in runs.items():
-                early.update(missing_inputs(keys, graph, instance))
-                failed += execute(job, instance, keys, partition)
-        else:
-            pytest.fail(f"automation still requests work after {MAX_TICKS} ticks: {ticks[-1]}")
+    result = dg.evaluate_automation_conditions(
+        defs, instance, evaluation_time=BUILT_AT, cursor=cursor
+    )
+    runs = automation_requests(result, graph)
+    if runs:
+        seen.ticks.append({p: sorted(k.to_user_string() for k in ks) for p, ks in runs.items()})
+    for partition, keys in runs.items():
+        seen.early.update(missing_inputs(keys, graph, instance))
+        seen.failed += execute(job, instance, keys, partition)
+    return result.cursor, bool(runs)
 
-    assert not failed, failed
-    assert not early, {k.to_user_string(): v for k, v in early.items()}
-    assert ticks, "automation requested nothing"
-    assert (home / "publish" / FILE_NAME).exists(), ticks
-    assert published(home) == published(built_home), ticks
+
+def bootstrap(home: Path, automation_first: bool) -> Bootstrap:
+    """An empty home with its sensors on, until the automation asks for nothing more.
+
+    `automation_first`: the automation sensor ticks before the sources' first loads end
+    (in the daemon the sensors start together; either may come first).
+    """
+    settings = load_settings({"DDRC_HOME": str(home), "DDRC_SAMPLE_SCALE": BUILT_SCALE})
+    defs = build_definitions(settings, clock=lambda: BUILT_AT)
+    job = defs.resolve_job_def(PIPELINE_JOB)
+    seen = Bootstrap()
+    with dg.DagsterInstance.ephemeral() as instance:
+        cursor = None
+        if automation_first:
+            cursor, _ = automation_tick(defs, instance, cursor, seen)
+        for request in watch_requests(defs, instance):  # each source's load: its own run
+            seen.failed += execute(
+                job, instance, set(request.asset_selection), request.partition_key
+            )
+        for _ in range(MAX_TICKS):
+            cursor, requested = automation_tick(defs, instance, cursor, seen)
+            if not requested:
+                return seen
+    pytest.fail(f"automation still requests work after {MAX_TICKS} ticks: {seen.ticks[-1]}")
+
+
+@pytest.mark.parametrize(
+    "automation_first",
+    [
+        False,
+        pytest.param(
+            True,
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="a seed built alone runs, by dbt's eager indirect selection, the tests "
+                "it shares with models not built yet (metric_history, the summary), which fail "
+                "on the absent relation; needs DBT_INDIRECT_SELECTION=buildable for subset "
+                "builds in defs/transform/dbt_assets.py (verified: this case then passes)",
+            ),
+        ),
+    ],
+    ids=["loads-first", "automation-first"],
+)
+def test_an_empty_deployment_publishes_by_itself(
+    built_home: Path, tmp_path: Path, automation_first: bool
+) -> None:
+    home = tmp_path / "ddrc"
+    seen = bootstrap(home, automation_first)
+    assert not seen.failed, seen.failed
+    assert not seen.early, {k.to_user_string(): v for k, v in seen.early.items()}
+    assert seen.ticks, "automation requested nothing"
+    assert (home / "publish" / FILE_NAME).exists(), seen.ticks
+    assert published(home) == published(built_home), seen.ticks

@@ -148,16 +148,7 @@ def bootstrap(home: Path, automation_first: bool) -> Bootstrap:
     "automation_first",
     [
         False,
-        pytest.param(
-            True,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="a seed built alone runs, by dbt's eager indirect selection, the tests "
-                "it shares with models not built yet (metric_history, the summary), which fail "
-                "on the absent relation; needs DBT_INDIRECT_SELECTION=buildable for subset "
-                "builds in defs/transform/dbt_assets.py (verified: this case then passes)",
-            ),
-        ),
+        True,
     ],
     ids=["loads-first", "automation-first"],
 )

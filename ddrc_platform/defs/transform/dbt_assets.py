@@ -60,6 +60,13 @@ def with_row_counts(
         yield event
 
 
+# A test runs only when every model it reads is built by this invocation or upstream of it:
+# dbt's default ("eager") also runs a seed's tests that read models not built yet (on an
+# empty deployment, the summary's), which fail on the absent relation. dagster-dbt still sets
+# its own value when a run selects only some of an asset's checks.
+BUILDABLE_TESTS = {"DBT_INDIRECT_SELECTION": "buildable"}
+
+
 @dataclass(frozen=True)
 class Fold:
     """Nodes built beside the selection, reported for another (partitioned) asset."""
@@ -142,7 +149,7 @@ def run_dbt_build(
             ["build", *vars_args(variables), *selection],
             **selected_by,
             target_path=target_path,
-            environment=environment,
+            environment={**(environment or {}), **BUILDABLE_TESTS},
         )
         try:
             events.extend(stream_events(invocation, context, fold))

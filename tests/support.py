@@ -71,15 +71,16 @@ def run_pipeline(
     defs = build_definitions(settings, clock=lambda: at)
     job = defs.resolve_job_def(PIPELINE_JOB)
     if changed is not None:
-        below = dg.AssetSelection.assets(*changed).downstream()
-        keys = below.resolve(defs.resolve_asset_graph())
-        selection = [k for k in keys if k != HISTORY_KEY]
+        selection = list(
+            dg.AssetSelection.assets(*changed).downstream().resolve(defs.resolve_asset_graph())
+        )
     if selection is None:
         selection = list(job.asset_layer.executable_asset_keys)
     result = job.execute_in_process(
         instance=instance,
         raise_on_error=False,
-        asset_selection=selection,
+        # the job builds today's history with its parent, as the automation does
+        asset_selection=[k for k in selection if k != HISTORY_KEY],
         partition_key=partition_key(pacific_date(at)),
     )
     return defs, result

@@ -677,3 +677,29 @@ def test_17_6c_a_run_whose_process_is_gone_is_marked_failed_and_reported(world, 
     assert row.incident.run_id == run_id
     assert row.incident.asset_keys == (key.to_user_string(),)
     assert f"(pid {process.pid}) is gone" in row.incident.error_excerpt
+
+
+# -- 17.7 the platform's own faults ------------------------------------------------------
+
+
+def test_17_7_a_truncated_warehouse_is_one_high_incident_naming_the_file(world):
+    """A real truncated DuckDB file (half its bytes): every step that needs it fails, and the
+    responders get one incident that says the warehouse is corrupt, not seven source loads."""
+    warehouse = world.settings.warehouse_path
+    data = warehouse.read_bytes()
+    warehouse.write_bytes(data[: len(data) // 2])
+    defs, result = run(world.settings, world.instance)
+    assert not result.success
+    assert (world.settings.publish_dir / FILE_NAME).read_bytes() == world.public_file
+    tick(defs, world.instance, None)
+    store = open_incident_store(world.settings.incident_store_location)
+    open_rows = store.list_incidents(open_only=True)
+    kinds = [row.incident.kind for row in open_rows]
+    assert kinds == [FailureKind.WAREHOUSE_CORRUPT], kinds
+    (incident,) = [row.incident for row in open_rows]
+    assert incident.severity is Severity.HIGH
+    first_sentence = incident.error_excerpt.split("\n\n")[0]
+    # named with its path when the error that found it says which file (our own reads do;
+    # dbt's "could not read enough bytes" does not)
+    assert first_sentence.startswith("the warehouse file") and "is corrupt" in first_sentence
+    assert FailureKind.SOURCE_LOAD_FAILED not in kinds

@@ -270,7 +270,7 @@ def test_an_airtable_entry_holding_the_publication_is_listed_by_the_cli(stand_in
 
     listing = ddrc(settings.home, "incidents")
     (line,) = [ln for ln in listing.splitlines() if ln.startswith(f"{floor.id}  ")]
-    assert "  low  open  " in line and floor.incident.title in line
+    assert "  high  open  " in line and floor.incident.title in line  # nothing can publish
     shown = ddrc(settings.home, "incidents", "show", floor.id)
     assert f"run:           {floor.incident.run_url}" in shown
     assert "runbook:\n  1. " in shown and "delivery:      " in shown

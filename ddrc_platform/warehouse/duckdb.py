@@ -32,6 +32,14 @@ from ddrc_platform.warehouse.base import (
 if TYPE_CHECKING:
     import pandas as pd
 
+# what a damaged or vanished file raises: the message gets the file's path
+FILE_LEVEL_ERRORS = (
+    duckdb.IOException,
+    duckdb.InternalException,
+    duckdb.SerializationException,
+    duckdb.FatalException,
+)
+
 
 @dataclass(frozen=True)
 class DuckDBReader:
@@ -90,7 +98,7 @@ class DuckDBWarehouse(dg.ConfigurableResource):
                     break
                 except duckdb.IOException as exc:  # another process holds the file
                     if "lock" not in str(exc).lower():
-                        raise
+                        raise type(exc)(f'{exc} (the warehouse file "{self.path}")') from exc
                     if time.monotonic() > deadline:
                         raise WarehouseBusyError(
                             f"another run is using the warehouse {self.path}: {exc}"
@@ -98,6 +106,9 @@ class DuckDBWarehouse(dg.ConfigurableResource):
                     time.sleep(0.5)
             try:
                 yield con
+            except FILE_LEVEL_ERRORS as exc:
+                # DuckDB says "could not read enough bytes" without saying from which file
+                raise type(exc)(f'{exc} (the warehouse file "{self.path}")') from exc
             finally:
                 con.close()
 

@@ -274,7 +274,7 @@ def test_an_airtable_entry_holding_the_publication_is_listed_by_the_cli(stand_in
     shown = ddrc(settings.home, "incidents", "show", floor.id)
     assert f"run:           {floor.incident.run_url}" in shown
     assert "runbook:\n  1. " in shown and "delivery:      " in shown
-    assert f"public impact: The site still shows the last good data. Metrics: {DRC}." in shown
+    assert "public impact: The site still shows the last published file, but no new" in shown
     assert (
         f"Airtable entry {record} ({DRC}): published 77,217.00 → new 5.00, changed by Sam Typo"
         in shown

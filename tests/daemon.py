@@ -38,6 +38,12 @@ LAUNCH = """mutation($p: ExecutionParams!) { launchRun(executionParams: $p) {
 PORT_TAKEN = "address already in use"
 
 
+def plain_shell_path() -> str:
+    """PATH as a user's shell has it: no virtual environment's bin (uv run's has one)."""
+    venv = str((ROOT / ".venv").resolve())
+    return os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if venv not in p)
+
+
 def _port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -1,13 +1,15 @@
-"""The graph reacts to change through the real daemon: one `./ddrc ui` (`dg dev`) against the
-stand-ins in live mode, the sensors turned on as a user would in the UI, short intervals
-through the settings, incidents to a local Slack.
+"""The deployment runs itself through the real daemon: one `./ddrc ui` (`dg dev`) started
+from a plain shell, against the stand-ins in live mode, the sensors turned on as a user
+would in the UI, short intervals through the settings, incidents to a local Slack. Nobody
+launches a run.
 
-One session for the whole story, in order: the daily job loads and publishes today, and the
-EPA and Malibu sensors start from today's signatures (their cursors, as after a first
-tick); a cycle with no change runs nothing; a changed EPA layer runs exactly EPA's loader
-and what lies below it; EPA down plus a Malibu change republishes Malibu, keeps EPA's
-number and posts one incident to Slack; a past raw partition fails at once with the reason.
-Every wait reads the daemon's own records (runs, sensor ticks), bounded.
+One session for the whole story, in order: the UI starts without a warning; the empty home
+bootstraps (every source's sensor loads it, the automation builds and publishes) and
+publishes the numbers an independent computation gives; a cycle with no change runs
+nothing; a changed EPA layer runs exactly EPA's loader and one downstream run; EPA down plus
+a Malibu change republishes Malibu, keeps EPA's number and posts one incident to Slack;
+EPA back, its sensor reloads it and the incident resolves in Slack by itself. Every wait
+reads the daemon's own records (runs, sensor ticks, Slack's messages), bounded.
 """
 
 from __future__ import annotations
@@ -15,18 +17,18 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import dagster as dg
 import pyarrow.compute as pc
 import pytest
 
-from ddrc_platform.core import catalog
 from ddrc_platform.core.names import (
     AUTOMATION_SENSOR,
-    PIPELINE_JOB,
     PUBLISH_KEY,
     SUMMARY_KEY,
     WATCH_SENSOR_PREFIX,
@@ -34,14 +36,16 @@ from ddrc_platform.core.names import (
     partition_key,
 )
 from ddrc_platform.ingest import sample
-from ddrc_platform.ingest.signals import signature
+from ddrc_platform.ingest.signals import watched_tables
 from ddrc_platform.ingest.sources.arcgis import LayerData
 from ddrc_platform.publish.document import FILE_NAME
 from ddrc_platform.settings import load_settings
 from stand_ins.base import Fault
 from stand_ins.slack import SlackServer
 from stand_ins.sources import LAYER_PATHS, serve_sample_sources
+from tests.daemon import plain_shell_path
 from tests.process import wait_until
+from tests.reference_metrics import expected_metrics
 
 pytest_plugins = ["tests.daemon"]
 pytestmark = pytest.mark.slow
@@ -49,8 +53,8 @@ pytestmark = pytest.mark.slow
 SCALE = 0.05
 INTERVAL = 3  # seconds between sensor ticks (DDRC_WATCH_INTERVAL, DDRC_AUTOMATION_INTERVAL)
 TOKEN = "xoxb-daemon-test-token-456"
-WATCHED = (catalog.EPA, catalog.MALIBU_FIRE_REBUILD_POINTS)
-SENSORS = [*(WATCH_SENSOR_PREFIX + t.name for t in WATCHED), AUTOMATION_SENSOR]
+# what a user could not act on, in the log of a start from a plain shell
+NOISE = re.compile(r"warning|superseded|does not match|DEBUG|Traceback|ERROR", re.IGNORECASE)
 
 EPA_PATH = {
     dg.AssetKey(["raw", "epa", "public_status_assessment"]),
@@ -74,11 +78,31 @@ def materialized(instance: dg.DagsterInstance, records: list) -> list[tuple]:
     ]
 
 
-def published(home: Path) -> dict[str, float]:
+def published(home: Path) -> dict[str, Decimal]:
     return {
-        m["METRIC_NAME"]: m["METRIC_VALUE"]
+        m["METRIC_NAME"]: Decimal(str(m["METRIC_VALUE"]))
         for m in json.loads((home / "publish" / FILE_NAME).read_bytes())
     }
+
+
+def oracle(today) -> dict[str, Decimal]:
+    """The numbers of the stand-ins' data, computed independently of the pipeline."""
+    at = datetime.now(UTC)
+    expected = expected_metrics(
+        epa=sample.arcgis_layer("epa", scale=SCALE, day=today),
+        usace=sample.arcgis_layer("usace", scale=SCALE, day=today),
+        pasadena=sample.arcgis_layer("pasadena", scale=SCALE, day=today),
+        malibu=sample.malibu_endpoints(scale=SCALE, day=today),
+        airtable=sample.airtable_records(scale=SCALE, day=today),
+        usace_loaded_at=at,
+        malibu_loaded_at=at,
+    )
+    return {name: row["metric_value"] for name, row in expected.items()}
+
+
+def by_sensor(records: list) -> bool:
+    """Every run was requested by a sensor (a watch sensor or the automation): none by hand."""
+    return all("dagster/sensor_name" in r.dagster_run.tags for r in records)
 
 
 def epa_with_one_more_parcel_through_phase_1(today) -> LayerData:
@@ -98,7 +122,7 @@ def epa_with_one_more_parcel_through_phase_1(today) -> LayerData:
     return LayerData(metadata, epa.table.set_column(column, "PublicStatus", [status]))
 
 
-def test_the_graph_reacts_to_change_through_the_daemon(tmp_path, ddrc_ui):
+def test_the_deployment_runs_itself_through_the_daemon(tmp_path, ddrc_ui):
     today = pacific_date(datetime.now(UTC))
     with (
         serve_sample_sources(day=today, scale=SCALE) as live,
@@ -115,28 +139,39 @@ def test_the_graph_reacts_to_change_through_the_daemon(tmp_path, ddrc_ui):
             "SLACK_BOT_TOKEN": TOKEN,
             "DDRC_SLACK_CHANNEL": "#odi-la-fires-recovery-tracking",
             "DDRC_SLACK_API_URL": slack.api_url,
+            # a user's shell: no virtual environment active, no .venv/bin on PATH
+            "VIRTUAL_ENV": "",
+            "PATH": plain_shell_path(),
         }
         daemon = ddrc_ui(env)
         daemon.wait_loaded()
         instance, home = daemon.instance, daemon.home
 
-        # 1. today's full load and publication (the daily reconcile's job)
-        seeded = daemon.launch(PIPELINE_JOB, partition_key(today))
-        assert instance.get_run_by_id(seeded).status == dg.DagsterRunStatus.SUCCESS
-        first = published(home)
+        # 0. the UI starts saying nothing a user cannot act on
+        log = daemon.server.log.read_text(errors="replace")
+        assert "Serving dagster-webserver" in log
+        assert [line for line in log.splitlines() if NOISE.search(line)] == []
+
+        # 1. an empty home, every sensor on: it loads, builds and publishes by itself
         settings = load_settings({**os.environ, **env})
-        for table in WATCHED:
-            cursor = f"{partition_key(today)} {signature(table, settings, datetime.now(UTC))}"
-            daemon.start_sensor(WATCH_SENSOR_PREFIX + table.name, cursor)
-        daemon.start_sensor(AUTOMATION_SENSOR)
+        sensors = [WATCH_SENSOR_PREFIX + t.name for t in watched_tables(settings)]
+        sensors.append(AUTOMATION_SENSOR)
+        mark = time.time()
+        for name in sensors:
+            daemon.start_sensor(name)
+        runs = daemon.settle(mark, sensors)
+        assert runs and by_sensor(runs)
+        assert [r.dagster_run.run_id for r in runs if r.dagster_run.is_failure] == []
+        first = published(home)
+        assert first == oracle(today)
 
         # 2. nothing changed: every sensor ticks twice, and no run starts
-        assert daemon.settle(time.time(), SENSORS) == []
+        assert daemon.settle(time.time(), sensors) == []
 
         # 3. the EPA layer is rebuilt with one more parcel through Phase 1: exactly EPA's path
         live.arcgis.set_layer(LAYER_PATHS["epa"], epa_with_one_more_parcel_through_phase_1(today))
-        runs = daemon.settle(time.time(), SENSORS)
-        assert len(runs) == 2  # the loader, then one downstream run: one dbt start
+        runs = daemon.settle(time.time(), sensors)
+        assert len(runs) == 2 and by_sensor(runs)  # the loader, one downstream run: one dbt start
         done = materialized(instance, runs)
         assert {key for key, _ in done} == EPA_PATH
         assert len(done) == len(EPA_PATH)  # each once
@@ -154,7 +189,7 @@ def test_the_graph_reacts_to_change_through_the_daemon(tmp_path, ddrc_ui):
         changed = next(p for p in endpoints["FireRebuildPoints"] if p["type"] == "InPlanning")
         changed["type"] = "PermitIssued"
         live.malibu.set_endpoints(endpoints)
-        records = daemon.settle(time.time(), SENSORS)
+        records = daemon.settle(time.time(), sensors)
         now = published(home)
         assert (
             now["malibu_building_permits_issued"] == after_epa["malibu_building_permits_issued"] + 1
@@ -169,13 +204,16 @@ def test_the_graph_reacts_to_change_through_the_daemon(tmp_path, ddrc_ui):
         assert failed[0].dagster_run.run_id in text  # the link to the run
         assert TOKEN not in text and all(TOKEN not in str(c) for c in slack.calls)
 
-        # 5. a past day cannot be fetched from a live source: the run fails at once, saying so
+        # 5. EPA answers again: its sensor reloads it, and the incident resolves by itself
         live.arcgis.heal()
-        yesterday = partition_key(today - timedelta(days=1))
-        run_id = daemon.launch("__ASSET_JOB", yesterday, [catalog.EPA.asset_key])
-        assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.FAILURE
-        failures = [
-            e.dagster_event.step_failure_data.error.message
-            for e in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
-        ]
-        assert any(f"cannot load the past day {yesterday}" in m for m in failures), failures
+        records = daemon.settle(time.time(), sensors)
+        assert [r.dagster_run.tags.get("ddrc/source") for r in records if r.dagster_run.is_success]
+        assert not [r for r in records if r.dagster_run.is_failure]
+        resolved = wait_until(
+            lambda: [r for r in slack.replies(parent.ts) if r.text.startswith("✅ Resolved")],
+            180,
+            "waiting for the incident to resolve in Slack",
+            every=1,
+        )
+        assert len(resolved) == 1 and len(slack.parents()) == 1
+        assert published(home) == now  # the reload changed nothing the public sees

@@ -5,9 +5,14 @@ runs what goes missing later), so on an empty deployment a seed, a source no sen
 watches, or a model whose inputs arrive before the automation sees them stay missing for
 good: nothing upstream changes again. This runs such an asset once its inputs exist, and
 never one whose inputs do not (an absent relation fails the run and pages for nothing).
+And when a model with something to react to waits: while a source load is in flight.
 """
 
 from __future__ import annotations
+
+import functools
+import operator
+from collections.abc import Iterable
 
 import dagster as dg
 
@@ -30,3 +35,16 @@ def code_changed() -> dg.AutomationCondition:
     return (AC.code_version_changed() & ~AC.any_deps_missing() & _SETTLED).with_label(
         "code changed, inputs present"
     )
+
+
+def loads_settled(loaders: Iterable[dg.AssetKey]) -> dg.AutomationCondition:
+    """No source load queued or running, for any day.
+
+    The models wait for a burst of loads to end, then one run builds what they changed:
+    on an empty deployment nine loads arriving one tick apart would otherwise start dbt
+    nine times, each run queuing behind the others on the one warehouse writer; two sources
+    changing together take one downstream run, not two. A load takes seconds, so the wait
+    costs the public file little; a failed load is no longer in progress and holds nothing.
+    """
+    busy = [AC.asset_matches(key, AC.in_progress()) for key in loaders]
+    return (~functools.reduce(operator.or_, busy)).with_label("no source load in flight")

@@ -10,7 +10,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtProject
 
 from ddrc_platform.core import catalog
-from ddrc_platform.core.automation import built_once, code_changed
+from ddrc_platform.core.automation import built_once, code_changed, loads_settled
 from ddrc_platform.core.catalog import Keeping
 from ddrc_platform.core.names import HISTORY_MODEL, OWNERS, SUMMARY_KEY, TRANSFORM_GROUP
 
@@ -25,7 +25,8 @@ class DdrcDbtTranslator(DagsterDbtTranslator):
     source rebuilds only what lies below it, when its own SQL changed (a deployed rule
     change; the partitioned history then takes a backfill of the range to recompute), and
     when it was never built and its inputs exist: an empty deployment (a seed has nothing
-    upstream to change) bootstraps by itself (`core/automation.py`).
+    upstream to change) bootstraps by itself (`core/automation.py`); none of it while a
+    source load is queued or running, so a burst of loads takes one downstream run.
     A model reads every kept snapshot, but depends on the latest (today's) partition of a
     snapshot source: a backfilled past day triggers nothing, and a source whose today's
     load failed holds back only its own models. Each model's freshness is the strictest
@@ -60,10 +61,11 @@ class DdrcDbtTranslator(DagsterDbtTranslator):
     def get_automation_condition(
         self, dbt_resource_props: Mapping[str, Any]
     ) -> dg.AutomationCondition | None:
+        settled = loads_settled(t.asset_key for t in catalog.RAW_TABLES)
         if dbt_resource_props["name"] == HISTORY_MODEL:  # a rule change: backfill by hand
-            return dg.AutomationCondition.eager()
+            return dg.AutomationCondition.eager() & settled
         # a deployed rule change (the model's code version) rebuilds the latest state
-        return dg.AutomationCondition.eager() | built_once() | code_changed()
+        return (dg.AutomationCondition.eager() | built_once() | code_changed()) & settled
 
     def get_partition_mapping(
         self, dbt_resource_props: Mapping[str, Any], dbt_parent_resource_props: Mapping[str, Any]

@@ -1,0 +1,49 @@
+"""The shared automation conditions (`core/automation.py`) on a graph of three assets: what
+they request, tick by tick, against a real (ephemeral) instance's runs."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from ddrc_platform.core.automation import loads_settled
+from ddrc_platform.core.names import DAILY_PARTITIONS
+
+LOADS = [dg.AssetKey(["raw", "a"]), dg.AssetKey(["raw", "b"])]
+
+
+@dg.asset(key=LOADS[0], partitions_def=DAILY_PARTITIONS)
+def raw_a() -> None: ...
+
+
+@dg.asset(key=LOADS[1], partitions_def=DAILY_PARTITIONS)
+def raw_b() -> None: ...
+
+
+@dg.asset(
+    deps=[LOADS[0]],
+    automation_condition=dg.AutomationCondition.missing() & loads_settled(LOADS),
+)
+def model() -> None: ...
+
+
+DEFS = dg.Definitions(assets=[raw_a, raw_b, model])
+
+
+def requested(instance: dg.DagsterInstance) -> int:
+    return dg.evaluate_automation_conditions(defs=DEFS, instance=instance).total_requested
+
+
+def test_a_model_waits_while_any_source_load_is_in_flight_then_runs_once():
+    """Another source's load (not the model's own input) holds it, for any day."""
+    with dg.DagsterInstance.ephemeral() as instance:
+        assert requested(instance) == 1
+        job = DEFS.resolve_implicit_global_asset_job_def()
+        run = instance.create_run_for_job(
+            job,
+            asset_selection=frozenset({LOADS[1]}),
+            tags={"dagster/partition": "2025-03-01"},
+            status=dg.DagsterRunStatus.STARTED,
+        )
+        assert requested(instance) == 0
+        instance.report_run_failed(run)  # a failed load is no longer in flight
+        assert requested(instance) == 1

@@ -15,7 +15,8 @@ from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from ddrc_platform.core.names import utc_now
+from ddrc_platform.core.names import pacific_date, utc_now
+from ddrc_platform.partitions import deployment_partitions
 from ddrc_platform.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -34,11 +35,17 @@ class Build:
         return build_resources(self.settings)
 
     @cached_property
+    def partitions(self) -> dg.DailyPartitionsDefinition:
+        """The daily partitions every partitioned asset shares (`partitions.py`)."""
+        return deployment_partitions(self.settings, pacific_date(self.clock()))
+
+    @cached_property
     def dbt_assets(self) -> tuple[dg.AssetsDefinition, dg.AssetsDefinition]:
         """(latest state, history): built once, read by the transform and publish stages."""
         from ddrc_platform.defs.transform.dbt_assets import build_dbt_assets
 
-        return build_dbt_assets(self.settings, self.resources["warehouse"].kind, self.clock)
+        kind = self.resources["warehouse"].kind
+        return build_dbt_assets(self.settings, kind, self.partitions, self.clock)
 
 
 _BOUND: ContextVar[Build | None] = ContextVar("ddrc_build", default=None)

@@ -16,8 +16,9 @@ from pathlib import Path
 import dagster as dg
 
 from ddrc_platform.build import Build, bound
-from ddrc_platform.core.names import utc_now
+from ddrc_platform.core.names import pacific_date, utc_now
 from ddrc_platform.integrations.dagster import load_defs_folder
+from ddrc_platform.partitions import record_first_live_day
 from ddrc_platform.settings import Settings, load_settings
 from ddrc_platform.transform.assets import home_dbt_vars
 from ddrc_platform.transform.project import dbt_project, prepare_home, prepare_manifest
@@ -30,8 +31,10 @@ def enter(settings: Settings) -> None:
     reads it. Here as well as in `./ddrc`, because `dg dev`, `dg check defs` and the code
     servers start from `defs()`, on a fresh clone too. A second load finds it prepared and
     parses nothing. The home's own parse too (`prepare_home`), so that no run of it parses
-    the whole project.
+    the whole project. A local live home records its first live day, where its partitions
+    start from then on (`partitions.py`).
     """
+    record_first_live_day(settings, pacific_date(utc_now()))
     target = settings.deployment.value
     prepare_manifest(dbt_project(target))
     prepare_home(target, home_dbt_vars(settings), settings.dbt_target_path)

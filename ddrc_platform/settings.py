@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import TypeVar
@@ -226,6 +227,7 @@ class Settings:
     dagster_home: Path | None = None  # DAGSTER_HOME, for runs the CLI records
     sources: SourceMode = SourceMode.SAMPLE
     sample_scale: float = 1.0
+    live_since: date | None = None  # DDRC_LIVE_SINCE: the first live day (partitions.py)
     endpoints: Mapping[str, SourceEndpoint] = field(default_factory=dict)
     http: HttpSettings = field(default_factory=HttpSettings)
     watch: WatchSettings = field(default_factory=WatchSettings)
@@ -251,6 +253,11 @@ class Settings:
     @property
     def warehouse_path(self) -> Path:
         return self.home / "warehouse.duckdb"
+
+    @property
+    def first_live_day_path(self) -> Path:
+        """Where a local live home records its first live day (without DDRC_LIVE_SINCE)."""
+        return self.home / "first_live_day"
 
     @property
     def publish_dir(self) -> Path:
@@ -314,6 +321,16 @@ def number(env: Mapping[str, str], name: str, default: float) -> float:
         return float(raw)
     except ValueError:
         raise SettingsError(f"{name}={raw!r} is not a number") from None
+
+
+def day(env: Mapping[str, str], name: str) -> date | None:
+    raw = env.get(name)
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw.strip())
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a date (YYYY-MM-DD)") from None
 
 
 class _Reader:
@@ -475,6 +492,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         dagster_home=Path(dagster_home) if dagster_home else None,
         sources=sources,
         sample_scale=number(env, "DDRC_SAMPLE_SCALE", Settings.sample_scale),
+        live_since=day(env, "DDRC_LIVE_SINCE"),
         endpoints=_endpoints(env),
         http=_http(env),
         watch=WatchSettings(

@@ -39,6 +39,7 @@ PLACEHOLDERS = {
     "DDRC_SLACK_CHANNEL": "C0000000",
     "DDRC_WEBSERVER_URL": "https://dagster.example",
     "DDRC_INCIDENT_DATABASE_URL": "postgresql://ddrc:placeholder@127.0.0.1:1/ddrc_incidents",
+    "DDRC_LIVE_SINCE": "2026-03-02",  # the first live day: where dev/prd partitions start
 }
 
 

@@ -235,6 +235,35 @@ def test_slack_answering_ok_false_keeps_the_incident_pending(
     assert len(server.messages) == 1
 
 
+def test_a_note_whose_reply_failed_reaches_the_thread_at_the_next_delivery_once(
+    server: SlackServer, desk: IncidentDesk, store: SqliteIncidentStore
+) -> None:
+    """The incident is whole in Slack; its note's thread reply gets a 503: the next
+    delivery posts it, and later ones (and concurrent ones) do not post it again."""
+    held, _ = desk.report(FailureKind.PUBLICATION_HELD, [PUBLISH], check_name="gate")
+    desk.deliver()
+    desk.note_open_incidents("Pin released")
+    server.fail_next("/api/chat.postMessage", Fault.status(503, "busy"))
+    assert list(desk.deliver().failed) == [held.id]
+    [parent] = server.parents()
+    assert server.replies(parent.ts) == []
+
+    assert desk.deliver().failed == {}
+    server.fail_next("/api/chat.postMessage", Fault.slow(0.5))
+    desk.note_open_incidents("Rolled back again")
+    threads = [threading.Thread(target=desk.deliver) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    desk.deliver()
+    assert [r.text for r in server.replies(parent.ts)] == [
+        "📝 Pin released",
+        "📝 Rolled back again",
+    ]
+    assert store.undelivered_notes(held.key) == []
+
+
 def test_a_delivery_failing_half_way_resumes_without_repeating(
     server: SlackServer, desk: IncidentDesk, clock: Clock
 ) -> None:

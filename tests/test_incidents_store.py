@@ -205,6 +205,30 @@ def test_notes_are_kept_once_in_order_and_delivered_once(
     assert store.undelivered_notes(row.key) == [(second, text)]
 
 
+def test_a_posted_incident_with_an_undelivered_note_is_claimed_until_the_note_is_delivered(
+    store: IncidentStore, triage: Triage
+) -> None:
+    """Whole in Slack but for a note (its reply failed, or the deliverer died after the
+    note was stored): claimable under the same lease, resolved or not, until delivered."""
+    lease = timedelta(minutes=2)
+    row, _ = store.record_failure(failure(triage))
+    store.mark_delivered(row.key, occurrences=1, channel="C1", ts="1.0001")
+    [row] = store.record_recovery(EPA, T0 + timedelta(hours=1))
+    row = store.mark_delivered(row.key, occurrences=1, resolution=True)
+    assert row.delivery_state is DeliveryState.RESOLVED_DELIVERED
+    assert store.claim_pending(T0, lease) == []
+
+    store.add_note(row.key, "released", T0 + timedelta(hours=2))
+    assert [r.key for r in store.pending_deliveries()] == [row.key]
+    assert [r.key for r in store.claim_pending(T0, lease)] == [row.key]
+    assert store.claim_pending(T0, lease) == []  # held by the first deliverer
+    [(note_id, _)] = store.undelivered_notes(row.key)
+    store.mark_note_delivered(note_id)
+    store.release(row.key)
+    assert store.claim_pending(T0, lease) == []
+    assert store.pending_deliveries() == []
+
+
 class FullDiskStore(SqliteIncidentStore):
     """A SQLite store on a disk that filled up after it was created. Injected: the error
     SQLite raises on a full disk (`database or disk is full`, SQLITE_FULL), at the one place

@@ -46,8 +46,10 @@ def tick(sensor: dg.SensorDefinition, cursor: str | None, settings):
 
 @pytest.fixture
 def live(make_settings):
+    """Live settings whose partitions start a month before DAY: its past days are in range."""
     with serve_sample_sources(day=DAY, scale=SCALE) as sources:
-        yield sources, make_settings(DDRC_SAMPLE_SCALE=str(SCALE), **sources.env)
+        env = {**sources.env, "DDRC_SAMPLE_SCALE": str(SCALE), "DDRC_LIVE_SINCE": "2025-05-01"}
+        yield sources, make_settings(**env)
 
 
 def test_a_sensor_loads_once_per_change_and_once_per_day(make_settings):

@@ -48,11 +48,16 @@ PACIFIC = ZoneInfo(PACIFIC_NAME)
 # sample data's day zero).
 FIRST_LOAD_DATE = date(2025, 1, 8)
 
-# One partition per Pacific day, the `_LOAD_DATE` of a snapshot; `end_offset=1` makes
-# today's partition exist while the day is still running (a load belongs to its day).
-DAILY_PARTITIONS = dg.DailyPartitionsDefinition(
-    start_date=FIRST_LOAD_DATE.isoformat(), timezone=PACIFIC_NAME, end_offset=1
-)
+
+def daily_partitions(start: date) -> dg.DailyPartitionsDefinition:
+    """One partition per Pacific day from `start`, the `_LOAD_DATE` of a snapshot.
+
+    `end_offset=1` makes today's partition exist while the day is still running (a load
+    belongs to its day). The start is the deployment's (`partitions.first_partition_day`).
+    """
+    return dg.DailyPartitionsDefinition(
+        start_date=start.isoformat(), timezone=PACIFIC_NAME, end_offset=1
+    )
 
 
 def utc_now() -> datetime:
@@ -65,7 +70,7 @@ def pacific_date(moment: datetime) -> date:
 
 
 def partition_key(day: date) -> str:
-    """The DAILY_PARTITIONS key of a load date."""
+    """The daily partition key of a load date."""
     return day.isoformat()
 
 

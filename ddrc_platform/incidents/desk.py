@@ -19,14 +19,12 @@ from ddrc_platform.incidents.model import FailureKind, Recovery
 from ddrc_platform.incidents.routing import Clock, Router, load_oncall, utc_now
 from ddrc_platform.incidents.runbooks import DEFAULT_REPO
 from ddrc_platform.incidents.slack import (
-    DeliveryError,
     DeliveryReport,
     Notifier,
     deliver_pending,
     make_notifier,
 )
 from ddrc_platform.incidents.store import (
-    DeliveryState,
     IncidentRow,
     IncidentStore,
     open_incident_store,
@@ -91,23 +89,7 @@ class IncidentDesk:
         return rows
 
     def deliver(self) -> DeliveryReport:
-        report = deliver_pending(self.store, self.notifier)
-        self._deliver_late_notes(report)
-        return report
-
-    def _deliver_late_notes(self, report: DeliveryReport) -> None:
-        """Notes on open incidents Slack already has whole (a release noted on the "held
-        back" incident): `deliver_pending` takes only incidents with a message still to
-        send, so without this such a note would never reach the thread."""
-        for row in self.store.list_incidents(open_only=True):
-            if row.delivery_state is not DeliveryState.DELIVERED:
-                continue  # deliver_pending's: it sends the notes with the message
-            try:
-                for note_id, text in self.store.undelivered_notes(row.key):
-                    self.notifier.post_note(row, text)
-                    self.store.mark_note_delivered(note_id)
-            except DeliveryError as exc:
-                report.failed[row.id] = str(exc)
+        return deliver_pending(self.store, self.notifier)
 
 
 def build_desk(

@@ -91,6 +91,11 @@ _STATE = """delivery_state = CASE
 END"""
 
 _OPEN_STATES = (DeliveryState.PENDING.value, DeliveryState.RESOLVED_PENDING.value)
+# Something Slack has not seen: a message to send, or a note its posted thread lacks. A
+# note is not in `delivery_state` (an incident can be whole in Slack but for a note whose
+# reply failed or was never tried), so it is asked of the notes themselves.
+_DELIVERABLE = """(delivery_state IN (?, ?) OR (delivered_occurrences > 0 AND EXISTS (
+    SELECT 1 FROM notes WHERE notes.incident_key = incidents.key AND notes.delivered = 0)))"""
 
 
 @dataclass(frozen=True)
@@ -268,20 +273,21 @@ class IncidentStore:
         """Incidents with something Slack has not seen yet, oldest first."""
         with self._tx() as db:
             rows = db.execute(
-                "SELECT * FROM incidents WHERE delivery_state IN (?, ?) ORDER BY key",
+                f"SELECT * FROM incidents WHERE {_DELIVERABLE} ORDER BY key",
                 _OPEN_STATES,
             ).fetchall()
         return [_row(r) for r in rows]
 
     def claim_pending(self, now: datetime, lease: timedelta) -> list[IncidentRow]:
-        """Take the pending incidents no other deliverer holds, for `lease`.
+        """Take the incidents with something for Slack that no other deliverer holds, for
+        `lease`: a message still to send, or a note its posted thread has not had yet.
 
         Two sensor ticks delivering at once would otherwise both post the same message.
         A deliverer that dies mid-way loses its claim when the lease runs out.
         """
         with self._tx() as db:
             rows = db.execute(
-                """SELECT * FROM incidents WHERE delivery_state IN (?, ?)
+                f"""SELECT * FROM incidents WHERE {_DELIVERABLE}
                    AND (claimed_until IS NULL OR claimed_until < ?) ORDER BY key""",
                 (*_OPEN_STATES, _ts(now)),
             ).fetchall()

@@ -18,10 +18,10 @@ from ddrc_platform.core import catalog
 from ddrc_platform.core.automation import built_once
 from ddrc_platform.core.catalog import Keeping, RawTable
 from ddrc_platform.core.names import (
-    DAILY_PARTITIONS,
     INGESTION_GROUP,
     OWNERS,
     SCHEMA_CONTRACT_CHECK,
+    pacific_date,
     utc_now,
 )
 from ddrc_platform.ingest.contract import ContractReport, enforce
@@ -37,6 +37,7 @@ from ddrc_platform.ingest.load import (
     source_kind,
 )
 from ddrc_platform.ingest.signals import watched_tables
+from ddrc_platform.partitions import deployment_partitions
 from ddrc_platform.settings import Settings
 from ddrc_platform.warehouse.base import Warehouse
 
@@ -94,16 +95,27 @@ def _metadata(
     return metadata
 
 
+def _partitions_def(
+    table: RawTable,
+    settings: Settings,
+    clock: Callable[[], datetime],
+    shared: dg.PartitionsDefinition | None,
+) -> dg.PartitionsDefinition | None:
+    """A snapshot table's: the build's daily partitions (`shared`), else the deployment's."""
+    if table.keeping is not Keeping.SNAPSHOT:
+        return None
+    return shared or deployment_partitions(settings, pacific_date(clock()))
+
+
 def build_raw_asset(
     table: RawTable,
     settings: Settings,
     warehouse_kind: str,
     clock: Callable[[], datetime] = utc_now,
+    partitions: dg.PartitionsDefinition | None = None,
 ) -> dg.AssetsDefinition:
     """A loader asset: fetch, enforce the schema contract, write atomically, report.
-
-    Without a change signal (page feedback locally) the automation loads it when missing.
-    """
+    Without a change signal (page feedback locally) the automation loads it when missing."""
 
     @dg.asset(
         key=table.asset_key,
@@ -120,7 +132,7 @@ def build_raw_asset(
         tags={"ddrc/source": table.name, "ddrc/layer": "raw"},
         freshness_policy=table.freshness,
         automation_condition=None if table in watched_tables(settings) else built_once(),
-        partitions_def=DAILY_PARTITIONS if table.keeping is Keeping.SNAPSHOT else None,
+        partitions_def=_partitions_def(table, settings, clock, partitions),
         check_specs=[
             dg.AssetCheckSpec(
                 SCHEMA_CONTRACT_CHECK,
@@ -161,8 +173,9 @@ def build_raw_assets(
     warehouse_kind: str,
     tables: tuple[RawTable, ...] = catalog.RAW_TABLES,
     clock: Callable[[], datetime] = utc_now,
+    partitions: dg.PartitionsDefinition | None = None,
 ) -> list[dg.AssetsDefinition]:
-    return [build_raw_asset(t, settings, warehouse_kind, clock) for t in tables]
+    return [build_raw_asset(t, settings, warehouse_kind, clock, partitions) for t in tables]
 
 
 @dg.definitions
@@ -170,4 +183,6 @@ def raw() -> dg.Definitions:
     build = current()
     kind = build.resources["warehouse"].kind
     tables = loaded_here(build.settings)
-    return dg.Definitions(assets=build_raw_assets(build.settings, kind, tables, build.clock))
+    return dg.Definitions(
+        assets=build_raw_assets(build.settings, kind, tables, build.clock, build.partitions)
+    )

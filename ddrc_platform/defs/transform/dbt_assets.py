@@ -16,7 +16,6 @@ import dagster as dg
 from dagster_dbt import DagsterDbtCliRuntimeError, DbtCliInvocation, DbtCliResource, dbt_assets
 
 from ddrc_platform.core.names import (
-    DAILY_PARTITIONS,
     HISTORY_KEY,
     HISTORY_MODEL,
     HISTORY_PARENT,
@@ -192,7 +191,10 @@ def _run_results(invocation: DbtCliInvocation) -> Mapping[str, Any]:
 
 
 def build_dbt_assets(
-    settings: Settings, warehouse_kind: str, clock: Callable[[], datetime] = utc_now
+    settings: Settings,
+    warehouse_kind: str,
+    partitions: dg.PartitionsDefinition,
+    clock: Callable[[], datetime] = utc_now,
 ) -> tuple[dg.AssetsDefinition, dg.AssetsDefinition]:
     """The models that hold the latest state (summary included), and the metric history.
 
@@ -207,7 +209,6 @@ def build_dbt_assets(
     manifest = require_manifest(project)
     variables = home_dbt_vars(settings)
     translator = DdrcDbtTranslator(warehouse_kind)
-
     parsed = json.loads(manifest.read_text())
 
     @dbt_assets(
@@ -234,7 +235,7 @@ def build_dbt_assets(
         dagster_dbt_translator=translator,
         name="ddrc_dbt_history",
         select=HISTORY_MODEL,
-        partitions_def=DAILY_PARTITIONS,
+        partitions_def=partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
     )
     def ddrc_dbt_history(

@@ -84,6 +84,13 @@ def check(asset: dg.AssetKey, name: str, *, passed=False, is_error=True) -> Chec
     return CheckEvaluation(dg.AssetCheckKey(asset, name), passed, is_error, f"{name} says why")
 
 
+def pinned_gate() -> CheckEvaluation:
+    """The gate that held for a rollback's pin: a person's choice, low, not a failed check."""
+    return CheckEvaluation(
+        dg.AssetCheckKey(PUBLISH_KEY, GATE_CHECK), False, True, "held: pinned", pinned=True
+    )
+
+
 # -- the exception table ------------------------------------------------------------------
 INTENDED = [
     (WarehouseBusyError, FailureKind.WAREHOUSE_BUSY),
@@ -160,6 +167,7 @@ def test_the_exception_is_found_through_causes_and_contexts():
         (check(PUBLISH_KEY, VERIFY_CHECK), FailureKind.PUBLISH_VERIFICATION_FAILED),
         (check(SUMMARY_KEY, "metric_name_unique"), FailureKind.PUBLICATION_HELD),
         (check(PUBLISH_KEY, GATE_CHECK), FailureKind.PUBLICATION_HELD),
+        (pinned_gate(), FailureKind.PUBLICATION_PINNED),
         (check(SUMMARY_KEY, "metric_name_unique", is_error=False), FailureKind.DATA_CHECK_FAILED),
         (check(SUMMARY_KEY, "counts_whole"), FailureKind.DATA_CHECK_FAILED),
     ],

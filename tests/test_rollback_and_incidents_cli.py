@@ -37,7 +37,7 @@ from ddrc_platform.core.names import (
     ROLLBACK_JOB,
     SUMMARY_KEY,
 )
-from ddrc_platform.incidents import FailureKind, SqliteIncidentStore
+from ddrc_platform.incidents import FailureKind, Severity, SqliteIncidentStore
 from ddrc_platform.ingest import sample
 from ddrc_platform.publish import document as publication
 from ddrc_platform.publish.rollback import RELEASE_HINT, rollback
@@ -209,7 +209,8 @@ def test_a_rollback_job_pins_until_released(stand_ins):
     assert shown.metadata["status"].value == "rolled back"
     assert shown.metadata["version"].value == restored
     (held,) = store.list_incidents(open_only=True)
-    assert held.incident.kind == FailureKind.PUBLICATION_HELD
+    assert held.incident.kind == FailureKind.PUBLICATION_PINNED  # a person's choice: low
+    assert held.incident.severity is Severity.LOW
     assert held.incident.check_name == GATE_CHECK
     ((_, note),) = store.notes(held.key)
     assert note.startswith("Rolled back: pinned by rollback at") and restored in note

@@ -71,6 +71,7 @@ class CheckEvaluation:
     passed: bool
     is_error: bool  # severity ERROR: a blocking check holds what follows it
     description: str | None  # names the columns, the metrics and values
+    pinned: bool = False  # the gate held for a rollback's pin, not for a failed check
 
 
 @dataclass(frozen=True)
@@ -172,12 +173,15 @@ def kinds_by_name(table: ExceptionKinds) -> dict[str, FailureKind]:
 
 
 def check_kind(evaluation: CheckEvaluation, facts: GraphFacts) -> FailureKind:
-    """The kind of a failed check: its own kind, a held publication, or a data check."""
+    """The kind of a failed check: its own kind, a pinned or held publication, or a data
+    check. A gate that held for a pin is a person's choice, not a broken check."""
     key = evaluation.key
     if key.name == SCHEMA_CONTRACT_CHECK:
         return FailureKind.SCHEMA_DRIFT
     if key.name == VERIFY_CHECK:
         return FailureKind.PUBLISH_VERIFICATION_FAILED
+    if key.name == GATE_CHECK and evaluation.pinned:
+        return FailureKind.PUBLICATION_PINNED
     if evaluation.is_error and (key in facts.blocking_checks or key.name == GATE_CHECK):
         return FailureKind.PUBLICATION_HELD
     return FailureKind.DATA_CHECK_FAILED

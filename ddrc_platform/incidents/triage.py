@@ -113,7 +113,9 @@ class Triage:
             opened_at=at,
             deployment=self.deployment,
             check_name=check_name,
-            public_impact=public_impact(kind, severity, keys, affected, last_good),
+            public_impact=public_impact(
+                kind, severity, keys, affected, last_good, error_text(error)
+            ),
         )
         return replace(incident, github_issue_url=github_issue_url(incident, self.repo))
 

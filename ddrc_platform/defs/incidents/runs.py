@@ -32,6 +32,7 @@ from ddrc_platform.ingest.delivery import DeliveryRefusedError
 from ddrc_platform.ingest.sources.http import SourceDataError
 from ddrc_platform.integrations.dagster import SerializableErrorInfo
 from ddrc_platform.publish.checks import PublicationHeldError, PublishVerificationError
+from ddrc_platform.publish.rollback import PIN_METADATA
 from ddrc_platform.settings import Settings
 from ddrc_platform.warehouse.base import WarehouseBusyError
 
@@ -101,6 +102,7 @@ def run_event(entry: dg.EventLogEntry) -> RunEvent | None:
             passed=evaluation.passed,
             is_error=evaluation.severity == dg.AssetCheckSeverity.ERROR,
             description=evaluation.description,
+            pinned=PIN_METADATA in evaluation.metadata,
         )
     return None
 

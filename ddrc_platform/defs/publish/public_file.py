@@ -48,6 +48,7 @@ from ddrc_platform.publish.public_values import (
     find_unsafe_values,
     unsafe_summary,
 )
+from ddrc_platform.publish.rollback import PIN_METADATA
 from ddrc_platform.publish.targets.base import Publisher
 from ddrc_platform.settings import Settings
 from ddrc_platform.transform.assets import blocking_check_keys, summary_relation
@@ -179,6 +180,7 @@ def build_publish_asset(
             passed=gate.passed,
             severity=dg.AssetCheckSeverity.ERROR,
             description=gate.describe(),
+            metadata={PIN_METADATA: gate.pin.describe()} if gate.pin else {},
         )
         if gate.pin is not None:
             yield from pinned_results(pinned_hold(gate.pin, publisher.current()))

@@ -44,7 +44,7 @@ class DeskResponders:
 
     def report_hold(self, note: str) -> None:
         self.desk.report(
-            FailureKind.PUBLICATION_HELD,
+            FailureKind.PUBLICATION_PINNED,
             [PUBLISH_KEY],
             run_id=self.run_id,
             run_url=self.run_url,

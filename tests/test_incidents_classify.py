@@ -28,6 +28,7 @@ from ddrc_platform.defs.incidents.runs import (
     own_message,
 )
 from ddrc_platform.incidents import FailureKind
+from ddrc_platform.incidents.asset_page import INCIDENT_CHECK
 from ddrc_platform.incidents.classify import (
     CheckEvaluation,
     GraphFacts,
@@ -181,6 +182,13 @@ def test_a_failed_check_is_reported_by_its_kind(evaluation, expected):
         evaluation.key.name,
     )
     assert report.error == evaluation.description
+
+
+def test_the_incident_check_on_an_asset_page_is_never_an_incident_itself():
+    """Run with its asset (a selected run, by hand), it fails while an incident is open."""
+    mirror = [check(PUBLISH_KEY, INCIDENT_CHECK), check(EPA, INCIDENT_CHECK, passed=True)]
+    findings = classify(SUCCESS, mirror, FACTS, None, KIND_BY_EXCEPTION)
+    assert findings.reports == [] and findings.passed_checks == []
 
 
 def test_a_failure_its_check_reports_is_not_reported_twice():

@@ -19,6 +19,7 @@ import dagster as dg
 
 from ddrc_platform.core.freshness import Freshness, freshness
 from ddrc_platform.core.names import GATE_CHECK, PUBLISH_KEY, SCHEMA_CONTRACT_CHECK, VERIFY_CHECK
+from ddrc_platform.incidents.asset_page import INCIDENT_CHECK
 from ddrc_platform.incidents.model import FailureKind
 
 # kinds a failing check reports with its own result (the columns, the gate, the verification):
@@ -275,6 +276,8 @@ def classify(
                 failures[event.step] = event
             case Materialization(key):
                 findings.materialized.add(key)
+            case CheckEvaluation(key=key) if key.name == INCIDENT_CHECK:
+                pass  # the incidents' own mirror on an asset's page: never one itself
             case CheckEvaluation(passed=True):
                 findings.passed_checks.append(event.key)
             case CheckEvaluation():

@@ -24,7 +24,8 @@ BY_HAND_ONLY = (
 
 
 def graph_keys(build: Build) -> list[dg.AssetKey]:
-    """Every asset of the graph: the sources, the dbt project's, the public file."""
+    """Every asset a run materializes: the sources, the dbt project's, the public file (not
+    the pin's release, a marker the rollback job records and no incident names)."""
     latest, history = build.dbt_assets
     keys = {t.asset_key for t in catalog.RAW_TABLES} | set(latest.keys) | set(history.keys)
     return sorted(keys | {PUBLISH_KEY}, key=str)

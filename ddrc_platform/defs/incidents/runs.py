@@ -164,7 +164,9 @@ def graph_facts(
 ) -> tuple[GraphFacts, dict[dg.AssetKey, dg.FreshnessPolicy]]:
     """Which step computes what, what blocks the publication, what ages: read off the
     loaded graph, so this stage needs nothing of the others at build time."""
-    assets = list({id(a): a for a in repository.assets_defs_by_key.values()}.values())
+    # the pin's release has no step: the rollback job records it
+    defined = repository.assets_defs_by_key.values()
+    assets = list({id(a): a for a in defined if a.is_executable}.values())
     checks = [*assets, *repository.asset_checks_defs_by_key.values()]
     blocking = {
         spec.key

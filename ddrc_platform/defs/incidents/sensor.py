@@ -25,6 +25,7 @@ from ddrc_platform.defs.incidents.runs import classify_run, fail_dead_runs, grap
 from ddrc_platform.defs.incidents.slack_resource import IncidentSlackResource
 from ddrc_platform.incidents import FailureKind, IncidentDesk, IncidentRow, Recovery
 from ddrc_platform.incidents.airtable import ENTRIES_QUERY, entry_changes
+from ddrc_platform.incidents.asset_page import INCIDENT_CHECK
 from ddrc_platform.incidents.classify import GraphFacts, Ongoing, RunFindings, staleness_kind
 from ddrc_platform.incidents.slack import deliver_unstored
 from ddrc_platform.incidents.store import IncidentStoreError
@@ -184,7 +185,8 @@ def build_incident_sensor(settings: Settings) -> dg.SensorDefinition:
         if not watches:
             repository = context.repository_def
             desk = make_desk(settings, repository.asset_graph, publisher, slack)
-            keys = sorted(repository.asset_graph.get_all_asset_keys(), key=str)
+            checked = repository.asset_graph.asset_check_keys
+            keys = sorted({c.asset_key for c in checked if c.name == INCIDENT_CHECK}, key=str)
             watches.append(Watch(desk, *graph_facts(repository, settings), keys))
         watch = watches[0]
         fail_dead_runs(context.instance)  # then reported below, with the other failed runs

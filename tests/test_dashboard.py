@@ -101,7 +101,7 @@ def build_home(home: Path) -> Path:
     earlier = [datetime.combine(day, time(19, 30), UTC) for day in HISTORY_DAYS]
     for moment in [*earlier, now - timedelta(days=7)]:
         run(settings, moment, snapshots)
-    everything = build_definitions(settings).resolve_asset_graph().get_all_asset_keys()
+    everything = build_definitions(settings).resolve_asset_graph().materializable_asset_keys
     run(settings, now, [key for key in everything if key != catalog.USACE.asset_key])
 
     live = settings.publish_dir / FILE_NAME

@@ -35,7 +35,7 @@ from dagster._utils.tags import TagConcurrencyLimitsCounter
 from dagster_postgres import DagsterPostgresStorage
 
 from ddrc_platform import settings as deployment
-from ddrc_platform.defs.automation.triggers import ddrc_pipeline
+from ddrc_platform.defs.automation.triggers import pipeline_job
 from ddrc_platform.settings import Deployment, SettingsError, SourceMode, load_settings
 from tests.support import PLACEHOLDERS
 
@@ -126,8 +126,11 @@ def test_instance_rejects_an_invalid_key(tmp_path: Path) -> None:
         dagster_instance_config(str(tmp_path))
 
 
+PIPELINE = pipeline_job([])
+
+
 def _run(tags: dict[str, str]) -> dg.DagsterRun:
-    return dg.DagsterRun(job_name=ddrc_pipeline.name, tags=tags)
+    return dg.DagsterRun(job_name=PIPELINE.name, tags=tags)
 
 
 def test_only_one_publishing_run_executes_at_a_time(instance_ref: InstanceRef) -> None:
@@ -136,7 +139,7 @@ def test_only_one_publishing_run_executes_at_a_time(instance_ref: InstanceRef) -
     queue = coordinator.get_run_queue_config()
     assert 2 <= queue.max_concurrent_runs <= 20
 
-    publishing = dict(ddrc_pipeline.tags)  # the job's own tags, as its runs carry them
+    publishing = dict(PIPELINE.tags)  # the job's own tags, as its runs carry them
     assert publishing.get(PUBLISH_TAG) == "true"
     running = [_run(publishing)]
     counter = TagConcurrencyLimitsCounter(queue.tag_concurrency_limits, running)

@@ -25,6 +25,7 @@ from ddrc_platform.incidents import (
     severity_of,
 )
 from ddrc_platform.incidents.runbooks import ROLLBACK_COMMAND
+from ddrc_platform.incidents.severity import public_impact
 
 ONCALL = Path(__file__).parents[1] / "config" / "oncall.yaml"
 EPA = "raw/epa/public_status_assessment"
@@ -177,6 +178,9 @@ CASES = [
      ALL_METRICS, ["`metric_value_not_negative`", "revert", "summary/ddrc_metrics_summary+"]),
     (FailureKind.PUBLICATION_HELD, [AIRTABLE], "people_helped_fema_funds_floor", Severity.HIGH,
      ["people_helped_fema_funds"], ["Revert the Airtable entry", "Fivetran sync"]),
+    (FailureKind.PUBLICATION_PINNED, [PUBLISH], "blocking_checks_passed", Severity.LOW,
+     ALL_METRICS, ["rolled the public file back on purpose", "./ddrc versions",
+                   "./ddrc rollback --release"]),
     (FailureKind.PUBLISH_FAILED, [PUBLISH], None, Severity.HIGH, ALL_METRICS,
      ["SAS token", "Rerun the publication", "previous file stays"]),
     (FailureKind.PUBLISH_VERIFICATION_FAILED, [PUBLISH], None, Severity.HIGH, ALL_METRICS,
@@ -402,7 +406,6 @@ def test_airtable_runbook_says_fivetran_only_where_fivetran_syncs_it():
 
 
 def test_a_failed_source_incident_says_its_number_is_aging_and_when_it_breaches():
-    from ddrc_platform.incidents.severity import public_impact
 
     epa = catalog.EPA.asset_key.to_user_string()
     loaded = datetime(2025, 6, 2, 13, 5, tzinfo=UTC)  # 06:05 PDT
@@ -419,6 +422,25 @@ def test_a_failed_source_incident_says_its_number_is_aging_and_when_it_breaches(
     assert "50 h after its last good load" in unknown and " at " not in unknown
     held = public_impact(FailureKind.PUBLICATION_HELD, Severity.HIGH, [epa], ["x"], loaded)
     assert held.startswith("The site still shows the last published file, but no new numbers")
+
+
+def test_a_pin_says_who_pinned_which_version_and_pages_nobody(triage: Triage) -> None:
+    """Issue 18: a deliberate rollback paged on-call at night as a HIGH held publication."""
+    note = (
+        "Rolled back: pinned by rollback at 2026-04-04 03:00:00 UTC to version v1.json "
+        "(run r-9); publishing holds (release with `./ddrc rollback --release`)."
+    )
+    pinned = triage.incident(FailureKind.PUBLICATION_PINNED, [PUBLISH], error=note)
+    assert pinned.severity is Severity.LOW and severity_of(FailureKind.PUBLICATION_HELD) is (
+        Severity.HIGH
+    )
+    assert pinned.title.endswith("Publication pinned by a rollback: publish/ddrc_metrics_json")
+    assert pinned.public_impact == (
+        "The site shows the version pinned by rollback at 2026-04-04 03:00:00 UTC to version "
+        "v1.json (run r-9); no new numbers reach it until the pin is released."
+    )
+    unnamed = public_impact(FailureKind.PUBLICATION_PINNED, Severity.LOW, [PUBLISH], [])
+    assert unnamed.startswith("The site shows the version a rollback pinned; no new numbers")
 
 
 def test_runbooks_link_the_configured_endpoint_and_errors_lead_with_their_own_message() -> None:

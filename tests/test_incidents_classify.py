@@ -28,6 +28,7 @@ from ddrc_platform.defs.incidents.runs import (
     own_message,
 )
 from ddrc_platform.incidents import FailureKind
+from ddrc_platform.incidents.asset_page import INCIDENT_CHECK
 from ddrc_platform.incidents.classify import (
     CheckEvaluation,
     GraphFacts,
@@ -82,6 +83,13 @@ def failed(step: str, *exceptions: type[BaseException] | str) -> StepFailure:
 
 def check(asset: dg.AssetKey, name: str, *, passed=False, is_error=True) -> CheckEvaluation:
     return CheckEvaluation(dg.AssetCheckKey(asset, name), passed, is_error, f"{name} says why")
+
+
+def pinned_gate() -> CheckEvaluation:
+    """The gate that held for a rollback's pin: a person's choice, low, not a failed check."""
+    return CheckEvaluation(
+        dg.AssetCheckKey(PUBLISH_KEY, GATE_CHECK), False, True, "held: pinned", pinned=True
+    )
 
 
 # -- the exception table ------------------------------------------------------------------
@@ -160,6 +168,7 @@ def test_the_exception_is_found_through_causes_and_contexts():
         (check(PUBLISH_KEY, VERIFY_CHECK), FailureKind.PUBLISH_VERIFICATION_FAILED),
         (check(SUMMARY_KEY, "metric_name_unique"), FailureKind.PUBLICATION_HELD),
         (check(PUBLISH_KEY, GATE_CHECK), FailureKind.PUBLICATION_HELD),
+        (pinned_gate(), FailureKind.PUBLICATION_PINNED),
         (check(SUMMARY_KEY, "metric_name_unique", is_error=False), FailureKind.DATA_CHECK_FAILED),
         (check(SUMMARY_KEY, "counts_whole"), FailureKind.DATA_CHECK_FAILED),
     ],
@@ -173,6 +182,13 @@ def test_a_failed_check_is_reported_by_its_kind(evaluation, expected):
         evaluation.key.name,
     )
     assert report.error == evaluation.description
+
+
+def test_the_incident_check_on_an_asset_page_is_never_an_incident_itself():
+    """Run with its asset (a selected run, by hand), it fails while an incident is open."""
+    mirror = [check(PUBLISH_KEY, INCIDENT_CHECK), check(EPA, INCIDENT_CHECK, passed=True)]
+    findings = classify(SUCCESS, mirror, FACTS, None, KIND_BY_EXCEPTION)
+    assert findings.reports == [] and findings.passed_checks == []
 
 
 def test_a_failure_its_check_reports_is_not_reported_twice():

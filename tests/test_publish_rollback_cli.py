@@ -149,7 +149,7 @@ def test_the_launchpad_rollback_and_release_do_what_the_cli_does(tmp_path: Path)
         ]
         # the hold is an incident, told in Slack at once (not at the sensor's next tick)
         assert [kind for kind, _, _ in after_rollback["incidents"]] == [
-            FailureKind.PUBLICATION_HELD
+            FailureKind.PUBLICATION_PINNED
         ]
         assert after_rollback["slack"] == [[f"📝 {after_rollback['notes'][0]}"]]
 

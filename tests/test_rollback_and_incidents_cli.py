@@ -37,7 +37,8 @@ from ddrc_platform.core.names import (
     ROLLBACK_JOB,
     SUMMARY_KEY,
 )
-from ddrc_platform.incidents import FailureKind, SqliteIncidentStore
+from ddrc_platform.incidents import FailureKind, Severity, SqliteIncidentStore
+from ddrc_platform.incidents.asset_page import INCIDENT_CHECK
 from ddrc_platform.ingest import sample
 from ddrc_platform.publish import document as publication
 from ddrc_platform.publish.rollback import RELEASE_HINT, rollback
@@ -209,7 +210,8 @@ def test_a_rollback_job_pins_until_released(stand_ins):
     assert shown.metadata["status"].value == "rolled back"
     assert shown.metadata["version"].value == restored
     (held,) = store.list_incidents(open_only=True)
-    assert held.incident.kind == FailureKind.PUBLICATION_HELD
+    assert held.incident.kind == FailureKind.PUBLICATION_PINNED  # a person's choice: low
+    assert held.incident.severity is Severity.LOW
     assert held.incident.check_name == GATE_CHECK
     ((_, note),) = store.notes(held.key)
     assert note.startswith("Rolled back: pinned by rollback at") and restored in note
@@ -261,12 +263,12 @@ def test_an_airtable_entry_holding_the_publication_is_listed_by_the_cli(stand_in
     (floor,) = [r for r in store.list_incidents(open_only=True) if DRC in (r.incident.check_name)]
     assert floor.incident.kind == FailureKind.PUBLICATION_HELD
 
-    # the same incident on the failed asset's page
-    observed = instance.fetch_observations(
-        dg.AssetKey.from_user_string(floor.incident.asset_keys[0]), limit=10
+    # the same incident on the failed asset's page: a failed check, not a green event
+    page = instance.get_latest_asset_check_evaluation_record(
+        dg.AssetCheckKey(dg.AssetKey.from_user_string(floor.incident.asset_keys[0]), INCIDENT_CHECK)
     )
-    ids = [r.asset_observation.metadata["incident_id"].value for r in observed.records]
-    assert floor.id in ids
+    assert page is not None and page.status.value == "FAILED"
+    assert floor.incident.title in page.event.dagster_event.event_specific_data.description
 
     listing = ddrc(settings.home, "incidents")
     (line,) = [ln for ln in listing.splitlines() if ln.startswith(f"{floor.id}  ")]

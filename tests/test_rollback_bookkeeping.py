@@ -55,7 +55,7 @@ def test_a_pin_whose_version_is_live_says_both():
 
 
 def test_a_note_on_an_incident_slack_already_has_reaches_its_thread_once(tmp_path: Path):
-    """The release's note on the "held back" incident, posted long before: no new message
+    """The release's note on the pin's incident, posted long before: no new message
     or recovery comes with it, and the thread still hears of it at the next delivery."""
     with SlackServer() as slack:
         triage = Triage(
@@ -66,7 +66,7 @@ def test_a_note_on_an_incident_slack_already_has_reaches_its_thread_once(tmp_pat
         notifier = SlackNotifier(slack.token, "#ddrc", base_url=slack.api_url)
         store = SqliteIncidentStore(tmp_path / "incidents.sqlite")
         desk = IncidentDesk(triage, store, notifier)
-        desk.report(FailureKind.PUBLICATION_HELD, ["publish/ddrc_metrics_json"], check_name="g")
+        desk.report(FailureKind.PUBLICATION_PINNED, ["publish/ddrc_metrics_json"], check_name="g")
         assert desk.deliver().failed == {}
         (parent,) = slack.parents()
         assert slack.replies(parent.ts) == []

@@ -19,6 +19,7 @@ import dagster as dg
 
 from ddrc_platform.core.freshness import Freshness, freshness
 from ddrc_platform.core.names import GATE_CHECK, PUBLISH_KEY, SCHEMA_CONTRACT_CHECK, VERIFY_CHECK
+from ddrc_platform.incidents.asset_page import INCIDENT_CHECK
 from ddrc_platform.incidents.model import FailureKind
 
 # kinds a failing check reports with its own result (the columns, the gate, the verification):
@@ -71,6 +72,7 @@ class CheckEvaluation:
     passed: bool
     is_error: bool  # severity ERROR: a blocking check holds what follows it
     description: str | None  # names the columns, the metrics and values
+    pinned: bool = False  # the gate held for a rollback's pin, not for a failed check
 
 
 @dataclass(frozen=True)
@@ -172,12 +174,15 @@ def kinds_by_name(table: ExceptionKinds) -> dict[str, FailureKind]:
 
 
 def check_kind(evaluation: CheckEvaluation, facts: GraphFacts) -> FailureKind:
-    """The kind of a failed check: its own kind, a held publication, or a data check."""
+    """The kind of a failed check: its own kind, a pinned or held publication, or a data
+    check. A gate that held for a pin is a person's choice, not a broken check."""
     key = evaluation.key
     if key.name == SCHEMA_CONTRACT_CHECK:
         return FailureKind.SCHEMA_DRIFT
     if key.name == VERIFY_CHECK:
         return FailureKind.PUBLISH_VERIFICATION_FAILED
+    if key.name == GATE_CHECK and evaluation.pinned:
+        return FailureKind.PUBLICATION_PINNED
     if evaluation.is_error and (key in facts.blocking_checks or key.name == GATE_CHECK):
         return FailureKind.PUBLICATION_HELD
     return FailureKind.DATA_CHECK_FAILED
@@ -271,6 +276,8 @@ def classify(
                 failures[event.step] = event
             case Materialization(key):
                 findings.materialized.add(key)
+            case CheckEvaluation(key=key) if key.name == INCIDENT_CHECK:
+                pass  # the incidents' own mirror on an asset's page: never one itself
             case CheckEvaluation(passed=True):
                 findings.passed_checks.append(event.key)
             case CheckEvaluation():

@@ -33,6 +33,7 @@ class FailureKind(StrEnum):
     DBT_MODEL_FAILED = "dbt_model_failed"
     DATA_CHECK_FAILED = "data_check_failed"  # a non-blocking check
     PUBLICATION_HELD = "publication_held"  # a blocking check failed; nothing was published
+    PUBLICATION_PINNED = "publication_pinned"  # a person's rollback pinned the file; holds
     PUBLISH_FAILED = "publish_failed"  # writing or uploading the file failed; the old file stays
     PUBLISH_VERIFICATION_FAILED = "publish_verification_failed"  # re-read file != summary
     PUBLISHED_FILE_STALE = "published_file_stale"
@@ -62,6 +63,7 @@ _LABELS = {
     FailureKind.DBT_MODEL_FAILED: "dbt model failed",
     FailureKind.DATA_CHECK_FAILED: "Data check failed",
     FailureKind.PUBLICATION_HELD: "Publication held back",
+    FailureKind.PUBLICATION_PINNED: "Publication pinned by a rollback",
     FailureKind.PUBLISH_FAILED: "Publishing failed",
     FailureKind.PUBLISH_VERIFICATION_FAILED: "Published file differs from the summary",
     FailureKind.PUBLISHED_FILE_STALE: "Published file is stale",
@@ -85,6 +87,7 @@ _RECOVERED_BY = {
     FailureKind.DBT_MODEL_FAILED: _MATERIALIZED,
     FailureKind.DATA_CHECK_FAILED: _CHECK,
     FailureKind.PUBLICATION_HELD: _CHECK,
+    FailureKind.PUBLICATION_PINNED: _CHECK,  # the gate passes at the first publish after release
     FailureKind.PUBLISH_FAILED: _MATERIALIZED,
     # a verified publish (or a rollback that publishes the previous file) ends it
     FailureKind.PUBLISH_VERIFICATION_FAILED: _MATERIALIZED | _CHECK,

@@ -212,6 +212,16 @@ RUNBOOKS: Mapping[FailureKind, Runbook] = {
     ),
     FailureKind.DATA_CHECK_FAILED: _CHECK_FAILED,
     FailureKind.PUBLICATION_HELD: _CHECK_FAILED,
+    FailureKind.PUBLICATION_PINNED: Runbook(
+        (
+            "A person rolled the public file back on purpose and pinned it: read the "
+            "incident's notes and the run for what was wrong with the newer version.",
+            "Fix that cause (revert the change, correct the source or the Airtable entry); "
+            f"the site keeps the pinned version meanwhile (`{commands.versions()}` shows it).",
+            f"Then release the pin: `{commands.release()}`. The next automation tick "
+            "publishes through the usual checks.",
+        )
+    ),
     FailureKind.PUBLISH_FAILED: Runbook(
         (
             "Read the write/upload error in the run: container, credentials, an expired "

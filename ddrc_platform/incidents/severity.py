@@ -7,6 +7,7 @@ publish leaves the site on the last good data, so it waits for business hours.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -34,6 +35,9 @@ _NOTHING_CAN_PUBLISH = frozenset({FailureKind.WAREHOUSE_CORRUPT, FailureKind.DIS
 # ages towards stale while a deferred incident waits for Monday
 _PUBLISH_STOPPED = frozenset({FailureKind.PUBLISH_FAILED, FailureKind.PUBLICATION_HELD})
 
+# `Pin.describe()`, as the rollback's note and the gate's description quote it
+_PIN = re.compile(r"pinned by rollback at [^;]*")
+
 _HIGH = _PUBLIC_FILE_WRONG | _NOTHING_CAN_PUBLISH | _PUBLISH_STOPPED
 
 
@@ -44,7 +48,9 @@ def severity_of(kind: FailureKind) -> Severity:
 
     A failure upstream of the publish (a source, a dbt model) is LOW: the site keeps the
     last good numbers, and if it lasts past the file's freshness window the stale file
-    raises its own HIGH incident.
+    raises its own HIGH incident. So is a pin (PUBLICATION_PINNED): a person chose the
+    version the site shows, in working hours or not, and nobody is paged for their choice;
+    if the pin outlives the freshness window, the stale file pages.
     """
     return Severity.HIGH if kind in _HIGH else Severity.LOW
 
@@ -68,13 +74,21 @@ def public_impact(
     keys: Sequence[str],
     metrics: Sequence[str],
     last_good: datetime | None = None,
+    error: str = "",
 ) -> str:
     """What the public sees, in one sentence or two: the first thing a responder reads.
 
     A failed source freezes only its own numbers (the summary takes each family's latest
     good snapshot), so its incident says they are aging and when, from the last good load
-    and the catalog's freshness window, they become a breach.
+    and the catalog's freshness window, they become a breach. A pin names itself in its
+    `error` (the rollback's note, the gate's description): who pinned which version.
     """
+    if kind is FailureKind.PUBLICATION_PINNED:
+        found = _PIN.search(error)
+        pin = found.group(0).strip() if found else "a rollback pinned"
+        return (
+            f"The site shows the version {pin}; no new numbers reach it until the pin is released."
+        )
     if kind in _NOTHING_CAN_PUBLISH:
         return (
             "The site still shows the last good data, but nothing can publish until this is "

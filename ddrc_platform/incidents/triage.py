@@ -75,7 +75,7 @@ class Triage:
         its metric); otherwise a check named after metrics (`people_helped_drc_floor`)
         narrows the lineage answer to those metrics.
         """
-        at = at or self.router.clock()
+        at, text = at or self.router.clock(), self.redact(error_text(error))
         keys = tuple(sorted({as_key(k).to_user_string() for k in asset_keys}))
         affected, manual = self._metrics(keys, check_name, metrics)
         severity = severity_of(kind)
@@ -113,7 +113,7 @@ class Triage:
             opened_at=at,
             deployment=self.deployment,
             check_name=check_name,
-            public_impact=public_impact(kind, severity, keys, affected, last_good),
+            public_impact=public_impact(kind, severity, keys, affected, last_good, text),
         )
         return replace(incident, github_issue_url=github_issue_url(incident, self.repo))
 

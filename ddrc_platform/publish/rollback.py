@@ -19,6 +19,8 @@ from ddrc_platform.publish.targets.base import Pin, Publisher
 
 RELEASE_HINT = f"release with `{commands.release()}` or the job ddrc_rollback with release: true"
 SEE_VERSIONS = f"see `{commands.versions()}`"
+# the gate's metadata entry naming the pin it held for: a person's choice, not a failed check
+PIN_METADATA = "pinned"
 
 
 def listing(versions: list[str], live_hash: str | None, pin: Pin | None) -> list[str]:
@@ -120,7 +122,7 @@ class Responders(Protocol):
     imports the publish stage, so an import the other way would close a cycle."""
 
     def report_hold(self, note: str) -> None:
-        """The hold a pin causes, as the incident a held publish would report."""
+        """The hold a pin causes, as the incident a pinned publish reports."""
         ...
 
     def note(self, text: str) -> None:

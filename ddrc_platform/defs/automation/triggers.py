@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import dagster as dg
@@ -30,20 +31,26 @@ from ddrc_platform.core.names import (
     pacific_date,
     partition_key,
 )
+from ddrc_platform.defs.incidents.asset_page import graph_keys, incident_check_keys
 from ddrc_platform.settings import Settings
 
 # one run that may publish at a time (deploy/dagster.yaml's tag concurrency limit)
 PUBLISHES_TAG = {"ddrc/publishes": "true"}
 
-ddrc_pipeline = dg.define_asset_job(
-    PIPELINE_JOB,
-    # the history's day is built by the latest state's dbt invocation (one dbt start); its
-    # own definition is for backfills
-    selection=dg.AssetSelection.all() - dg.AssetSelection.assets(HISTORY_KEY),
-    description="Loads every source (today's snapshot), builds the dbt project (today's "
-    "history partition with it) and publishes ddrc-metrics.json.",
-    tags=PUBLISHES_TAG,
-)
+
+def pipeline_job(by_hand: Sequence[dg.AssetCheckKey]) -> dg.UnresolvedAssetJobDefinition:
+    """`by_hand`: checks no pipeline run pays for (the asset pages' incident checks)."""
+    return dg.define_asset_job(
+        PIPELINE_JOB,
+        # the history's day is built by the latest state's dbt invocation (one dbt start);
+        # its own definition is for backfills
+        selection=dg.AssetSelection.all()
+        - dg.AssetSelection.assets(HISTORY_KEY)
+        - dg.AssetSelection.checks(*by_hand),
+        description="Loads every source (today's snapshot), builds the dbt project (today's "
+        "history partition with it) and publishes ddrc-metrics.json.",
+        tags=PUBLISHES_TAG,
+    )
 
 
 def reconcile_request(scheduled_at: datetime) -> dg.RunRequest:
@@ -53,10 +60,11 @@ def reconcile_request(scheduled_at: datetime) -> dg.RunRequest:
     )
 
 
-def build_schedule_defs(settings: Settings) -> dg.Definitions:
+def build_schedule_defs(settings: Settings, by_hand: Sequence[dg.AssetCheckKey]) -> dg.Definitions:
     """The job, the daily reconcile and the automation sensor; running by themselves in
     dev/prd, and on a laptop off until turned on in the UI."""
     running = settings.reacts_by_default
+    ddrc_pipeline = pipeline_job(by_hand)
 
     @dg.schedule(
         name=RECONCILE_SCHEDULE,
@@ -92,4 +100,5 @@ def build_schedule_defs(settings: Settings) -> dg.Definitions:
 
 @dg.definitions
 def automation() -> dg.Definitions:
-    return build_schedule_defs(current().settings)
+    build = current()
+    return build_schedule_defs(build.settings, incident_check_keys(graph_keys(build)))

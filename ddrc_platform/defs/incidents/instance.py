@@ -1,7 +1,6 @@
-"""What the incident sensor reads of the Dagster instance, and the one thing it writes there.
-
-Reads become plain values (times, ids, keys) for `ddrc_platform.incidents`; the write puts
-an incident on the failed assets' pages.
+"""What the incident sensor reads of the Dagster instance, as plain values (times, ids,
+keys) for `ddrc_platform.incidents`. What it writes there (the incident on an asset's
+page) is `asset_page.py`.
 """
 
 from __future__ import annotations
@@ -11,7 +10,6 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from ddrc_platform.incidents import IncidentRow
 from ddrc_platform.incidents.classify import stale_and_fresh
 
 
@@ -65,23 +63,3 @@ def last_good(instance: dg.DagsterInstance, keys: Iterable[dg.AssetKey]) -> date
             return None
         times.append(at)
     return min(times, default=None)
-
-
-def observe_incident(instance: dg.DagsterInstance, row: IncidentRow, notes: list[str]) -> None:
-    """The incident on the failed assets' pages, as an observation (a sensor cannot
-    materialize): its id, title, severity, runbook and run."""
-    incident = row.incident
-    metadata: dict[str, dg.RawMetadataValue] = {
-        "incident_id": incident.id,
-        "incident_title": incident.title,
-        "severity": incident.severity.value,
-        "runbook": dg.MetadataValue.md("\n".join(f"1. {step}" for step in incident.runbook)),
-    }
-    if incident.run_url:
-        metadata["run"] = dg.MetadataValue.url(incident.run_url)
-    if notes:
-        metadata["notes"] = dg.MetadataValue.md("\n".join(f"- {note}" for note in notes))
-    for key in incident.asset_keys:
-        instance.report_runless_asset_event(
-            dg.AssetObservation(asset_key=dg.AssetKey.from_user_string(key), metadata=metadata)
-        )

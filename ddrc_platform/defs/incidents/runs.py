@@ -32,6 +32,7 @@ from ddrc_platform.ingest.delivery import DeliveryRefusedError
 from ddrc_platform.ingest.sources.http import SourceDataError
 from ddrc_platform.integrations.dagster import SerializableErrorInfo
 from ddrc_platform.publish.checks import PublicationHeldError, PublishVerificationError
+from ddrc_platform.publish.rollback import PIN_METADATA
 from ddrc_platform.settings import Settings
 from ddrc_platform.warehouse.base import WarehouseBusyError
 
@@ -101,6 +102,7 @@ def run_event(entry: dg.EventLogEntry) -> RunEvent | None:
             passed=evaluation.passed,
             is_error=evaluation.severity == dg.AssetCheckSeverity.ERROR,
             description=evaluation.description,
+            pinned=PIN_METADATA in evaluation.metadata,
         )
     return None
 
@@ -162,7 +164,9 @@ def graph_facts(
 ) -> tuple[GraphFacts, dict[dg.AssetKey, dg.FreshnessPolicy]]:
     """Which step computes what, what blocks the publication, what ages: read off the
     loaded graph, so this stage needs nothing of the others at build time."""
-    assets = list({id(a): a for a in repository.assets_defs_by_key.values()}.values())
+    # the pin's release has no step: the rollback job records it
+    defined = repository.assets_defs_by_key.values()
+    assets = list({id(a): a for a in defined if a.is_executable}.values())
     checks = [*assets, *repository.asset_checks_defs_by_key.values()]
     blocking = {
         spec.key

@@ -18,17 +18,14 @@ import dagster as dg
 from ddrc_platform.build import current
 from ddrc_platform.core import catalog
 from ddrc_platform.core.names import INCIDENT_SENSOR
+from ddrc_platform.defs.incidents.asset_page import sync_asset_pages
 from ddrc_platform.defs.incidents.desk import make_desk
-from ddrc_platform.defs.incidents.instance import (
-    hung_runs,
-    last_good,
-    observe_incident,
-    stale_assets,
-)
+from ddrc_platform.defs.incidents.instance import hung_runs, last_good, stale_assets
 from ddrc_platform.defs.incidents.runs import classify_run, fail_dead_runs, graph_facts
 from ddrc_platform.defs.incidents.slack_resource import IncidentSlackResource
 from ddrc_platform.incidents import FailureKind, IncidentDesk, IncidentRow, Recovery
 from ddrc_platform.incidents.airtable import ENTRIES_QUERY, entry_changes
+from ddrc_platform.incidents.asset_page import INCIDENT_CHECK
 from ddrc_platform.incidents.classify import GraphFacts, Ongoing, RunFindings, staleness_kind
 from ddrc_platform.incidents.slack import deliver_unstored
 from ddrc_platform.incidents.store import IncidentStoreError
@@ -47,6 +44,7 @@ class Watch:
     desk: IncidentDesk
     facts: GraphFacts
     policies: dict[dg.AssetKey, dg.FreshnessPolicy]
+    keys: list[dg.AssetKey] = field(default_factory=list)  # every asset: its incident check
     hung: Ongoing = field(default_factory=Ongoing)
 
 
@@ -87,7 +85,8 @@ def explain_airtable_entries(
     published: bytes | None,
 ) -> list[str]:
     """Note on a held publication (or failed check) of manual metrics the Airtable entries
-    that changed them. Best effort: the incident stands even if the table cannot be read."""
+    that changed them (the asset's page shows them at the end of the tick). Best effort:
+    the incident stands even if the table cannot be read."""
     if row.incident.kind not in (FailureKind.PUBLICATION_HELD, FailureKind.DATA_CHECK_FAILED):
         return []
     manual = set(desk.triage.lineage.fed_by(catalog.AIRTABLE_METRICS.asset_key))
@@ -132,10 +131,7 @@ def report_finished_runs(
         )
         run_url = f"{settings.webserver_url}/runs/{run.run_id}"
         for row in record_run(watch.desk, instance, run.run_id, findings, run_url):
-            notes = explain_airtable_entries(
-                watch.desk, row, settings, warehouse, publisher.current()
-            )
-            observe_incident(instance, row, notes)
+            explain_airtable_entries(watch.desk, row, settings, warehouse, publisher.current())
         context.update_cursor(record.update_timestamp.isoformat())
     return len(records)
 
@@ -189,7 +185,9 @@ def build_incident_sensor(settings: Settings) -> dg.SensorDefinition:
         if not watches:
             repository = context.repository_def
             desk = make_desk(settings, repository.asset_graph, publisher, slack)
-            watches.append(Watch(desk, *graph_facts(repository, settings)))
+            checked = repository.asset_graph.asset_check_keys
+            keys = sorted({c.asset_key for c in checked if c.name == INCIDENT_CHECK}, key=str)
+            watches.append(Watch(desk, *graph_facts(repository, settings), keys))
         watch = watches[0]
         fail_dead_runs(context.instance)  # then reported below, with the other failed runs
         runs = report_finished_runs(context, watch, settings, publisher, warehouse)
@@ -198,11 +196,13 @@ def build_incident_sensor(settings: Settings) -> dg.SensorDefinition:
             report_hung_runs(context.instance, watch, settings, now)
             stale = report_freshness(context.instance, watch, now)
             delivery = watch.desk.deliver()
+            pages = sync_asset_pages(context.instance, watch.desk.store, watch.keys)
         except IncidentStoreError as problem:  # run failures went out unstored meanwhile
             return dg.SkipReason(f"{runs} finished run(s) read; {problem}")
         return dg.SkipReason(
             f"{runs} finished run(s) read, {stale} stale asset(s); "
-            f"delivered {len(delivery.delivered)}, {len(delivery.failed)} waiting for Slack"
+            f"delivered {len(delivery.delivered)}, {len(delivery.failed)} waiting for Slack; "
+            f"{len(pages)} asset page(s) updated"
         )
 
     return ddrc_incidents

@@ -48,6 +48,7 @@ from ddrc_platform.publish.public_values import (
     find_unsafe_values,
     unsafe_summary,
 )
+from ddrc_platform.publish.rollback import PIN_METADATA
 from ddrc_platform.publish.targets.base import Publisher
 from ddrc_platform.settings import Settings
 from ddrc_platform.transform.assets import blocking_check_keys, summary_relation
@@ -57,11 +58,30 @@ from ddrc_platform.warehouse.base import Warehouse
 # windows (the same rule the translator gives every model).
 PUBLISH_FRESHNESS = catalog.strictest_freshness(catalog.RAW_TABLES)
 
-# Published when the summary changed and every blocking check on it passed (or runs in
-# the same run: a check that fails there stops the publish step).
-PUBLISH_CONDITION = (
-    dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()
+# A release of the rollback's pin, as an asset of its own upstream of the publish: the
+# rollback job materializes it when it lifts the pin (never when it sets one), so the next
+# automation tick sees an updated input and publishes, through the usual checks, with no
+# one launching a run. A publish does not update it, so it cannot re-trigger itself.
+PIN_RELEASE_KEY = dg.AssetKey(["publish", "pin_release"])
+PIN_RELEASE = dg.AssetSpec(
+    PIN_RELEASE_KEY,
+    group_name=PUBLISH_GROUP,
+    owners=OWNERS,
+    description="Materialized by the job `ddrc_rollback` each time it releases the pin "
+    "(`./ddrc rollback --release`); the public file is published at the next automation "
+    "tick, through the usual checks.",
 )
+_AC = dg.AutomationCondition
+_RELEASE = dg.AssetSelection.assets(PIN_RELEASE_KEY)
+# Published when the summary changed, or the pin was released since the last tick, and
+# every blocking check on the summary passed (or runs in the same run: a check that fails
+# there stops the publish step). Never released is not missing: most deployments never pin.
+PUBLISH_CONDITION = (
+    _AC.eager().ignore(_RELEASE)
+    | (_AC.any_deps_match(_AC.newly_updated()).allow(_RELEASE) & ~_AC.in_progress()).with_label(
+        "pin released"
+    )
+) & _AC.all_deps_blocking_checks_passed()
 
 
 def build_jump_check(settings: Settings, summary_relation: str) -> dg.AssetChecksDefinition:
@@ -155,7 +175,7 @@ def build_publish_asset(
 ) -> dg.AssetsDefinition:
     @dg.asset(
         key=PUBLISH_KEY,
-        deps=[SUMMARY_KEY],
+        deps=[SUMMARY_KEY, PIN_RELEASE_KEY],
         group_name=PUBLISH_GROUP,
         kinds={"json", publisher_kind},
         owners=OWNERS,
@@ -179,6 +199,7 @@ def build_publish_asset(
             passed=gate.passed,
             severity=dg.AssetCheckSeverity.ERROR,
             description=gate.describe(),
+            metadata={PIN_METADATA: gate.pin.describe()} if gate.pin else {},
         )
         if gate.pin is not None:
             yield from pinned_results(pinned_hold(gate.pin, publisher.current()))
@@ -241,6 +262,6 @@ def publish() -> dg.Definitions:
     ]
     kind = build.resources["publisher"].kind
     return dg.Definitions(
-        assets=[build_publish_asset(summary, kind, build.clock, blocking)],
+        assets=[build_publish_asset(summary, kind, build.clock, blocking), PIN_RELEASE],
         asset_checks=checks,
     )

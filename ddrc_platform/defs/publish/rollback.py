@@ -16,6 +16,7 @@ from ddrc_platform.build import current
 from ddrc_platform.core.names import GATE_CHECK, PUBLISH_KEY, PUBLISH_POOL, ROLLBACK_JOB
 from ddrc_platform.defs.incidents.desk import make_desk
 from ddrc_platform.defs.incidents.slack_resource import IncidentSlackResource
+from ddrc_platform.defs.publish.public_file import PIN_RELEASE_KEY
 from ddrc_platform.incidents import FailureKind, IncidentDesk
 from ddrc_platform.publish.rollback import RollbackDone, roll_back_or_release, tell_responders
 from ddrc_platform.publish.targets.base import Publisher
@@ -44,7 +45,7 @@ class DeskResponders:
 
     def report_hold(self, note: str) -> None:
         self.desk.report(
-            FailureKind.PUBLICATION_HELD,
+            FailureKind.PUBLICATION_PINNED,
             [PUBLISH_KEY],
             run_id=self.run_id,
             run_url=self.run_url,
@@ -56,14 +57,18 @@ class DeskResponders:
         self.desk.note_open_incidents(text)
 
 
-def rollback_event(done: RollbackDone) -> dg.AssetMaterialization | dg.AssetObservation:
-    """A rollback changes the public file (a materialization); a release only the pin."""
+def rollback_events(
+    done: RollbackDone,
+) -> list[dg.AssetMaterialization | dg.AssetObservation]:
+    """A rollback changes the public file (a materialization); a release only the pin, on
+    the file's page (an observation) and as the pin release the next publish waits for."""
     if done.released:
-        return dg.AssetObservation(
-            asset_key=PUBLISH_KEY,
-            metadata={"pin": "released", "released_version": done.pin.version},
-        )
-    return dg.AssetMaterialization(
+        metadata = {"pin": "released", "released_version": done.pin.version}
+        return [
+            dg.AssetObservation(asset_key=PUBLISH_KEY, metadata=metadata),
+            dg.AssetMaterialization(asset_key=PIN_RELEASE_KEY, metadata=metadata),
+        ]
+    rolled_back = dg.AssetMaterialization(
         asset_key=PUBLISH_KEY,
         description=done.note,
         metadata={
@@ -73,6 +78,7 @@ def rollback_event(done: RollbackDone) -> dg.AssetMaterialization | dg.AssetObse
             "pinned": done.pin.describe(),
         },
     )
+    return [rolled_back]
 
 
 def build_rollback_job(settings: Settings, clock: Callable[[], datetime]) -> dg.JobDefinition:
@@ -99,7 +105,8 @@ def build_rollback_job(settings: Settings, clock: Callable[[], datetime]) -> dg.
         if done is None:
             context.log.info("nothing was pinned")
             return
-        context.log_event(rollback_event(done))
+        for event in rollback_events(done):
+            context.log_event(event)
         tell_responders(done, DeskResponders(desk, context.run_id, run_url), run_url)
         # the responders read it in the incident's thread now, not at the sensor's next tick
         delivery = desk.deliver()

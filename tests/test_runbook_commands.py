@@ -267,7 +267,7 @@ def test_every_command_runs_as_written_on_the_sample_home(tmp_path, monkeypatch,
             (held,) = [
                 row
                 for row in store.list_incidents(open_only=True)
-                if row.incident.kind is FailureKind.PUBLICATION_HELD
+                if row.incident.kind is FailureKind.PUBLICATION_PINNED
             ]
             # what the incident tells a responder is among the commands run here
             told = [*held.incident.runbook, *(text for _, text in store.notes(held.key))]

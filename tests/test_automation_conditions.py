@@ -6,16 +6,17 @@ from __future__ import annotations
 import dagster as dg
 
 from ddrc_platform.core.automation import loads_settled
-from ddrc_platform.core.names import DAILY_PARTITIONS
+from ddrc_platform.core.names import FIRST_LOAD_DATE, daily_partitions
 
 LOADS = [dg.AssetKey(["raw", "a"]), dg.AssetKey(["raw", "b"])]
+DAILY = daily_partitions(FIRST_LOAD_DATE)
 
 
-@dg.asset(key=LOADS[0], partitions_def=DAILY_PARTITIONS)
+@dg.asset(key=LOADS[0], partitions_def=DAILY)
 def raw_a() -> None: ...
 
 
-@dg.asset(key=LOADS[1], partitions_def=DAILY_PARTITIONS)
+@dg.asset(key=LOADS[1], partitions_def=DAILY)
 def raw_b() -> None: ...
 
 

@@ -43,11 +43,13 @@ def _value(metadata: Mapping[str, Any], key: str) -> Any:
 class RunConsole(logging.Handler):
     """Receives every Dagster log record of one run; prints the few that matter."""
 
-    def __init__(self, log_path: Path, out: TextIO = sys.stdout) -> None:
+    def __init__(self, log_path: Path, out: TextIO | None = None) -> None:
         super().__init__(logging.DEBUG)
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self.log_path = log_path
         self._file = log_path.open("w", encoding="utf-8")
+        # the stdout of the moment, not of the import (a caller may have redirected it since)
+        out = out or sys.stdout
         self._out = out
         self._steps: dict[str, _Step] = {}
         self._lock = threading.Lock()

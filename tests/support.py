@@ -43,6 +43,21 @@ PLACEHOLDERS = {
 }
 
 
+def record_freshness(instance: dg.DagsterInstance, key: dg.AssetKey, state: str) -> None:
+    """What Dagster's freshness daemon records when it judges `key` ("PASS", "WARN",
+    "FAIL"): an in-process instance has no daemon to do it."""
+    from dagster._core.definitions.freshness import FreshnessState, FreshnessStateChange
+
+    instance.report_runless_asset_event(
+        FreshnessStateChange(
+            key=key,
+            new_state=FreshnessState(state),
+            previous_state=FreshnessState.UNKNOWN,
+            state_change_timestamp=dt.datetime.now(dt.UTC).timestamp(),
+        )
+    )
+
+
 def tick(defs: dg.Definitions, instance: dg.DagsterInstance, cursor: str | None) -> str | None:
     """One evaluation of the incident sensor with the definitions' own resources."""
     sensor = defs.resolve_sensor_def(INCIDENT_SENSOR)

@@ -38,6 +38,7 @@ from ddrc_platform.core.names import (
 from ddrc_platform.ingest import sample
 from ddrc_platform.ingest.signals import watched_tables
 from ddrc_platform.ingest.sources.arcgis import LayerData
+from ddrc_platform.integrations.dagster import freshness_states
 from ddrc_platform.publish.document import FILE_NAME
 from ddrc_platform.settings import load_settings
 from stand_ins.base import Fault
@@ -53,6 +54,7 @@ pytestmark = pytest.mark.slow
 SCALE = 0.05
 INTERVAL = 3  # seconds between sensor ticks (DDRC_WATCH_INTERVAL, DDRC_AUTOMATION_INTERVAL)
 TOKEN = "xoxb-daemon-test-token-456"
+PUBLISH = PUBLISH_KEY.to_user_string()
 # what a user could not act on, in the log of a start from a plain shell
 NOISE = re.compile(r"warning|superseded|does not match|DEBUG|Traceback|ERROR", re.IGNORECASE)
 
@@ -164,6 +166,13 @@ def test_the_deployment_runs_itself_through_the_daemon(tmp_path, ddrc_ui):
         assert [r.dagster_run.run_id for r in runs if r.dagster_run.is_failure] == []
         first = published(home)
         assert first == oracle(today)
+        # Dagster's freshness daemon judges the public file (the incidents read its verdict)
+        wait_until(
+            lambda: freshness_states(instance, [PUBLISH_KEY]).get(PUBLISH) == "PASS",
+            180,
+            "waiting for the freshness daemon's verdict on the public file",
+            every=2,
+        )
 
         # 2. nothing changed: every sensor ticks twice, and no run starts
         assert daemon.settle(time.time(), sensors) == []

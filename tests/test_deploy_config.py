@@ -32,7 +32,6 @@ from dagster._core.instance.config import dagster_instance_config
 from dagster._core.instance.ref import InstanceRef
 from dagster._core.run_coordinator import QueuedRunCoordinator
 from dagster._utils.tags import TagConcurrencyLimitsCounter
-from dagster_postgres import DagsterPostgresStorage
 
 from ddrc_platform import settings as deployment
 from ddrc_platform.defs.automation.triggers import pipeline_job
@@ -98,6 +97,8 @@ def test_instance_config_passes_dagsters_schema(instance_ref: InstanceRef) -> No
 def test_instance_storage_is_postgres_from_the_dagster_pg_variables(
     instance_ref: InstanceRef,
 ) -> None:
+    from dagster_postgres import DagsterPostgresStorage  # seconds to import: slow tests only
+
     storage = instance_ref.storage_data
     assert (storage.module_name, storage.class_name) == (
         "dagster_postgres",

@@ -356,20 +356,26 @@ def test_successes_are_collected_to_end_incidents():
 
 
 # -- freshness and hung runs ---------------------------------------------------------------
-def test_stale_and_fresh_follow_the_one_definition_of_freshness():
+def test_stale_and_fresh_are_what_the_freshness_daemon_judged():
+    """Past the warn window (WARN) is late, not yet an incident; never judged is neither."""
+    states = {
+        EPA.to_user_string(): "PASS",
+        USACE.to_user_string(): "WARN",
+        AIRTABLE.to_user_string(): "FAIL",
+        PUBLISH_KEY.to_user_string(): "UNKNOWN",  # never loaded
+    }
+    assert stale_and_fresh(states) == ([AIRTABLE], [EPA, USACE])
+    assert stale_and_fresh({}) == ([], [])
+
+
+def test_the_dashboard_windows_are_the_policies_the_daemon_judges():
     policy = dg.FreshnessPolicy.time_window(
         fail_window=timedelta(hours=50), warn_window=timedelta(hours=26)
     )
     now = datetime(2025, 6, 2, 12, tzinfo=UTC)
-    last = {
-        EPA: now - timedelta(hours=1),  # fresh
-        USACE: now - timedelta(hours=30),  # late: not yet an incident
-        AIRTABLE: now - timedelta(hours=51),  # stale
-        PUBLISH_KEY: None,  # never loaded: neither
-    }
-    policies = dict.fromkeys(last, policy)
-    assert stale_and_fresh(last, policies, now) == ([AIRTABLE], [EPA, USACE])
-    assert freshness(last[USACE], policy, now) is Freshness.LATE
+    assert freshness(now - timedelta(hours=1), policy, now) is Freshness.FRESH
+    assert freshness(now - timedelta(hours=30), policy, now) is Freshness.LATE
+    assert freshness(now - timedelta(hours=51), policy, now) is Freshness.STALE
     assert staleness_kind(PUBLISH_KEY) is FailureKind.PUBLISHED_FILE_STALE
     assert staleness_kind(EPA) is FailureKind.SOURCE_STALE
 

@@ -16,6 +16,7 @@ from ddrc_platform.integrations import dagster as internals
 from ddrc_platform.integrations.dagster_dbt import DdrcDbtCliResource
 from ddrc_platform.integrations.dagster_fivetran import DdrcFivetranClient, DdrcFivetranWorkspace
 from ddrc_platform.transform.project import DBT_PROJECT_DIR
+from tests.support import record_freshness
 
 
 def test_dagster_internals_still_exist_with_the_members_we_use():
@@ -25,6 +26,14 @@ def test_dagster_internals_still_exist_with_the_members_we_use():
     assert callable(internals.cached_method)
     storage = dg.DagsterInstance.ephemeral().event_log_storage
     assert hasattr(storage, "get_latest_asset_check_execution_by_key")
+
+
+def test_the_freshness_daemons_verdicts_read_back_by_asset():
+    instance = dg.DagsterInstance.ephemeral()
+    key = dg.AssetKey(["raw", "epa", "public_status_assessment"])
+    assert internals.freshness_states(instance, [key]) == {}
+    record_freshness(instance, key, "FAIL")
+    assert internals.freshness_states(instance, [key]) == {key.to_user_string(): "FAIL"}
 
 
 def test_dbt_cli_overrides_replace_members_that_still_exist():

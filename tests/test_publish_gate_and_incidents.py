@@ -50,7 +50,7 @@ from ddrc_platform.settings import load_settings
 from stand_ins.base import Fault
 from stand_ins.slack import SlackServer
 from stand_ins.sources import LAYER_PATHS, serve_sample_sources
-from tests.support import BUILT_AT, BUILT_SCALE, FAST_HTTP, run_pipeline, tick
+from tests.support import BUILT_AT, BUILT_SCALE, FAST_HTTP, record_freshness, run_pipeline, tick
 
 pytestmark = pytest.mark.slow
 
@@ -242,24 +242,20 @@ def test_post_publish_verification_failure_is_high_severity(scenario):
     assert slack.parents()
 
 
-def test_freshness_breach_is_detected_against_the_policy_windows():
+def test_a_breach_is_what_dagsters_freshness_daemon_recorded():
+    """The incidents read the daemon's verdicts (one evaluation of the policies)."""
     from ddrc_platform.core import catalog
     from ddrc_platform.defs.incidents.instance import stale_assets
     from ddrc_platform.defs.publish.public_file import PUBLISH_FRESHNESS
 
     instance = dg.DagsterInstance.ephemeral()
     raw = catalog.AIRTABLE_METRICS.asset_key  # entered by hand: a week before it is stale
-    policies = {PUBLISH_KEY: PUBLISH_FRESHNESS, raw: catalog.AIRTABLE_METRICS.freshness}
-    for key in policies:
-        instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=key))
-    now = dt.datetime.now(dt.UTC)
-    assert stale_assets(instance, policies, now + dt.timedelta(hours=1)) == (
-        [],
-        [PUBLISH_KEY, raw],
-    )
+    assert stale_assets(instance, [PUBLISH_KEY, raw]) == ([], [])  # never judged: neither
+    record_freshness(instance, PUBLISH_KEY, "PASS")
+    record_freshness(instance, raw, "WARN")
+    assert stale_assets(instance, [PUBLISH_KEY, raw]) == ([], [PUBLISH_KEY, raw])
+    record_freshness(instance, PUBLISH_KEY, "FAIL")
+    assert stale_assets(instance, [PUBLISH_KEY, raw]) == ([PUBLISH_KEY], [raw])
     # the public file is as fresh as its most demanding source must be (daily: 50 h)
     publish_fails = PUBLISH_FRESHNESS.fail_window.to_timedelta()
     assert publish_fails == catalog.EPA.freshness.fail_window.to_timedelta()
-    later = now + publish_fails + dt.timedelta(hours=1)
-    assert stale_assets(instance, policies, later) == ([PUBLISH_KEY], [raw])
-    assert stale_assets(instance, policies, now + dt.timedelta(days=8))[0] == [PUBLISH_KEY, raw]

@@ -1,6 +1,10 @@
-"""The one definition of freshness: where an asset's last good update stands against its
-freshness policy (the catalog's windows). The incident sensor, the dashboard and `./ddrc`
-all ask this function, so "stale" means the same on every surface.
+"""Where an asset's last good update stands against its freshness policy (the catalog's
+windows), for what Dagster does not judge: the dashboard's per-source badge (fresh, late)
+and the moment an incident says a source turns stale (`breach_time`).
+
+Whether an asset *is* stale is judged once, by Dagster's freshness daemon against the same
+policies; the incident sensor reads its verdicts (`integrations/dagster.freshness_states`)
+and the dashboard says "stale" exactly when an incident does.
 """
 
 from __future__ import annotations

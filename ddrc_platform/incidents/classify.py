@@ -13,11 +13,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 
 import dagster as dg
 
-from ddrc_platform.core.freshness import Freshness, freshness
 from ddrc_platform.core.names import GATE_CHECK, PUBLISH_KEY, SCHEMA_CONTRACT_CHECK, VERIFY_CHECK
 from ddrc_platform.incidents.asset_page import INCIDENT_CHECK
 from ddrc_platform.incidents.model import FailureKind
@@ -305,17 +303,15 @@ def classify(
 
 
 # -- freshness and hung runs ----------------------------------------------------------------
-def stale_and_fresh(
-    last_updates: Mapping[dg.AssetKey, datetime | None],
-    policies: Mapping[dg.AssetKey, dg.FreshnessPolicy],
-    now: datetime,
-) -> tuple[list[dg.AssetKey], list[dg.AssetKey]]:
-    """(beyond their fail window, within it), by `core.freshness`; never loaded is neither."""
-    stale, fresh = [], []
-    for key, policy in policies.items():
-        state = freshness(last_updates.get(key), policy, now)
-        if state is not Freshness.NEVER:
-            (stale if state is Freshness.STALE else fresh).append(key)
+def stale_and_fresh(states: Mapping[str, str]) -> tuple[list[dg.AssetKey], list[dg.AssetKey]]:
+    """(beyond their fail window, within it), as Dagster's freshness daemon judged them
+    against the catalog's policies (`states`: "PASS", "WARN", "FAIL", "UNKNOWN" by asset);
+    one evaluation, Dagster's, read by the incidents and so by the dashboard. Never judged,
+    never loaded (UNKNOWN) or not applicable is neither."""
+    stale = [dg.AssetKey.from_user_string(k) for k, s in sorted(states.items()) if s == "FAIL"]
+    fresh = [
+        dg.AssetKey.from_user_string(k) for k, s in sorted(states.items()) if s in ("PASS", "WARN")
+    ]
     return stale, fresh
 
 

@@ -2,9 +2,10 @@
 
 None is re-exported publicly in Dagster 1.13: the status of a check's latest evaluation
 (the publish gate asks it), the error of a failed step (the sensor classifies it by
-exception type), the per-instance method cache, and the defs-folder loading without the
-plugin catalogue. An upgrade that moves them fails the integration test, not a sensor tick
-at 2 a.m.
+exception type), the per-instance method cache, the defs-folder loading without the
+plugin catalogue, and the freshness state Dagster's freshness daemon records (an instance
+method, not in the public API docs). An upgrade that moves them fails the integration
+test, not a sensor tick at 2 a.m.
 """
 
 from collections.abc import Sequence
@@ -52,3 +53,10 @@ __all__ = [
     "SerializableErrorInfo",
     "cached_method",
 ]
+
+
+def freshness_states(instance: dg.DagsterInstance, keys: Sequence[dg.AssetKey]) -> dict[str, str]:
+    """What Dagster's freshness daemon last judged each asset against its policy
+    ("PASS", "WARN", "FAIL", "UNKNOWN"), by user string; an asset it never judged is absent."""
+    records = instance.get_freshness_state_records(list(keys))
+    return {key.to_user_string(): record.freshness_state.value for key, record in records.items()}

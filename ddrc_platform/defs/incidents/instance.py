@@ -5,12 +5,13 @@ page) is `asset_page.py`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import dagster as dg
 
 from ddrc_platform.incidents.classify import stale_and_fresh
+from ddrc_platform.integrations.dagster import freshness_states
 
 
 def hung_runs(
@@ -45,13 +46,10 @@ def last_materialized(instance: dg.DagsterInstance, key: dg.AssetKey) -> datetim
 
 
 def stale_assets(
-    instance: dg.DagsterInstance,
-    policies: Mapping[dg.AssetKey, dg.FreshnessPolicy],
-    now: datetime,
+    instance: dg.DagsterInstance, keys: Iterable[dg.AssetKey]
 ) -> tuple[list[dg.AssetKey], list[dg.AssetKey]]:
-    """(beyond their fail window, within it); never-materialized assets are neither."""
-    last = {key: last_materialized(instance, key) for key in policies}
-    return stale_and_fresh(last, policies, now)
+    """(beyond their fail window, within it), by the freshness daemon's last judgement."""
+    return stale_and_fresh(freshness_states(instance, list(keys)))
 
 
 def last_good(instance: dg.DagsterInstance, keys: Iterable[dg.AssetKey]) -> datetime | None:

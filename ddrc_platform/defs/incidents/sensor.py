@@ -155,9 +155,12 @@ def report_hung_runs(
         )
 
 
-def report_freshness(instance: dg.DagsterInstance, watch: Watch, now: datetime) -> int:
-    """Report what is past its fail window and end what is back within it; how many are stale."""
-    stale, fresh = stale_assets(instance, watch.policies, now)
+def report_freshness(instance: dg.DagsterInstance, watch: Watch) -> int:
+    """Report what is past its fail window and end what is back within it; how many are stale.
+
+    Dagster's freshness daemon (on wherever this sensor runs) evaluates the policies; this
+    reads its verdicts rather than judging the same windows a second time."""
+    stale, fresh = stale_assets(instance, watch.policies)
     for key in stale:
         watch.desk.report(staleness_kind(key), [key])
     for key in fresh:
@@ -194,7 +197,7 @@ def build_incident_sensor(settings: Settings) -> dg.SensorDefinition:
         now = datetime.now(UTC)
         try:
             report_hung_runs(context.instance, watch, settings, now)
-            stale = report_freshness(context.instance, watch, now)
+            stale = report_freshness(context.instance, watch)
             delivery = watch.desk.deliver()
             pages = sync_asset_pages(context.instance, watch.desk.store, watch.keys)
         except IncidentStoreError as problem:  # run failures went out unstored meanwhile

@@ -29,6 +29,7 @@ from ddrc_platform.core.names import (
     utc_now,
 )
 from ddrc_platform.definitions import build_definitions, enter
+from ddrc_platform.defs.automation.triggers import PUBLISHES_TAG
 from ddrc_platform.incidents.classify import platform_fault
 from ddrc_platform.settings import Settings, load_settings
 from ddrc_platform.transform.assets import home_dbt_vars
@@ -42,6 +43,7 @@ from ddrc_platform.transform.project import (
 
 # the commands that load the definitions: `enter` prepares the process for them, once
 LOADS_DEFINITIONS = (commands.RUN, commands.RELOAD, commands.ROLLBACK)
+LOCAL_CONCURRENT_RUNS = 3  # two cores: more would only share them
 
 
 class UnknownSource(ValueError):
@@ -91,8 +93,19 @@ def instance_config(settings: Settings) -> Path:
         {"enabled": True, "max_runtime_seconds": int(settings.max_run_seconds)},
     )
     config.setdefault("telemetry", {"enabled": False})
-    # DuckDB allows one writer process: locally, runs the sensors start queue one at a time
-    config.setdefault("run_queue", {"max_concurrent_runs": 1})
+    # Runs start side by side: a short run spends most of its time starting (its own
+    # process loading the definitions), and the sources' loads of one burst are unrelated.
+    # What must not overlap is serialised where it is: DuckDB's one writer by the
+    # warehouse's file lock (a run waits DDRC_WAREHOUSE_LOCK_WAIT for it), and the public
+    # file by one publishing run at a time, as on Kubernetes (deploy/dagster.yaml).
+    ((tag, value),) = PUBLISHES_TAG.items()
+    config.setdefault(
+        "run_queue",
+        {
+            "max_concurrent_runs": LOCAL_CONCURRENT_RUNS,
+            "tag_concurrency_limits": [{"key": tag, "value": value, "limit": 1}],
+        },
+    )
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
 

@@ -242,7 +242,7 @@ class Settings:
     incident_store: Path | None = None  # DDRC_INCIDENT_STORE; default $DDRC_HOME/incidents.sqlite
     incident_database: Secret | None = None  # DDRC_INCIDENT_DATABASE_URL: PostgreSQL (dev/prd)
     max_run_seconds: float = 3000.0  # DDRC_MAX_RUN_SECONDS: a run this old is hung
-    warehouse_lock_wait: float = 60.0  # DDRC_WAREHOUSE_LOCK_WAIT: local runs wait this long
+    warehouse_lock_wait: float = 300.0  # DDRC_WAREHOUSE_LOCK_WAIT: local runs wait this long
     webserver_url: str = "http://127.0.0.1:3000"  # DDRC_WEBSERVER_URL: links into the UI
 
     @property

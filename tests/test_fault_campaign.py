@@ -328,9 +328,7 @@ def test_2_the_local_instance_stops_runs_past_the_maximum_runtime(tmp_path):
     # runs start side by side; one that publishes at a time (the warehouse has its lock)
     queue = instance.run_coordinator.get_run_queue_config()
     assert queue.max_concurrent_runs == 3
-    assert queue.tag_concurrency_limits == [
-        {"key": "ddrc/publishes", "value": "true", "limit": 1}
-    ]
+    assert queue.tag_concurrency_limits == [{"key": "ddrc/publishes", "value": "true", "limit": 1}]
 
 
 # -- 4. credentials in source URLs ------------------------------------------------------

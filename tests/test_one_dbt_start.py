@@ -12,7 +12,7 @@ from ddrc_platform.core import catalog
 from ddrc_platform.core.names import HISTORY_KEY, pacific_date, partition_key
 from ddrc_platform.definitions import build_definitions
 from ddrc_platform.settings import load_settings
-from tests.support import BUILT_AT, BUILT_SCALE, run_pipeline
+from tests.support import BUILT_AT, BUILT_SCALE, instance_knowing, run_pipeline
 
 pytestmark = pytest.mark.slow
 
@@ -24,14 +24,8 @@ def test_a_malibu_change_runs_dbt_once_and_leaves_the_automation_nothing_to_do(
     home_copy: Path,
 ) -> None:
     settings = load_settings({"DDRC_HOME": str(home_copy), "DDRC_SAMPLE_SCALE": BUILT_SCALE})
-    instance = dg.DagsterInstance.ephemeral()
     defs = build_definitions(settings, clock=lambda: LATER)
-    # the instance knows what the built home holds (an empty one would build what it has
-    # never seen: tests/test_bootstrap.py)
-    graph = defs.resolve_asset_graph()
-    for key in graph.materializable_asset_keys:
-        if graph.get(key).partitions_def is None:
-            instance.report_runless_asset_event(dg.AssetMaterialization(key))
+    instance = instance_knowing(defs)  # what the built home holds
     before = dg.evaluate_automation_conditions(defs, instance, evaluation_time=LATER)
 
     _, result = run_pipeline(

@@ -14,7 +14,7 @@ from ddrc_platform.definitions import build_definitions
 from ddrc_platform.defs.publish.public_file import PIN_RELEASE_KEY
 from ddrc_platform.publish.targets.local import LocalPublisher
 from ddrc_platform.settings import load_settings
-from tests.support import BUILT_AT, BUILT_SCALE, run_pipeline
+from tests.support import BUILT_AT, BUILT_SCALE, instance_knowing, run_pipeline
 
 pytestmark = pytest.mark.slow
 
@@ -42,14 +42,11 @@ def rollback(defs: dg.Definitions, instance: dg.DagsterInstance, **config: objec
 def test_a_release_publishes_at_the_next_tick_once(home_copy: Path) -> None:
     settings = load_settings({"DDRC_HOME": str(home_copy), "DDRC_SAMPLE_SCALE": BUILT_SCALE})
     publisher = LocalPublisher(directory=str(settings.publish_dir))
-    instance = dg.DagsterInstance.ephemeral()
     defs = build_definitions(settings, clock=lambda: LATER)
-    # the instance knows what the built home holds (tests/test_one_dbt_start.py), and that
-    # the summary's blocking checks passed when it was built
+    # the instance knows what the built home holds, and that the summary's blocking checks
+    # passed when it was built
+    instance = instance_knowing(defs)
     graph = defs.resolve_asset_graph()
-    for key in graph.materializable_asset_keys:
-        if graph.get(key).partitions_def is None:
-            instance.report_runless_asset_event(dg.AssetMaterialization(key))
     for check in graph.asset_check_keys:
         if graph.get_check_spec(check).blocking:
             instance.report_runless_asset_event(

@@ -8,6 +8,7 @@ without a condition of its own rides along with every asset automation runs).
 """
 
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 import dagster as dg
 
@@ -54,15 +55,19 @@ def _severity(entry: PageEntry) -> dg.AssetCheckSeverity:
     return dg.AssetCheckSeverity.ERROR if entry.error else dg.AssetCheckSeverity.WARN
 
 
+def _outcome(entry: PageEntry) -> dict[str, Any]:
+    """What the check says of one asset, recorded by the sensor or yielded by hand."""
+    return {
+        "check_name": INCIDENT_CHECK,
+        "passed": entry.passed,
+        "severity": _severity(entry),
+        "description": entry.description,
+        "metadata": _metadata(entry),
+    }
+
+
 def evaluation(key: dg.AssetKey, entry: PageEntry) -> dg.AssetCheckEvaluation:
-    return dg.AssetCheckEvaluation(
-        asset_key=key,
-        check_name=INCIDENT_CHECK,
-        passed=entry.passed,
-        severity=_severity(entry),
-        description=entry.description,
-        metadata=_metadata(entry),
-    )
+    return dg.AssetCheckEvaluation(asset_key=key, **_outcome(entry))
 
 
 def recorded_state(instance: dg.DagsterInstance, key: dg.AssetKey) -> str | None:
@@ -122,14 +127,7 @@ def build_incident_check(build: Build) -> dg.AssetChecksDefinition:
         store = open_incident_store(settings.incident_store_location)
         selected = [check.asset_key for check in context.selected_asset_check_keys]
         for key, entry in _verdicts(store, selected):
-            yield dg.AssetCheckResult(
-                asset_key=key,
-                check_name=INCIDENT_CHECK,
-                passed=entry.passed,
-                severity=_severity(entry),
-                description=entry.description,
-                metadata=_metadata(entry),
-            )
+            yield dg.AssetCheckResult(asset_key=key, **_outcome(entry))
 
     return no_open_incident
 

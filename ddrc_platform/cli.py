@@ -330,7 +330,7 @@ def main(argv: list[str] | None = None) -> None:
             top.exit(2, f"{top.prog} {args.command}: {exc}\n")
     settings = load_settings()
     if args.command in LOADS_DEFINITIONS:
-        enter(settings)
+        enter(settings, runs_dbt=args.command != commands.ROLLBACK)
     if args.command in (commands.RUN, commands.RELOAD):
         what = args.command if args.command == commands.RUN else f"{args.command} {args.source}"
         try:

@@ -24,20 +24,22 @@ from ddrc_platform.transform.assets import home_dbt_vars
 from ddrc_platform.transform.project import dbt_project, prepare_home, prepare_manifest
 
 
-def enter(settings: Settings) -> None:
+def enter(settings: Settings, runs_dbt: bool = True) -> None:
     """Once per process, before the definitions load: the effect they must not have.
 
     The deployment's dbt manifest is parsed when missing or out of date: building only
     reads it. Here as well as in `./ddrc`, because `dg dev`, `dg check defs` and the code
     servers start from `defs()`, on a fresh clone too. A second load finds it prepared and
     parses nothing. The home's own parse too (`prepare_home`), so that no run of it parses
-    the whole project. A local live home records its first live day, where its partitions
-    start from then on (`partitions.py`).
+    the whole project; skipped (`runs_dbt=False`) by a command that starts no dbt: a
+    rollback at 2 a.m. must not wait for a parse. A local live home records its first live
+    day, where its partitions start from then on (`partitions.py`).
     """
     record_first_live_day(settings, pacific_date(utc_now()))
     target = settings.deployment.value
     prepare_manifest(dbt_project(target))
-    prepare_home(target, home_dbt_vars(settings), settings.dbt_target_path)
+    if runs_dbt:
+        prepare_home(target, home_dbt_vars(settings), settings.dbt_target_path)
 
 
 def build_definitions(

@@ -24,7 +24,7 @@ def test_a_full_disk_ends_the_run_with_one_line_naming_the_disk(
         raise OSError(errno.ENOSPC, "No space left on device", str(full))
 
     monkeypatch.setenv("DDRC_HOME", str(tmp_path))
-    monkeypatch.setattr(cli, "enter", lambda settings: None)
+    monkeypatch.setattr(cli, "enter", lambda settings, runs_dbt=True: None)
     monkeypatch.setattr(cli, "run", disk_full)
     with pytest.raises(SystemExit) as exit_:
         cli.main(["run"])
@@ -41,7 +41,7 @@ def test_any_other_error_is_not_dressed_up_as_a_platform_fault(
         raise KeyError("a bug of ours")
 
     monkeypatch.setenv("DDRC_HOME", str(tmp_path))
-    monkeypatch.setattr(cli, "enter", lambda settings: None)
+    monkeypatch.setattr(cli, "enter", lambda settings, runs_dbt=True: None)
     monkeypatch.setattr(cli, "run", bug)
     with pytest.raises(KeyError):
         cli.main(["run"])

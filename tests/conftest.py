@@ -38,20 +38,6 @@ SERVER_FIXTURES = frozenset(
 SERVER_PARAMETERS = ("snowflake", "postgres")
 
 
-SLOW_MODULE = "\npytestmark = pytest.mark.slow\n"
-
-
-def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
-    """The fast lane (`-m "not slow"`) does not even import a module whose every test is
-    slow: its imports (a browser driver, Streamlit, the Snowflake connector) would cost
-    each worker seconds for nothing."""
-    if config.option.markexpr != "not slow" or collection_path.suffix != ".py":
-        return None
-    if collection_path.name.startswith("test_") and SLOW_MODULE in collection_path.read_text():
-        return True
-    return None
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         callspec = getattr(item, "callspec", None)

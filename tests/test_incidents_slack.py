@@ -251,17 +251,22 @@ def test_a_note_whose_reply_failed_reaches_the_thread_at_the_next_delivery_once(
     assert desk.deliver().failed == {}
     server.fail_next("/api/chat.postMessage", Fault.slow(0.5))
     desk.note_open_incidents("Rolled back again")
-    threads = [threading.Thread(target=desk.deliver) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    deliver_at_once(desk, 3)
     desk.deliver()
     assert [r.text for r in server.replies(parent.ts)] == [
         "📝 Pin released",
         "📝 Rolled back again",
     ]
     assert store.undelivered_notes(held.key) == []
+
+
+def deliver_at_once(desk: IncidentDesk, deliverers: int) -> None:
+    """Several sensor ticks delivering at the same moment."""
+    threads = [threading.Thread(target=desk.deliver) for _ in range(deliverers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
 
 
 def test_a_delivery_failing_half_way_resumes_without_repeating(
@@ -299,11 +304,7 @@ def test_an_incident_resolved_while_slack_was_down_is_still_told_in_full(
 def test_concurrent_deliveries_post_once(server: SlackServer, desk: IncidentDesk) -> None:
     desk.report(FailureKind.SOURCE_LOAD_FAILED, [EPA])
     server.fail_next("/api/chat.postMessage", Fault.slow(0.5))
-    threads = [threading.Thread(target=desk.deliver) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    deliver_at_once(desk, 3)
     desk.deliver()
     assert len(server.messages) == 1
 

@@ -37,6 +37,8 @@ class DdrcDbtTranslator(DagsterDbtTranslator):
         super().__init__(DagsterDbtTranslatorSettings(enable_asset_checks=True))
         self.warehouse_kind = warehouse_kind
         self._sources_cache: dict[str, frozenset[dg.AssetKey]] = {}
+        # one condition for every model, built once rather than per node at each load
+        self._settled = loads_settled(t.asset_key for t in catalog.RAW_TABLES)
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
@@ -61,11 +63,10 @@ class DdrcDbtTranslator(DagsterDbtTranslator):
     def get_automation_condition(
         self, dbt_resource_props: Mapping[str, Any]
     ) -> dg.AutomationCondition | None:
-        settled = loads_settled(t.asset_key for t in catalog.RAW_TABLES)
         if dbt_resource_props["name"] == HISTORY_MODEL:  # a rule change: backfill by hand
-            return dg.AutomationCondition.eager() & settled
+            return dg.AutomationCondition.eager() & self._settled
         # a deployed rule change (the model's code version) rebuilds the latest state
-        return (dg.AutomationCondition.eager() | built_once() | code_changed()) & settled
+        return (dg.AutomationCondition.eager() | built_once() | code_changed()) & self._settled
 
     def get_partition_mapping(
         self, dbt_resource_props: Mapping[str, Any], dbt_parent_resource_props: Mapping[str, Any]

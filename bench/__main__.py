@@ -12,6 +12,8 @@ import json
 import subprocess
 import sys
 
+PHASES = ("queued", "process start", "to first step", "steps")
+
 
 def measure(*args: str) -> dict:
     out = subprocess.run(
@@ -28,8 +30,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--scales", type=float, nargs="+", default=[1, 10, 100])
     parser.add_argument(
-        "--skip", choices=["ingest", "pipeline", "change", "backfill"], nargs="*", default=[]
+        "--skip",
+        choices=["ingest", "pipeline", "change", "backfill", "latency"],
+        nargs="*",
+        default=[],
     )
+    parser.add_argument("--edits", type=int, default=3, help="EPA edits timed through the daemon")
     args = parser.parse_args()
 
     if "ingest" not in args.skip:
@@ -116,6 +122,29 @@ def main() -> None:
             f"{b['wall_seconds']:.1f} s wall, peak {b['peak_mb']:,.0f} MB (Dagster process), "
             f"{b['peak_dbt_mb']:,.0f} MB (dbt)"
         )
+
+    if "latency" not in args.skip:
+        print_latency(measure("latency", "--edits", str(args.edits), "--scale", "0.05"))
+
+
+def print_latency(r: dict) -> None:
+    delays = ", ".join(f"{s:.0f}" for s in r["change_to_public_seconds"])
+    print(
+        f"\n## Change -> public file through `./ddrc ui` (watch every {r['watch_seconds']} s, "
+        f"automation every {r['automation_seconds']} s, stand-ins, scale 0.05)\n"
+        f"  bootstrap of an empty home: {r['bootstrap_seconds']:.0f} s, {r['bootstrap_runs']} runs"
+        f"\n  EPA edit -> public: median {r['median_seconds']:.0f} s (target <= 120; "
+        f"each: {delays})"
+    )
+    for number, runs in enumerate(r["runs"], 1):
+        dbt = sum(run["dbt_steps"] for run in runs)
+        print(f"  edit {number}: {len(runs)} runs (target 2), {dbt} dbt invocation(s) (target 1)")
+        for run in runs:
+            parts = ", ".join(f"{k} {run[k]:.1f} s" for k in PHASES if k in run)
+            print(
+                f"    {run['trigger']:>10} run created {run['created_after_edit']:5.1f} s "
+                f"after the edit: {parts}"
+            )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@
     python -m bench.measure definitions
     python -m bench.measure change   --scale 1      # change-driven runs against a full run
     python -m bench.measure backfill --days 30      # a history backfill after a rule change
+    python -m bench.measure latency --edits 3       # change -> public file through the daemon
 Prints one JSON object.
 """
 
@@ -353,7 +354,10 @@ def definitions() -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.measure")
-    parser.add_argument("what", choices=["ingest", "pipeline", "definitions", "change", "backfill"])
+    parser.add_argument(
+        "what", choices=["ingest", "pipeline", "definitions", "change", "backfill", "latency"]
+    )
+    parser.add_argument("--edits", type=int, default=3)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--mode", choices=["sample", "live"], default="sample")
@@ -366,6 +370,10 @@ def main() -> None:
         result = change(args.scale)
     elif args.what == "backfill":
         result = backfill(args.days, args.scale)
+    elif args.what == "latency":
+        from bench.latency import latency
+
+        result = latency(args.edits, args.scale)
     else:
         result = definitions()
     print(json.dumps(result))

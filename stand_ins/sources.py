@@ -6,13 +6,17 @@ operator would use (DDRC_EPA_URL, ...), so the live code path runs end to end of
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 
+import pyarrow.compute as pc
+
 from ddrc_platform.core import catalog
 from ddrc_platform.ingest import sample
+from ddrc_platform.ingest.sources.arcgis import LayerData
 from stand_ins.airtable import AirtableServer
 from stand_ins.arcgis import ArcgisServer
 from stand_ins.malibu import MalibuServer
@@ -59,3 +63,21 @@ def serve_sample_sources(*, day: date, scale: float = 1.0) -> Iterator[LiveSourc
             "DDRC_AIRTABLE_BASE_ID": AIRTABLE_BASE,
         }
         yield LiveSources(arcgis, malibu, airtable, env)
+
+
+def one_more_through_phase_1(epa: LayerData) -> LayerData:
+    """The EPA layer as its editors leave it after one more residential parcel completed
+    Phase 1: one value and the layer's lastEditDate move (the change signal sees it)."""
+    row = pc.index(
+        pc.and_(
+            pc.equal(epa.table["LandUse"], "Residential"),
+            pc.equal(epa.table["PublicStatus"], "Phase 1 In Progress"),
+        ),
+        True,
+    ).as_py()
+    status = epa.table["PublicStatus"].to_pylist()
+    status[row] = "Phase 1 Complete"
+    metadata = copy.deepcopy(epa.metadata)
+    metadata["editingInfo"]["lastEditDate"] += 60_000
+    column = epa.table.schema.get_field_index("PublicStatus")
+    return LayerData(metadata, epa.table.set_column(column, "PublicStatus", [status]))

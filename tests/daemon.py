@@ -148,41 +148,43 @@ class Daemon:
         return [r for r in found if r is not None]
 
 
+def start_ui(env: dict[str, str], home: Path, logs: Path, started: list[Server]) -> Daemon:
+    """`./ddrc ui` on a free port with DDRC_HOME (and so DAGSTER_HOME) at `home`; every
+    server it started is appended to `started`, for the caller to stop by its own PID."""
+    for attempt in range(3):
+        log = logs / f"ddrc-ui-{attempt}.log"
+        port = _port()
+        process = subprocess.Popen(
+            [str(ROOT / "ddrc"), "ui"],
+            env={
+                **os.environ,
+                **env,
+                "DDRC_HOME": str(home),
+                "DAGSTER_HOME": str(home / "dagster"),
+                "PORT": str(port),
+            },
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            # SIGINT at its default: dagster maps SIGTERM onto SIGINT's handler
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+        server = Server(process, port, log)
+        started.append(server)
+        state = wait_until(lambda s=server: _state(s), 300, "waiting for the webserver", process)
+        if state == "up":
+            return Daemon(server, home)
+        server.stop()
+    raise AssertionError("no free port for the webserver after three tries")
+
+
 @pytest.fixture
 def ddrc_ui(tmp_path: Path) -> Iterator[Callable[[dict[str, str]], Daemon]]:
-    """Yields `start(env) -> Daemon`: `./ddrc ui` on a free port, with DDRC_HOME (and so
-    DAGSTER_HOME) under tmp_path; stopped by its own PID at teardown."""
+    """Yields `start(env) -> Daemon` (`start_ui` under tmp_path); stopped at teardown."""
     started: list[Server] = []
 
     def start(env: dict[str, str]) -> Daemon:
-        home = Path(env.get("DDRC_HOME", tmp_path / "ddrc"))
-        for attempt in range(3):
-            log = tmp_path / f"ddrc-ui-{attempt}.log"
-            port = _port()
-            process = subprocess.Popen(
-                [str(ROOT / "ddrc"), "ui"],
-                env={
-                    **os.environ,
-                    **env,
-                    "DDRC_HOME": str(home),
-                    "DAGSTER_HOME": str(home / "dagster"),
-                    "PORT": str(port),
-                },
-                stdout=log.open("wb"),
-                stderr=subprocess.STDOUT,
-                cwd=ROOT,
-                # SIGINT at its default: dagster maps SIGTERM onto SIGINT's handler
-                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-            )
-            server = Server(process, port, log)
-            started.append(server)
-            state = wait_until(
-                lambda s=server: _state(s), 300, "waiting for the webserver", process
-            )
-            if state == "up":
-                return Daemon(server, home)
-            server.stop()
-        raise AssertionError("no free port for the webserver after three tries")
+        return start_ui(env, Path(env.get("DDRC_HOME", tmp_path / "ddrc")), tmp_path, started)
 
     yield start
     for server in started:

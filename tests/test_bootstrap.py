@@ -133,7 +133,7 @@ def bootstrap(home: Path, automation_first: bool) -> Bootstrap:
         cursor = None
         if automation_first:
             cursor, _ = automation_tick(defs, instance, cursor, seen)
-        for request in watch_requests(defs, instance):  # each source's load: its own run
+        for request in watch_requests(defs, instance):  # every source in one load run
             seen.failed += execute(
                 job, instance, set(request.asset_selection), request.partition_key
             )

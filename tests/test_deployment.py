@@ -5,7 +5,13 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
-from ddrc_platform.core.names import AUTOMATION_SENSOR, RECONCILE_SCHEDULE, WATCH_SENSOR_PREFIX
+from ddrc_platform.core.catalog import AIRTABLE_METRICS, EPA
+from ddrc_platform.core.names import (
+    AUTOMATION_SENSOR,
+    RECONCILE_SCHEDULE,
+    WATCH_SENSOR,
+    WATCH_SENSOR_PREFIX,
+)
 from ddrc_platform.definitions import build_definitions
 from ddrc_platform.settings import SettingsError, load_settings
 from tests.support import PLACEHOLDERS
@@ -67,8 +73,9 @@ def test_dev_and_prd_load_offline_with_the_same_keys_and_lineage(
     schedule = defs.resolve_schedule_def(RECONCILE_SCHEDULE)
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
     watchers = [s for s in defs.sensors if s.name.startswith(WATCH_SENSOR_PREFIX)]
-    assert {s.name for s in watchers} >= {"watch_epa", "watch_fivetran"}
-    assert "watch_airtable_metrics" not in {s.name for s in watchers}  # Fivetran's table
+    assert {s.name for s in watchers} == {WATCH_SENSOR, "watch_fivetran"}
+    ours = defs.resolve_sensor_def(WATCH_SENSOR).asset_selection.resolve(defs.resolve_asset_graph())
+    assert EPA.asset_key in ours and AIRTABLE_METRICS.asset_key not in ours  # Fivetran's table
     assert all(
         defs.resolve_sensor_def(name).default_status == dg.DefaultSensorStatus.RUNNING
         for name in [AUTOMATION_SENSOR, *(s.name for s in watchers)]

@@ -11,16 +11,19 @@ import pytest
 
 from ddrc_platform.core import catalog
 from ddrc_platform.defs.ingest.raw import build_raw_asset
-from ddrc_platform.defs.ingest.watch import build_watch_sensor
+from ddrc_platform.defs.ingest.watch import attempts, build_watch_sensor
 from ddrc_platform.ingest import sample
 from ddrc_platform.ingest.signals import (
     RETRY_CAP,
     RETRY_FIRST,
     UNREADABLE,
     Attempt,
+    Load,
+    burst,
     load_on_change,
     retry_delay,
     signature,
+    watched_tables,
 )
 from ddrc_platform.ingest.sources.arcgis import LayerData
 from ddrc_platform.warehouse.duckdb import DuckDBWarehouse
@@ -55,7 +58,7 @@ def live(make_settings):
 def test_a_sensor_loads_once_per_change_and_once_per_day(make_settings):
     settings = make_settings(DDRC_SAMPLE_SCALE=str(SCALE))
     now = [NOW]
-    sensor = build_watch_sensor(catalog.EPA, settings, clock=lambda: now[0])
+    sensor = build_watch_sensor((catalog.EPA,), settings, clock=lambda: now[0])
     first = tick(sensor, None, settings)
     (request,) = first.run_requests
     assert request.partition_key == "2025-06-02"
@@ -66,6 +69,23 @@ def test_a_sensor_loads_once_per_change_and_once_per_day(make_settings):
     (tomorrow,) = tick(sensor, first.cursor, settings).run_requests
     assert tomorrow.partition_key == "2025-06-03"
     assert sensor.default_status == dg.DefaultSensorStatus.STOPPED  # locally: off until turned on
+
+
+def test_a_first_tick_loads_every_source_in_one_run(make_settings):
+    """A deployment's first tick (an empty home): one load run, not one per source."""
+    settings = make_settings(DDRC_SAMPLE_SCALE=str(SCALE))
+    tables = watched_tables(settings)
+    sensor = build_watch_sensor(tables, settings, clock=lambda: NOW)
+    defs = dg.Definitions(
+        assets=[build_raw_asset(t, settings, "duckdb") for t in tables],
+        resources={"warehouse": DuckDBWarehouse(path=str(settings.warehouse_path))},
+    )
+    instance = dg.DagsterInstance.ephemeral()
+    context = dg.build_sensor_context(instance=instance, cursor=None, definitions=defs)
+    (request,) = sensor.evaluate_tick(context).run_requests
+    assert set(request.asset_selection) == {t.asset_key for t in tables}
+    assert request.partition_key == "2025-06-02"
+    assert request.tags["ddrc/sources"].split() == sorted(t.name for t in tables)
 
 
 def test_live_signals_move_with_the_source_and_only_then(live):
@@ -120,7 +140,7 @@ def test_a_layer_without_edit_time_signals_an_edit_that_keeps_the_count(live):
 def test_an_unreadable_signal_still_loads_once_so_the_failure_is_seen(live):
     sources, settings = live
     sources.arcgis.fail_always(LAYER_PATHS["epa"], Fault.status(503, "Service Unavailable"))
-    sensor = build_watch_sensor(catalog.EPA, settings, clock=lambda: NOW)
+    sensor = build_watch_sensor((catalog.EPA,), settings, clock=lambda: NOW)
     first = tick(sensor, None, settings)
     (request,) = first.run_requests
     assert "unreadable" in request.run_key
@@ -197,46 +217,72 @@ def test_a_signature_back_after_an_outage_loads_again_under_its_next_number():
 
 
 def test_a_load_that_failed_is_retried_by_the_sensor_until_the_source_answers(live, tmp_path):
-    """Issue 18: the signal reads, the load fails (503 on the layer's query); the run key of
-    that failure is spent, so the retry after the backoff asks under the next attempt's."""
+    """Issue 18: the signals read, EPA's load fails (503 on the layer's query) in the run it
+    shares with Pasadena's; only EPA's attempt is spent, so only EPA is retried after the
+    backoff, under the next attempt's key."""
     sources, settings = live
     sources.arcgis.fail_always(f"{LAYER_PATHS['epa']}/query", Fault.status(503, "Unavailable"))
     clock = [dt.datetime.now(dt.UTC)]
-    sensor = build_watch_sensor(catalog.EPA, settings, clock=lambda: clock[0])
-    asset = build_raw_asset(catalog.EPA, settings, "duckdb", clock=lambda: clock[0])
+    tables = (catalog.EPA, catalog.PASADENA)
+    sensor = build_watch_sensor(tables, settings, clock=lambda: clock[0])
+    assets = [build_raw_asset(t, settings, "duckdb", clock=lambda: clock[0]) for t in tables]
     warehouse = DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))
-    defs = dg.Definitions(assets=[asset], sensors=[sensor], resources={"warehouse": warehouse})
+    defs = dg.Definitions(assets=assets, sensors=[sensor], resources={"warehouse": warehouse})
     instance = dg.DagsterInstance.ephemeral()
 
-    def run(cursor: str | None) -> tuple[str | None, bool | None]:
+    def run(cursor: str | None) -> tuple[str | None, list[dg.AssetKey], bool | None]:
         context = dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs)
         result = sensor.evaluate_tick(context)
         if not result.run_requests:
-            return result.cursor or cursor, None
-        (request,) = result.run_requests
+            return result.cursor or cursor, [], None
+        (request,) = result.run_requests  # every source due at this tick: one run
         tags = {
             **request.tags,
             "dagster/sensor_name": sensor.name,
             "dagster/run_key": request.run_key,
         }
         done = dg.materialize(
-            [asset],
+            assets,
+            selection=request.asset_selection,
             partition_key=request.partition_key,
             resources={"warehouse": warehouse},
             instance=instance,
             tags=tags,
             raise_on_error=False,
         )
-        return result.cursor, done.success
+        return result.cursor, list(request.asset_selection), done.success
 
-    cursor, ok = run(None)
-    assert ok is False
-    assert run(cursor)[1] is None  # within the backoff: not again yet
+    cursor, loaded, ok = run(None)
+    assert set(loaded) == {catalog.EPA.asset_key, catalog.PASADENA.asset_key} and ok is False
+    counted = attempts(instance, tables)
+    assert [a.failed for a in counted["epa"]] == [True]
+    assert [a.failed for a in counted["pasadena"]] == [False]  # it loaded in the failed run
+    assert run(cursor)[2] is None  # within the backoff: not again yet
     sources.arcgis.heal()
     clock[0] = dt.datetime.now(dt.UTC) + RETRY_FIRST  # the runs end on the real clock
-    cursor, ok = run(cursor)
-    assert ok is True  # retried under a fresh run key, and loaded
+    cursor, loaded, ok = run(cursor)
+    assert loaded == [catalog.EPA.asset_key] and ok is True  # only EPA, under a fresh key
     (last,) = instance.get_run_records(limit=1)
     assert last.dagster_run.tags["dagster/run_key"].endswith("(attempt 2)")
     clock[0] += dt.timedelta(hours=2)
-    assert run(cursor)[1] is None  # loaded: nothing more to retry
+    assert run(cursor)[2] is None  # loaded: nothing more to retry
+
+
+def test_the_loads_due_at_one_tick_make_one_run_without_what_already_runs():
+    epa = Load(
+        "2025-06-02 edited a", "epa 2025-06-02 edited a", "2025-06-02", "2025-06-02 edited a"
+    )
+    airtable = Load("n@1", "airtable_metrics n@1", None, "n@1")
+    usace = Load(
+        "2025-06-02 count 3", "usace 2025-06-02 count 3", "2025-06-02", "2025-06-02 count 3"
+    )
+    running = {"usace": [Attempt("2025-06-02 count 3", failed=False, ended=None)]}
+    run = burst({"usace": usace, "epa": epa, "airtable_metrics": airtable}, running)
+    assert run is not None
+    assert run.sources == ("airtable_metrics", "epa")  # USACE's load of it already runs
+    assert run.run_key == "airtable_metrics n@1; epa 2025-06-02 edited a"
+    assert run.partition_key == "2025-06-02"  # the snapshots' day; Airtable is unpartitioned
+    assert run.changes == {"airtable_metrics": "n@1", "epa": "2025-06-02 edited a"}
+    assert burst({"usace": usace}, running) is None
+    only_current = burst({"airtable_metrics": airtable}, {})
+    assert only_current is not None and only_current.partition_key is None

@@ -38,7 +38,8 @@ RECONCILE_SCHEDULE = "ddrc_daily_reconcile"
 ROLLBACK_JOB = "ddrc_rollback"
 INCIDENT_SENSOR = "ddrc_incidents"
 AUTOMATION_SENSOR = "ddrc_automation"
-WATCH_SENSOR_PREFIX = "watch_"  # + the source's short name: its change signal
+WATCH_SENSOR_PREFIX = "watch_"  # the sensors that read change signals
+WATCH_SENSOR = WATCH_SENSOR_PREFIX + "sources"  # every source our loaders read
 
 PACIFIC_NAME = "America/Los_Angeles"
 PACIFIC = ZoneInfo(PACIFIC_NAME)

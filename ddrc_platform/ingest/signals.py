@@ -12,15 +12,20 @@ In sample mode the signal is the sample generator's delivery for today, so the s
 work offline; page feedback has no public endpoint and no signal (Fivetran's polling
 sensor in dev/prd, the daily reconcile locally).
 
-The sensors themselves (`defs/ingest/watch.py`) only translate: `signature` reads the
-source, `load_on_change` decides whether a run is due and under which run key.
+One sensor reads every source's signal each tick (`defs/ingest/watch.py`, it only
+translates): `signature` reads a source, `load_on_change` decides whether its load is due
+and under which key, and `burst` gathers the loads due at one tick into ONE run. A run
+costs a process and a definitions load (tens of seconds on loaded cores, more than most
+loads): sources that change together, or a deployment's first tick, load in one run, and
+what lies downstream waits for it (`core/automation.loads_settled`) and runs once.
 
 Why sensors with a change-signature `run_key`, not observable source assets: the loader
 asset *is* the source's asset (dbt sources point at it), and a run key per signature makes
 "load once per change" the daemon's job: a restarted sensor, a second daemon or a
 duplicated tick can never load the same change twice. Everything downstream runs by
-declarative automation (`transform/`, `publish/`), so one sensor per source is all the
-graph needs to react.
+declarative automation (`transform/`, `publish/`), so one watching sensor is all the
+graph needs to react. A source's load failing in a shared run fails only that source's
+step: the others materialize, and only the failed source's attempt counts as failed.
 
 Recovery: a failed load must not consume its change, or a source that comes back is never
 reloaded (the daemon skips a run key it has seen, whatever that run's outcome). So the run
@@ -38,7 +43,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -252,3 +257,35 @@ def load_on_change(
     number = len(mine) - 1 if mine and mine[-1].ended is None else len(mine)
     run_key = f"{table.name} {key}" + (f" (attempt {number + 1})" if number else "")
     return Load(key, run_key, day_key if snapshot else None, key)
+
+
+@dataclass(frozen=True)
+class Burst:
+    """The one run a tick asks for: which sources it loads, under which run key, for which
+    partition, and the change each source's load is for (its attempts are counted by it)."""
+
+    sources: tuple[str, ...]
+    run_key: str
+    partition_key: str | None
+    changes: dict[str, str]
+
+
+def burst(loads: Mapping[str, Load], attempts: Mapping[str, Sequence[Attempt]]) -> Burst | None:
+    """One run for every source whose load is due, or None when none is.
+
+    A source whose load of this very change is still queued or running is left out: that
+    run loads it (the daemon's run key guard, kept per source inside a shared run)."""
+    due = {
+        name: load
+        for name, load in sorted(loads.items())
+        if not any(a.change == load.change and a.ended is None for a in attempts.get(name, ()))
+    }
+    if not due:
+        return None
+    days = {load.partition_key for load in due.values()} - {None}
+    return Burst(
+        sources=tuple(due),
+        run_key="; ".join(load.run_key for load in due.values()),
+        partition_key=max(days) if days else None,
+        changes={name: load.change for name, load in due.items()},
+    )

@@ -136,7 +136,9 @@ def day() -> None:
         f"Pacific replayed ({d['wall_seconds']:.0f} s wall)"
     )
     print(
-        f"  {d['changes']} changes: {d['runs']} runs, {d['dbt_invocations']} dbt invocations, "
+        f"  {d['changes']} changes: runs "
+        + ", ".join(f"{n} {kind}" for kind, n in d["runs"].items())
+        + f"; {d['dbt_invocations']} dbt invocations, "
         f"{d['dbt_seconds']:.1f} dbt s ({d['dbt_seconds_per_invocation']:.1f} s each), "
         f"{d['events']:,} events; {d['changes_never_published']} never published"
     )
@@ -152,7 +154,7 @@ def day() -> None:
     hourly = d["hourly_design_seconds"]
     print(
         f"  hourly-rebuild design: 24 x {d['full_build_seconds']:.1f} s = {hourly:.0f} s; "
-        f"replayed hours {d['dbt_seconds']:.0f} s (ratio {d['ratio']:.2f})"
+        f"the replayed hours took {d['dbt_seconds']:.0f} s of it ({d['ratio']:.2f})"
     )
     print(
         f"  EXTRAPOLATED whole day (+{d['changes_not_replayed']} changes at one dbt invocation "

@@ -31,7 +31,7 @@ def main() -> None:
     parser.add_argument("--scales", type=float, nargs="+", default=[1, 10, 100])
     parser.add_argument(
         "--skip",
-        choices=["ingest", "pipeline", "change", "backfill", "latency"],
+        choices=["ingest", "pipeline", "change", "backfill", "day", "latency"],
         nargs="*",
         default=[],
     )
@@ -123,8 +123,51 @@ def main() -> None:
             f"{b['peak_dbt_mb']:,.0f} MB (dbt)"
         )
 
+    if "day" not in args.skip:
+        day()
     if "latency" not in args.skip:
         print_latency(measure("latency", "--edits", str(args.edits), "--scale", "0.05"))
+
+
+# hours replayed from 0:00 Pacific: the night's events, the reconcile and the first business
+# hour (a whole day replays in about an hour on a shared 2-core machine)
+DAY_HOURS = "9"
+
+
+def day() -> None:
+    d = measure("day", "--scale", "0.1", "--hours", DAY_HOURS)
+    print(
+        f"\n## A day of edits (live stand-ins, scale 0.1, simulated clock), 0:00-{DAY_HOURS}:00 "
+        f"Pacific replayed ({d['wall_seconds']:.0f} s wall)"
+    )
+    print(
+        f"  {d['changes']} changes: runs "
+        + ", ".join(f"{n} {kind}" for kind, n in d["runs"].items())
+        + f"; {d['dbt_invocations']} dbt invocations, "
+        f"{d['dbt_seconds']:.1f} dbt s ({d['dbt_seconds_per_invocation']:.1f} s each), "
+        f"{d['events']:,} events; {d['changes_never_published']} never published"
+    )
+    print(
+        f"  change to public file: median {d['delay_median_seconds']:.0f} s, "
+        f"max {d['delay_max_seconds']:.0f} s (simulated; tick granularity)"
+    )
+    for hour, h in sorted(d["by_hour"].items(), key=lambda item: int(item[0])):
+        print(
+            f"    {int(hour):02d}:00  {h['runs']:>3} runs {h['dbt_invocations']:>3} dbt "
+            f"{h['dbt_seconds']:>7.1f} s"
+        )
+    hourly = d["hourly_design_seconds"]
+    print(
+        f"  hourly-rebuild design: 24 x {d['full_build_seconds']:.1f} s = {hourly:.0f} s; "
+        f"the replayed hours took {d['dbt_seconds']:.0f} s of it ({d['ratio']:.2f})"
+    )
+    print(
+        f"  EXTRAPOLATED whole day (+{d['changes_not_replayed']} changes at one dbt invocation "
+        f"each, {d['dbt_seconds_per_invocation']:.1f} s): "
+        f"{d['extrapolated_day_dbt_invocations']} invocations, "
+        f"{d['extrapolated_day_dbt_seconds']:.0f} s, ratio {d['extrapolated_ratio']:.2f} "
+        "(target <= 1.0)"
+    )
 
 
 def print_latency(r: dict) -> None:

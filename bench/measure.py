@@ -6,6 +6,7 @@
     python -m bench.measure change   --scale 1      # change-driven runs against a full run
     python -m bench.measure backfill --days 30      # a history backfill after a rule change
     python -m bench.measure latency --edits 3       # change -> public file through the daemon
+    python -m bench.measure day --scale 0.1         # a day of edits (simulated clock), 0:00-9:00
 Prints one JSON object.
 """
 
@@ -324,6 +325,88 @@ def backfill(days: int, scale: float) -> dict:
     }
 
 
+def day(scale: float, hours: float) -> dict:
+    """A realistic day of edits (bench/day.py) through the sensors and the automation, on
+    a simulated clock, against the seed's design: a full `dbt build` every hour."""
+    import dagster as dg
+
+    from bench.day import RECONCILE, Replay, Sources, edit_schedule, publish_delays, tick_moments
+    from ddrc_platform.core import catalog
+    from ddrc_platform.core.names import PACIFIC, pacific_date, partition_key
+    from ddrc_platform.definitions import build_definitions
+    from ddrc_platform.ingest import sample
+    from stand_ins.sources import serve_sample_sources
+
+    today = pacific_date(BENCH_NOW)
+    start = datetime.combine(today, datetime.min.time(), PACIFIC)
+    end = start + timedelta(hours=hours)
+    edits = [e for e in edit_schedule(today) if e.at < end]
+    reconcile = datetime.combine(today, RECONCILE, PACIFIC)
+    with tempfile.TemporaryDirectory() as tmp, serve_sample_sources(day=today, scale=scale) as live:
+        since = {"DDRC_LIVE_SINCE": (today - timedelta(days=1)).isoformat()}
+        settings = settings_for(Path(tmp), scale, {**live.env, **since})
+        now = [start - timedelta(minutes=30)]
+        defs = build_definitions(settings, clock=lambda: now[0])
+        replay = Replay(defs, dg.DagsterInstance.ephemeral(), settings, now)
+        replay.bootstrap()
+        replay.due = dict.fromkeys(replay.due, start)
+        sources = Sources(
+            live,
+            {t.name: catalog.sample_data(t, scale=scale, day=today) for t in catalog.ARCGIS_TABLES},
+            sample.malibu_endpoints(scale=scale, day=today),
+            sample.airtable_records(scale=scale, day=today),
+        )
+        step = timedelta(seconds=settings.watch.automation_seconds)
+        started = time.perf_counter()
+        for moment in tick_moments(today, step, [start, reconcile] + [e.at for e in edits]):
+            if moment >= end:
+                break
+            now[0] = moment
+            for edit in edits[len(sources.made) :]:
+                if edit.at <= moment:
+                    sources.apply(edit)
+            if reconcile <= moment and "reconcile" not in replay.tally.runs:
+                replay.reconcile(partition_key(today))
+            replay.tick()
+        wall = time.perf_counter() - started
+        full = dbt_build_alone(settings, tmp)
+    delays = publish_delays(edits, replay.tally.published)
+    left = len(edit_schedule(today)) - len(edits)
+    return day_figures(replay.tally, delays, full, hours, wall, left)
+
+
+def day_figures(
+    tally, delays: list, full_build: float, hours: float, wall: float, left: int
+) -> dict:
+    """`left`: the day's changes after the hours replayed; extrapolated at one dbt
+    invocation each, at the replay's mean (no coalescing assumed: edits lie minutes apart)."""
+    known = sorted(d for d in delays if d is not None)
+    dbt = sum(tally.dbt_seconds)
+    mean = dbt / len(tally.dbt_seconds) if tally.dbt_seconds else 0.0
+    return {
+        "hours_replayed": hours,
+        "wall_seconds": wall,
+        "changes": len(delays),
+        "changes_not_replayed": left,
+        "extrapolated_day_dbt_invocations": len(tally.dbt_seconds) + left,
+        "extrapolated_day_dbt_seconds": dbt + left * mean,
+        "extrapolated_ratio": (dbt + left * mean) / (24 * full_build),
+        "changes_never_published": len(delays) - len(known),
+        "delay_median_seconds": known[len(known) // 2] if known else None,
+        "delay_max_seconds": known[-1] if known else None,
+        "runs": tally.runs,
+        "dbt_invocations": len(tally.dbt_seconds),
+        "dbt_seconds": dbt,
+        "dbt_seconds_per_invocation": mean,
+        "events": tally.events,
+        "full_build_seconds": full_build,
+        "hourly_design_seconds": 24 * full_build,
+        "ratio": dbt / (24 * full_build),
+        "by_hour": tally.by_hour,
+        "peak_mb": peak_mb(),
+    }
+
+
 def definitions() -> dict:
     """Each load in a fresh process; the best of three in one home (the first parses it)."""
 
@@ -355,10 +438,17 @@ def definitions() -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.measure")
     parser.add_argument(
-        "what", choices=["ingest", "pipeline", "definitions", "change", "backfill", "latency"]
+        "what",
+        choices=["ingest", "pipeline", "definitions", "change", "backfill", "day", "latency"],
     )
     parser.add_argument("--edits", type=int, default=3)
     parser.add_argument("--days", type=int, default=30)
+    parser.add_argument(
+        "--hours",
+        type=float,
+        default=9,  # the night, the reconcile, one business hour: ~10 min; 24 takes ~an hour
+        help="day: hours replayed from 0:00 Pacific; the rest of the day is extrapolated",
+    )
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--mode", choices=["sample", "live"], default="sample")
     args = parser.parse_args()
@@ -370,6 +460,8 @@ def main() -> None:
         result = change(args.scale)
     elif args.what == "backfill":
         result = backfill(args.days, args.scale)
+    elif args.what == "day":
+        result = day(args.scale, args.hours)
     elif args.what == "latency":
         from bench.latency import latency
 

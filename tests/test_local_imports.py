@@ -16,8 +16,9 @@ CLOUD_SDKS = (
     "dagster_azure",
     "dagster_fivetran",
 )
-# used only when a live Airtable is read or a responder is routed, never to load the graph
-NOT_AT_LOAD = ("pyairtable", "holidays", "slack_sdk")
+# used only when a live Airtable is read, a responder is routed, or data is read or written
+# (arrow tables, the DuckDB file), never to load the graph
+NOT_AT_LOAD = ("pyairtable", "holidays", "slack_sdk", "pyarrow", "numpy", "duckdb")
 
 # what `defs()` builds, without its entry's one-off dbt parse of this new home
 PROBE = """

@@ -24,10 +24,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-
-import pyarrow as pa
+from typing import TYPE_CHECKING
 
 from ddrc_platform.core.catalog import Kind, RawTable
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 # Snowflake's longest identifier; longer names are shortened, the same in every warehouse.
 MAX_COLUMN_NAME = 255
@@ -39,6 +41,8 @@ class SchemaContractError(ValueError):
 
 def kind_of(data_type: pa.DataType) -> Kind | None:
     """The kind of an arrow type; None for a type that holds no value (all null)."""
+    import pyarrow as pa  # only when data is checked: the definitions load without it
+
     if pa.types.is_dictionary(data_type):
         data_type = data_type.value_type
     checks: list[tuple[Callable[[pa.DataType], bool], Kind]] = [

@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-
-import pyarrow as pa
+from typing import TYPE_CHECKING
 
 from ddrc_platform.core import catalog
 from ddrc_platform.core.catalog import Family, Kind, RawTable
@@ -21,6 +20,9 @@ from ddrc_platform.ingest.contract import column_names, delivered_kinds
 from ddrc_platform.ingest.sources import airtable, arcgis, malibu
 from ddrc_platform.ingest.sources.http import SourceClient
 from ddrc_platform.settings import Settings, SourceMode
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,8 @@ def _arcgis(table: RawTable, settings: Settings, day: date, now: datetime) -> Fe
 
 
 def _malibu(table: RawTable, settings: Settings, day: date, now: datetime) -> Fetched:
+    import pyarrow as pa
+
     if settings.sources is SourceMode.SAMPLE:
         rows = sample_delivery(table, settings, day)
         assert isinstance(rows, list)
@@ -153,6 +157,8 @@ def _airtable_fetched(records: list[dict], now: datetime, url: str | None = None
 
 def _sample_only(table: RawTable, settings: Settings, day: date, now: datetime) -> Fetched:
     """No public endpoint (page feedback): Fivetran lands it in dev/prd, sample data here."""
+    import pyarrow as pa
+
     data = sample_delivery(table, settings, day)
     assert isinstance(data, pa.Table)
     return Fetched(data)

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-
-import pyarrow as pa
+from typing import TYPE_CHECKING
 
 from ddrc_platform.core import catalog
 from ddrc_platform.core.catalog import Keeping, RawTable
@@ -21,6 +20,9 @@ from ddrc_platform.ingest.delivery import decide_delivery, load_delivery_acknowl
 from ddrc_platform.ingest.fetch import Fetched, fetch
 from ddrc_platform.settings import Settings, SourceMode
 from ddrc_platform.warehouse.base import Warehouse, WriteResult, table_hash
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 class PastDayRefusedError(ValueError):
@@ -112,6 +114,8 @@ def with_snapshot_columns(
     table: RawTable, fetched: Fetched, load_date: date, loaded_at: datetime
 ) -> pa.Table:
     """Stamp every row with the day it belongs to (Pacific) and when it was loaded (UTC)."""
+    import pyarrow as pa
+
     data = fetched.table
     n = data.num_rows
     naive_utc = loaded_at.astimezone(UTC).replace(tzinfo=None)

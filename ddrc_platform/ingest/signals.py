@@ -46,9 +46,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
-
-import pyarrow.compute as pc
+from typing import TYPE_CHECKING, Any
 
 from ddrc_platform.core.catalog import Family, Keeping, RawTable
 from ddrc_platform.core.names import pacific_date, partition_key
@@ -57,6 +55,9 @@ from ddrc_platform.ingest.load import loaded_here
 from ddrc_platform.ingest.sources import arcgis
 from ddrc_platform.ingest.sources.http import SourceError
 from ddrc_platform.settings import Settings, SourceMode
+
+if TYPE_CHECKING:
+    pass
 
 SIGNAL_TRIES = 2  # a tick is cheap and frequent: the next one retries anyway
 UNREADABLE = "unreadable"
@@ -90,6 +91,8 @@ def edit_field_name(metadata: dict, declared: str | None) -> str | None:
 
 
 def _arcgis(table: RawTable, settings: Settings, day: Any) -> str:
+    import pyarrow.compute as pc
+
     if settings.sources is SourceMode.SAMPLE:
         layer = sample_delivery(table, settings, day)
         assert isinstance(layer, arcgis.LayerData)

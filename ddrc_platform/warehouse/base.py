@@ -20,13 +20,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Protocol
 
-import pyarrow as pa
-
 from ddrc_platform.core.catalog import RawTable
 from ddrc_platform.core.locks import ResourceBusyError
 
 if TYPE_CHECKING:  # only a viewer's process loads pandas; the pipeline's never does
     import pandas as pd
+    import pyarrow as pa
 
 
 def quote(identifier: str) -> str:
@@ -51,6 +50,8 @@ LOADS_SCHEMA, LOADS_TABLE = "OPS", "RAW_LOADS"
 
 def table_hash(data: pa.Table) -> str:
     """A fingerprint of delivered data: an identical same-day reload need not rewrite anything."""
+    import pyarrow as pa  # only when data is written: the definitions load without it
+
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, data.schema) as writer:
         writer.write_table(data.combine_chunks())

@@ -11,8 +11,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import dagster as dg
-import duckdb
-import pyarrow as pa
 
 from ddrc_platform.core.catalog import LOAD_DATE, Keeping, RawTable
 from ddrc_platform.core.locks import exclusive
@@ -30,15 +28,21 @@ from ddrc_platform.warehouse.base import (
 )
 
 if TYPE_CHECKING:
+    import duckdb
     import pandas as pd
+    import pyarrow as pa
 
-# what a damaged or vanished file raises: the message gets the file's path
-FILE_LEVEL_ERRORS = (
-    duckdb.IOException,
-    duckdb.InternalException,
-    duckdb.SerializationException,
-    duckdb.FatalException,
-)
+
+def _file_level_errors() -> tuple[type[Exception], ...]:
+    """What a damaged or vanished file raises: the message gets the file's path."""
+    import duckdb  # only when the file is opened: the definitions load without it
+
+    return (
+        duckdb.IOException,
+        duckdb.InternalException,
+        duckdb.SerializationException,
+        duckdb.FatalException,
+    )
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,8 @@ class DuckDBReader:
     connection: duckdb.DuckDBPyConnection
 
     def frame(self, sql: str) -> pd.DataFrame:
+        import duckdb
+
         try:
             return self.connection.sql(sql).df().rename(columns=str.lower)
         except duckdb.CatalogException as missing:
@@ -89,6 +95,8 @@ class DuckDBWarehouse(dg.ConfigurableResource):
         another configuration (dagster-dbt's row counts keep one open in this process).
         A process that ignores the run lock (a dashboard) is waited for too.
         """
+        import duckdb
+
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         with self.exclusive():
             deadline = time.monotonic() + self.lock_wait_seconds
@@ -106,7 +114,7 @@ class DuckDBWarehouse(dg.ConfigurableResource):
                     time.sleep(0.5)
             try:
                 yield con
-            except FILE_LEVEL_ERRORS as exc:
+            except _file_level_errors() as exc:
                 # DuckDB says "could not read enough bytes" without saying from which file
                 raise type(exc)(f'{exc} (the warehouse file "{self.path}")') from exc
             finally:
@@ -121,6 +129,8 @@ class DuckDBWarehouse(dg.ConfigurableResource):
         So while a run writes this fails at once (`WarehouseBusyError`), and the connection
         closes when the block ends. A missing file is `NotBuiltError`, never a new file.
         """
+        import duckdb
+
         if not Path(self.path).exists():  # connecting, even read-only, is not worth a try
             raise NotBuiltError(f"no warehouse at {self.path}")
         try:

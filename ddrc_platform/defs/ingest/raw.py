@@ -9,9 +9,9 @@ failures out. What a load decides is `ingest/load.py`.
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import pyarrow as pa
 
 from ddrc_platform.build import current
 from ddrc_platform.core import catalog
@@ -41,8 +41,11 @@ from ddrc_platform.partitions import deployment_partitions
 from ddrc_platform.settings import Settings
 from ddrc_platform.warehouse.base import Warehouse
 
+if TYPE_CHECKING:
+    import pyarrow as pa
 
-def column_schema(table: pa.Table) -> dg.TableSchema:
+
+def column_schema(table: "pa.Table") -> dg.TableSchema:
     return dg.TableSchema(
         columns=[dg.TableColumn(name=f.name, type=str(f.type)) for f in table.schema]
     )

@@ -15,7 +15,6 @@ import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
 import requests
 
 from ddrc_platform.core.catalog import AIRTABLE_METRICS, FIVETRAN_SYNCED, Kind
@@ -31,6 +30,7 @@ from ddrc_platform.ingest.sources.http import (
 from ddrc_platform.integrations.urllib3_retry import DeadlineRetry
 
 if TYPE_CHECKING:
+    import pyarrow as pa
     from pyairtable import Api
 from ddrc_platform.settings import HttpSettings
 
@@ -98,6 +98,8 @@ def records_to_table(
 
     A value that is not what its column holds fails the load naming the record and field.
     """
+    import pyarrow as pa
+
     names = _columns(records)
     columns: dict[str, list] = {name: [] for name in AIRTABLE_METRICS.columns}
     columns.update({column: [] for column in names.values() if column not in columns})

@@ -21,13 +21,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import pairwise
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
-import numpy as np
-import pyarrow as pa
-
 from ddrc_platform.ingest.sources.http import AnswerRejected, SourceClient, SourceDataError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
 
 # Fields ArcGIS itself maintains (ids, geometry measures); which of them a layer has
 # depends on its storage (hosted: Shape__Area; enterprise geodatabase: Shape.STArea()).
@@ -61,17 +62,18 @@ _PLAIN_FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 # The largest page we ask for even when a server allows more: big pages time out.
 MAX_PAGE_SIZE = 2000
 
-_ESRI_TYPES: dict[str, pa.DataType] = {
-    "esriFieldTypeOID": pa.int64(),
-    "esriFieldTypeInteger": pa.int64(),
-    "esriFieldTypeSmallInteger": pa.int64(),
-    "esriFieldTypeBigInteger": pa.int64(),
-    "esriFieldTypeDouble": pa.float64(),
-    "esriFieldTypeSingle": pa.float64(),
-    "esriFieldTypeDate": pa.int64(),  # epoch milliseconds, as the server sends them
-    "esriFieldTypeString": pa.string(),
-    "esriFieldTypeGlobalID": pa.string(),
-    "esriFieldTypeGUID": pa.string(),
+# Each field type's pyarrow type, by factory name (`pa.int64()`): pyarrow loads with data.
+_ESRI_TYPES: dict[str, str] = {
+    "esriFieldTypeOID": "int64",
+    "esriFieldTypeInteger": "int64",
+    "esriFieldTypeSmallInteger": "int64",
+    "esriFieldTypeBigInteger": "int64",
+    "esriFieldTypeDouble": "float64",
+    "esriFieldTypeSingle": "float64",
+    "esriFieldTypeDate": "int64",  # epoch milliseconds, as the server sends them
+    "esriFieldTypeString": "string",
+    "esriFieldTypeGlobalID": "string",
+    "esriFieldTypeGUID": "string",
 }
 
 
@@ -158,6 +160,8 @@ class LayerData:
 
 def features_to_table(fields: list[dict], features: Iterable[dict]) -> pa.Table:
     """Columns typed by the layer's field list, so an empty or all-null column keeps its type."""
+    import pyarrow as pa
+
     features = list(features)
     names = [f["name"] for f in fields]
     known = {n.upper() for n in names}
@@ -165,7 +169,7 @@ def features_to_table(fields: list[dict], features: Iterable[dict]) -> pa.Table:
     delivered = {k.upper(): k for k in attributes}
     # an attribute the field list forgot is still delivered data
     names += [k for k in attributes if k not in names and k.upper() not in known]
-    types = {f["name"]: _ESRI_TYPES.get(f.get("type", ""), pa.string()) for f in fields}
+    types = {f["name"]: getattr(pa, _ESRI_TYPES.get(f.get("type", ""), "string"))() for f in fields}
     columns: dict[str, pa.Array] = {}
     for name in names:
         # field-name case changes between deliveries; fields that differ only by case
@@ -252,6 +256,8 @@ class ArcgisLayer:
 
     def _state(self) -> _State:
         """The edit date and the object ids, in that order (so an edit between them shows)."""
+        import numpy as np
+
         meta = self.metadata()
         answer = self._query(returnIdsOnly="true", returnGeometry="false")
         listed = answer.get("objectIds") or []  # an empty layer lists `null`
@@ -278,6 +284,8 @@ class ArcgisLayer:
         Each batch becomes columns as soon as it arrives: a million feature dicts at once
         cost gigabytes (measured: 6.4 GB peak for 3.5M features).
         """
+        import pyarrow as pa
+
         fields, oid = state.metadata["fields"], object_id_field(state.metadata)
         size = max(1, min(int(state.metadata.get("maxRecordCount") or 1000), MAX_PAGE_SIZE))
         batches = [state.ids[i : i + size] for i in range(0, len(state.ids), size)]
@@ -321,6 +329,8 @@ class ArcgisLayer:
 
 
 def _ids_of(table: pa.Table, oid: str) -> np.ndarray:
+    import numpy as np
+
     column = next((c for c in table.column_names if c.upper() == oid.upper()), None)
     if column is None:
         return np.array([], dtype=np.int64)
@@ -329,6 +339,8 @@ def _ids_of(table: pa.Table, oid: str) -> np.ndarray:
 
 def _movement(before: _State, after: _State, read: np.ndarray) -> str | None:
     """What moved between the two states and in the ids read, or None if nothing did."""
+    import numpy as np
+
     listed = before.ids
     added = np.union1d(np.setdiff1d(after.ids, listed), np.setdiff1d(read, listed))
     removed = np.union1d(np.setdiff1d(listed, after.ids), np.setdiff1d(listed, read))
@@ -348,6 +360,8 @@ def _movement(before: _State, after: _State, read: np.ndarray) -> str | None:
 
 def _unique_by(oid: str, table: pa.Table) -> pa.Table:
     """A server may send a feature twice (two answers for one range): keep each id once."""
+    import numpy as np
+
     ids = _ids_of(table, oid)
     if len(ids) != table.num_rows:
         return table

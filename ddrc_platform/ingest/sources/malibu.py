@@ -6,15 +6,18 @@ client's patience is its own setting (`DDRC_MALIBU_TRIES`).
 
 from __future__ import annotations
 
-from typing import Any
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from ddrc_platform.ingest.sources.http import SourceClient, SourceDataError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 def rows_to_table(rows: list[dict[str, Any]]) -> pa.Table:
     """Columns in first-seen order across all rows; a column with only nulls stays text."""
+    import pyarrow as pa
+
     names: dict[str, None] = {}
     for row in rows:
         names.update(dict.fromkeys(row))
@@ -26,6 +29,8 @@ def rows_to_table(rows: list[dict[str, Any]]) -> pa.Table:
 
 
 def fetch_endpoint(client: SourceClient, url: str) -> pa.Table:
+    import pyarrow as pa
+
     payload = client.get_json(url)
     if not isinstance(payload, list) or not all(isinstance(r, dict) for r in payload):
         raise client.error(url, "expected a JSON array of objects")

@@ -23,6 +23,10 @@ from ddrc_platform.settings import Settings, load_settings
 from ddrc_platform.transform.assets import home_dbt_vars
 from ddrc_platform.transform.project import dbt_project, prepare_home, prepare_manifest
 
+# what `[tool.dg.project]` in pyproject.toml says, for `dg` (root_module + ".defs")
+DEFS_MODULE = "ddrc_platform.defs"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
 
 def enter(settings: Settings, runs_dbt: bool = True) -> None:
     """Once per process, before the definitions load: the effect they must not have.
@@ -47,7 +51,7 @@ def build_definitions(
 ) -> dg.Definitions:
     """The graph for one deployment; `clock` lets tests and backfills fix "now"."""
     with bound(Build(settings, clock)):
-        return load_defs_folder(Path(__file__).parent)
+        return load_defs_folder(DEFS_MODULE, PROJECT_ROOT)
 
 
 @dg.definitions

@@ -12,6 +12,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 from dagster_fivetran.resources import FivetranClient, FivetranWorkspace
 
+from ddrc_platform import definitions
 from ddrc_platform.integrations import dagster as internals
 from ddrc_platform.integrations.dagster_dbt import DdrcDbtCliResource
 from ddrc_platform.integrations.dagster_fivetran import DdrcFivetranClient, DdrcFivetranWorkspace
@@ -26,6 +27,13 @@ def test_dagster_internals_still_exist_with_the_members_we_use():
     assert callable(internals.cached_method)
     storage = dg.DagsterInstance.ephemeral().event_log_storage
     assert hasattr(storage, "get_latest_asset_check_execution_by_key")
+
+
+def test_the_defs_folder_loaded_is_the_one_pyproject_names():
+    """`load_defs_folder` is told the defs module instead of reading pyproject.toml."""
+    tree = dg.ComponentTree.for_project(path_within_project=definitions.PROJECT_ROOT)
+    assert tree.defs_module_name == definitions.DEFS_MODULE
+    assert tree.project_root.resolve() == definitions.PROJECT_ROOT
 
 
 def test_the_freshness_daemons_verdicts_read_back_by_asset():

@@ -17,8 +17,8 @@ CLOUD_SDKS = (
     "dagster_fivetran",
 )
 # used only when a live Airtable is read, a responder is routed, or data is read or written
-# (arrow tables, the DuckDB file), never to load the graph
-NOT_AT_LOAD = ("pyairtable", "holidays", "slack_sdk", "pyarrow", "numpy", "duckdb")
+# (arrow tables, the DuckDB file), never to load the graph; nor is pyproject.toml read (tomlkit)
+NOT_AT_LOAD = ("pyairtable", "holidays", "slack_sdk", "pyarrow", "numpy", "duckdb", "tomlkit")
 
 # what `defs()` builds, without its entry's one-off dbt parse of this new home
 PROBE = """

@@ -54,6 +54,16 @@ def test_a_manifest_is_usable_only_with_the_fingerprint_it_was_parsed_from(tmp_p
     assert manifest_problem(manifest, "def") == "was parsed from other project files"
 
 
+def test_one_project_per_inputs_in_a_process(dbt_copy: Path):
+    """A load asks for the same project several times; another home or copy is another one."""
+    local = project.dbt_project("local")
+    assert project.dbt_project("local") is local
+    assert Path(local.project_dir) == dbt_copy  # the module's project directory is a key
+    home = project.dbt_project("local", Path("/h/target"), {"ddrc_home": "/h"})
+    assert home is not local and home.target_path == Path("/h/target")
+    assert project.dbt_project("local", Path("/h/target"), {"ddrc_home": "/h"}) is home
+
+
 @pytest.mark.slow
 def test_loading_reads_a_prepared_manifest_and_says_what_to_run_otherwise(dbt_copy: Path):
     local = project.dbt_project("local")

@@ -8,6 +8,7 @@ method, not in the public API docs). An upgrade that moves them fails the integr
 test, not a sensor tick at 2 a.m.
 """
 
+import importlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,15 +20,20 @@ from dagster._utils.warnings import suppress_dagster_warnings
 
 
 @suppress_dagster_warnings  # as dg.load_from_defs_folder does: its preview notes are not ours
-def load_defs_folder(path_within_project: Path) -> dg.Definitions:
-    """`dg.load_from_defs_folder` without its plugin catalogue.
+def load_defs_folder(defs_module: str, project_root: Path) -> dg.Definitions:
+    """`dg.load_from_defs_folder` without its plugin catalogue, nor its search for pyproject.toml.
 
     At the root of the tree Dagster also imports every installed package that registers
     components (dagster-snowflake, -azure, -fivetran, ...), only to list their component
     types in the UI: 18 s here, and the local deployment must load no cloud SDK. Building
-    the defs folder itself loads the same definitions.
+    the defs folder itself loads the same definitions. Finding the defs module from
+    `[tool.dg.project]` (`ComponentTree.for_project`) imports tomlkit and parses the file
+    four times, a tenth of a second at each load: the caller names it instead (the same
+    module, guarded by tests/test_integrations.py).
     """
-    tree = dg.ComponentTree.for_project(path_within_project=path_within_project)
+    tree = dg.ComponentTree.from_module(
+        defs_module=importlib.import_module(defs_module), project_root=project_root
+    )
     return tree.build_defs(tree.defs_module_path)
 
 

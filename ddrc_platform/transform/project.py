@@ -13,6 +13,7 @@ import fcntl
 import hashlib
 import json
 from collections.abc import Callable, Sequence
+from functools import cache
 from pathlib import Path
 
 from dagster_dbt import DbtProject
@@ -70,12 +71,22 @@ def dbt_project(
     target: str, target_path: Path | None = None, variables: dict[str, str] | None = None
 ) -> DbtProject:
     """The project for `target`; with a home's target path and vars, that home's parse."""
+    path = target_path or Path("target") / target
+    return _dbt_project(DBT_PROJECT_DIR, target, path, tuple(parse_args(target, variables)))
+
+
+@cache
+def _dbt_project(
+    project_dir: Path, target: str, target_path: Path, parse: tuple[str, ...]
+) -> DbtProject:
+    """Once per process for the same inputs: each DbtProject reads dbt_project.yml, and
+    one load asks for the same project up to four times (~30 ms each)."""
     return DbtProject(
-        project_dir=DBT_PROJECT_DIR,
-        profiles_dir=DBT_PROJECT_DIR,
+        project_dir=project_dir,
+        profiles_dir=project_dir,
         target=target,
-        target_path=target_path or Path("target") / target,
-        prepare_project_cli_args=parse_args(target, variables),
+        target_path=target_path,
+        prepare_project_cli_args=list(parse),
     )
 
 

@@ -19,9 +19,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from ddrc_platform.core.names import AUTOMATION_SENSOR, WATCH_SENSOR_PREFIX, pacific_date
+from ddrc_platform.core.names import AUTOMATION_SENSOR, WATCH_SENSOR, pacific_date
 from ddrc_platform.ingest import sample
-from ddrc_platform.ingest.signals import watched_tables
 from ddrc_platform.publish.document import FILE_NAME
 from ddrc_platform.settings import WatchSettings, load_settings
 from stand_ins.sources import LAYER_PATHS, one_more_through_phase_1, serve_sample_sources
@@ -107,8 +106,7 @@ def latency(edits: int, scale: float) -> dict:
             daemon = start_ui(env, Path(tmp) / "ddrc", Path(tmp), started)
             daemon.wait_loaded()
             settings = load_settings(env)
-            for table in watched_tables(settings):
-                daemon.start_sensor(WATCH_SENSOR_PREFIX + table.name)
+            daemon.start_sensor(WATCH_SENSOR)
             daemon.start_sensor(AUTOMATION_SENSOR)
             begun = time.time()
             wait_until(lambda: public_value(daemon.home), 1800, "waiting for the bootstrap")

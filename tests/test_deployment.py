@@ -8,6 +8,7 @@ import pytest
 from ddrc_platform.core.catalog import AIRTABLE_METRICS, EPA
 from ddrc_platform.core.names import (
     AUTOMATION_SENSOR,
+    PIPELINE_JOB,
     RECONCILE_SCHEDULE,
     WATCH_SENSOR,
     WATCH_SENSOR_PREFIX,
@@ -65,6 +66,8 @@ def test_dev_and_prd_load_offline_with_the_same_keys_and_lineage(
     summary = graph.get(dg.AssetKey(["summary", "ddrc_metrics_summary"]))
     assert "snowflake" in summary.kinds
     assert defs.resources["publisher"].kind == "azure_blob"
+    # a run's steps share its process (its pod): no definitions load per step
+    assert defs.resolve_job_def(PIPELINE_JOB).executor_def.name == "in_process"
     # secrets stay variable names in the definitions (what the UI shows of resources)
     slack = defs.resources["slack"]
     assert slack.channel == "C0000000"

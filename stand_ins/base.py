@@ -21,6 +21,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+POLL_SECONDS = 0.02  # how often the serve loop checks for stop()
+
 
 @dataclass
 class Request:
@@ -138,7 +140,11 @@ class StandIn:
         if tls is not None:  # a source whose certificate the system does not trust
             self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
         self._scheme = "https" if tls is not None else "http"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # stop() waits for the serve loop's next poll: at the default 0.5 s every test that
+        # starts a stand-in paid half a second just to stop it
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": POLL_SECONDS}, daemon=True
+        )
         self._thread.start()
         return self
 

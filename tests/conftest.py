@@ -1,4 +1,9 @@
-"""Shared fixtures: settings for a temporary DDRC_HOME, patient-but-fast HTTP, TLS material."""
+"""Shared fixtures: settings for a temporary DDRC_HOME, patient-but-fast HTTP, TLS material.
+
+The platform, Dagster and cryptography are imported inside the fixtures that use them: the
+xdist controller loads this file before it starts any worker and runs no test, so what it
+imports here is seconds every `./ddrc test` waits for before the workers even start.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +12,13 @@ import ipaddress
 import shutil
 import ssl
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import dagster as dg
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from filelock import FileLock
 
-from ddrc_platform.settings import Settings, load_settings
-from tests.support import BUILT_AT, BUILT_SCALE, FAST_HTTP, run_pipeline
+if TYPE_CHECKING:
+    from ddrc_platform.settings import Settings
 
 # A test that starts a server process, or stands on the session's whole-pipeline build, is
 # `slow` (out of `./ddrc test --fast`), whichever way it gets them: a fixture, or a
@@ -64,6 +65,8 @@ def ddrc_home(tmp_path: Path) -> Path:
 @pytest.fixture
 def make_settings(ddrc_home: Path):
     """Settings as load_settings() makes them from an environment, with fast HTTP."""
+    from ddrc_platform.settings import Settings, load_settings
+    from tests.support import FAST_HTTP
 
     def make(**env: str) -> Settings:
         settings = load_settings({"DDRC_HOME": str(ddrc_home), **env})
@@ -84,6 +87,11 @@ def dagster_home(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1: a source the system trust store rejects."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
     folder = tmp_path_factory.mktemp("tls")
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ddrc test source")])
@@ -129,6 +137,11 @@ def tls_context(tls_files: tuple[Path, Path]) -> ssl.SSLContext:
 
 @pytest.fixture(scope="session")
 def built_home(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    import dagster as dg
+
+    from ddrc_platform.settings import load_settings
+    from tests.support import BUILT_AT, BUILT_SCALE, run_pipeline
+
     shared = tmp_path_factory.getbasetemp()
     if worker_id != "master":
         shared = shared.parent

@@ -41,7 +41,8 @@ from ddrc_platform.publish.public_values import MAX_CLOCK_SKEW
 from ddrc_platform.resources import build_publisher, build_warehouse
 from ddrc_platform.settings import Deployment, Settings, SettingsError, load_settings
 from ddrc_platform.transform.assets import model_relation
-from ddrc_platform.transform.project import DBT_PROJECT_DIR, dbt_project, prepare_manifest
+from ddrc_platform.transform.manifests import DBT_PROJECT_DIR
+from ddrc_platform.transform.project import dbt_project, prepare_manifest
 from ddrc_platform.warehouse.base import NotBuiltError, Reader, UnavailableError, first_line, quote
 from ddrc_platform.warehouse.base import WarehouseBusyError as WarehouseBusyError  # ui.read's
 

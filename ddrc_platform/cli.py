@@ -33,13 +33,8 @@ from ddrc_platform.defs.automation.triggers import PUBLISHES_TAG
 from ddrc_platform.incidents.classify import platform_fault
 from ddrc_platform.settings import Settings, load_settings
 from ddrc_platform.transform.assets import home_dbt_vars
-from ddrc_platform.transform.project import (
-    TARGETS,
-    dbt_project,
-    prepare_home,
-    prepare_manifest,
-    vars_args,
-)
+from ddrc_platform.transform.manifests import TARGETS, vars_args
+from ddrc_platform.transform.project import dbt_project, prepare_home, prepare_manifest
 
 # the commands that load the definitions: `enter` prepares the process for them, once
 LOADS_DEFINITIONS = (commands.RUN, commands.RELOAD, commands.ROLLBACK)

@@ -20,8 +20,8 @@ from typing import TypeVar
 import dagster as dg
 
 from ddrc_platform.core import catalog
-from ddrc_platform.core.names import SnowflakeObjects, snowflake_objects
 from ddrc_platform.core.redact import url_secrets
+from ddrc_platform.core.snowflake_names import SnowflakeObjects, snowflake_objects
 
 E = TypeVar("E", bound=StrEnum)
 

@@ -17,7 +17,7 @@ from ddrc_platform.core import catalog
 from ddrc_platform.core.catalog import Family, RawTable
 from ddrc_platform.ingest.sources.arcgis import LayerData
 from ddrc_platform.settings import load_settings
-from ddrc_platform.transform.project import DBT_PROJECT_DIR
+from ddrc_platform.transform.manifests import DBT_PROJECT_DIR
 from tests.raw_tables import RAW_DDL
 
 DAY = date(2025, 6, 2)

@@ -9,7 +9,8 @@ import duckdb
 import pytest
 
 from ddrc_platform.transform.documentation import column_drift, documentation_gaps
-from ddrc_platform.transform.project import TARGETS, dbt_project
+from ddrc_platform.transform.manifests import TARGETS
+from ddrc_platform.transform.project import dbt_project
 
 
 def _manifest(target: str = "local") -> dict:

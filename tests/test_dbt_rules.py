@@ -23,7 +23,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ddrc_platform.transform.project import dbt_vars, vars_args
+from ddrc_platform.transform.manifests import dbt_vars, vars_args
 from tests.raw_tables import RAW_DDL
 
 REPO = Path(__file__).resolve().parents[1]

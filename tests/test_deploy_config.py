@@ -518,7 +518,8 @@ def _dagster_module() -> str:
 
 
 def test_image_bakes_the_dbt_manifest_of_every_deployment() -> None:
-    from ddrc_platform.transform.project import TARGETS, dbt_project
+    from ddrc_platform.transform.manifests import TARGETS
+    from ddrc_platform.transform.project import dbt_project
 
     instructions = _dockerfile_instructions()
     prepare = [

@@ -16,7 +16,7 @@ from ddrc_platform import definitions
 from ddrc_platform.integrations import dagster as internals
 from ddrc_platform.integrations.dagster_dbt import DdrcDbtCliResource
 from ddrc_platform.integrations.dagster_fivetran import DdrcFivetranClient, DdrcFivetranWorkspace
-from ddrc_platform.transform.project import DBT_PROJECT_DIR
+from ddrc_platform.transform.manifests import DBT_PROJECT_DIR
 from tests.support import record_freshness
 
 

@@ -30,7 +30,7 @@ from ddrc_platform.ingest.load import with_snapshot_columns
 from ddrc_platform.publish.document import metrics_from_rows
 from ddrc_platform.settings import SettingsError, load_settings, snowflake_settings
 from ddrc_platform.transform.assets import load_dates
-from ddrc_platform.transform.project import dbt_vars, vars_args
+from ddrc_platform.transform.manifests import dbt_vars, vars_args
 from ddrc_platform.warehouse.base import Warehouse, table_hash
 from ddrc_platform.warehouse.duckdb import DuckDBWarehouse
 from ddrc_platform.warehouse.snowflake import (

@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from ddrc_platform.settings import snowflake_settings
-from ddrc_platform.transform.project import dbt_vars
+from ddrc_platform.transform.manifests import dbt_vars
 
 ROOT = Path(__file__).resolve().parent.parent
 TERRAFORM = ROOT / "terraform"
@@ -38,8 +38,8 @@ CREDENTIALS = {"SNOWFLAKE_ACCOUNT": "placeholder", "SNOWFLAKE_PASSWORD": "placeh
 def expected_snowflake_names(env: str) -> dict[str, dict[str, str]]:
     """The Snowflake names the code deployed as `env` uses, keyed like the Terraform module.
 
-    Python's connections take them from the settings (`core.names.snowflake_objects` with
-    the Helm values' environment); dbt from the vars the Python side passes it, read by the
+    Python's connections take them from the settings (`core.snowflake_names.snowflake_objects`
+    with the Helm values' environment); dbt from the vars the Python side passes it, read by the
     profile, the analytics macro and every raw source. Where several places name one
     object they must agree.
     """

@@ -21,7 +21,8 @@ from ddrc_platform.transform.assets import (
     on_partition,
     warehouse_was_locked,
 )
-from ddrc_platform.transform.project import DBT_PROJECT_DIR, dbt_project
+from ddrc_platform.transform.manifests import DBT_PROJECT_DIR
+from ddrc_platform.transform.project import dbt_project
 
 MANIFEST = {
     "nodes": {

@@ -12,12 +12,14 @@ import pytest
 from ddrc_platform.integrations.dagster_dbt import DdrcDbtCliResource
 from ddrc_platform.transform import project
 from ddrc_platform.transform.assets import load_dates
-from ddrc_platform.transform.project import (
+from ddrc_platform.transform.manifests import (
     FINGERPRINT_FILE,
-    ManifestNotPrepared,
     manifest_problem,
+    parse_args,
     project_fingerprint,
+    stale_targets,
 )
+from ddrc_platform.transform.project import ManifestNotPrepared
 
 RULE = "models/intermediate/int_malibu__metrics_by_load_date.sql"
 PARSE = ["parse", "--quiet"]
@@ -62,6 +64,20 @@ def test_one_project_per_inputs_in_a_process(dbt_copy: Path):
     home = project.dbt_project("local", Path("/h/target"), {"ddrc_home": "/h"})
     assert home is not local and home.target_path == Path("/h/target")
     assert project.dbt_project("local", Path("/h/target"), {"ddrc_home": "/h"}) is home
+
+
+def test_the_quick_check_names_the_targets_a_prepare_would_parse(tmp_path: Path):
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "a.sql").write_text("select 1")
+    for target in ("local", "dev"):
+        parsed = tmp_path / "target" / target
+        parsed.mkdir(parents=True)
+        (parsed / "manifest.json").write_text("{}")
+        fingerprint = project_fingerprint(tmp_path, parse_args(target))
+        (parsed / FINGERPRINT_FILE).write_text(fingerprint + "\n")
+    assert stale_targets(tmp_path) == ["prd"]  # never parsed
+    (tmp_path / "models" / "a.sql").write_text("select 2")
+    assert stale_targets(tmp_path) == ["local", "dev", "prd"]
 
 
 @pytest.mark.slow

@@ -1,14 +1,12 @@
-"""Names every stage shares: asset keys, groups, owners, check names, time, Snowflake objects.
+"""Names every stage shares: asset keys, groups, owners, check names, time (Snowflake's
+objects: `core/snowflake_names.py`).
 
 Each is defined here once, so a key used by the publisher, the sensor and the runbooks
-cannot drift apart, and the Snowflake names the loaders, dbt and Terraform use are the
-same by construction (a test reads the Terraform and compares).
+cannot drift apart.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -73,38 +71,3 @@ def pacific_date(moment: datetime) -> date:
 def partition_key(day: date) -> str:
     """The daily partition key of a load date."""
     return day.isoformat()
-
-
-@dataclass(frozen=True)
-class SnowflakeObjects:
-    """The databases, roles and warehouses of one Snowflake environment (dev or prd)."""
-
-    raw_database: str
-    transform_database: str
-    analytics_database: str
-    loader_role: str
-    transformer_role: str
-    reporter_role: str
-    loader_warehouse: str
-    transformer_warehouse: str
-    reporter_warehouse: str
-
-
-def snowflake_objects(environment: str, overrides: Mapping[str, str] = {}) -> SnowflakeObjects:
-    """`RAW_DDRC_DEV`, `LOADER_DEV`, `LOADING_DEV`, ...; each overridable by `DDRC_SNOWFLAKE_*`."""
-    suffix = environment.upper()
-
-    def name(variable: str, default: str) -> str:
-        return overrides.get(f"DDRC_SNOWFLAKE_{variable}") or f"{default}_{suffix}"
-
-    return SnowflakeObjects(
-        raw_database=name("RAW_DATABASE", "RAW_DDRC"),
-        transform_database=name("TRANSFORM_DATABASE", "TRANSFORM_DDRC"),
-        analytics_database=name("ANALYTICS_DATABASE", "ANALYTICS_DDRC"),
-        loader_role=name("LOADER_ROLE", "LOADER"),
-        transformer_role=name("TRANSFORMER_ROLE", "TRANSFORMER"),
-        reporter_role=name("REPORTER_ROLE", "REPORTER"),
-        loader_warehouse=name("LOADER_WAREHOUSE", "LOADING"),
-        transformer_warehouse=name("TRANSFORMER_WAREHOUSE", "TRANSFORMING"),
-        reporter_warehouse=name("REPORTER_WAREHOUSE", "REPORTING"),
-    )

@@ -14,7 +14,8 @@ from dagster_dbt import DbtCliResource
 from ddrc_platform.core.names import SUMMARY_KEY, pacific_date
 from ddrc_platform.integrations.dagster_dbt import DdrcDbtCliResource, dbt_manifest
 from ddrc_platform.settings import Settings
-from ddrc_platform.transform.project import dbt_project, dbt_vars
+from ddrc_platform.transform.manifests import dbt_vars
+from ddrc_platform.transform.project import dbt_project
 
 # what DuckDB says when another process holds its file
 DUCKDB_LOCKED = "Could not set lock on file"

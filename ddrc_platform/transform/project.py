@@ -10,26 +10,23 @@ own. Building the definitions only reads a prepared manifest (`require_manifest`
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
 from dagster_dbt import DbtProject
 
-from ddrc_platform.core.names import SnowflakeObjects, snowflake_objects
 from ddrc_platform.integrations.dagster_dbt import DdrcDbtCliResource
 from ddrc_platform.transform.children import dbt_executable
 from ddrc_platform.transform.documentation import documentation_gaps
-
-DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent.parent / "ddrc_dbt"
-TARGETS = ("local", "dev", "prd")
-# what `dbt parse` reads: a change to any of it makes a prepared manifest out of date
-PARSED_FOLDERS = ("models", "macros", "seeds", "tests", "snapshots")
-PARSED_FILES = ("dbt_project.yml", "profiles.yml")
-# written beside the manifest: the fingerprint of the project it was parsed from
-FINGERPRINT_FILE = "ddrc_fingerprint.txt"
+from ddrc_platform.transform.manifests import (
+    DBT_PROJECT_DIR,
+    FINGERPRINT_FILE,
+    manifest_problem,
+    parse_args,
+    project_fingerprint,
+)
 
 
 class ManifestNotPrepared(RuntimeError):
@@ -38,33 +35,6 @@ class ManifestNotPrepared(RuntimeError):
 
 class UndocumentedProject(RuntimeError):
     """The project declares a node or a column without saying what it is."""
-
-
-def dbt_vars(target: str, home: Path, objects: SnowflakeObjects | None = None) -> dict[str, str]:
-    """What profiles.yml and the sources read with `var(...)`: where the warehouse is.
-
-    Passed on dbt's command line rather than through the environment, so a run never
-    mutates `os.environ`, and the Snowflake names come from `core.names` alone.
-    """
-    if target == "local":
-        return {"ddrc_home": str(home)}
-    objects = objects or snowflake_objects(target)
-    return {
-        "snowflake_role": objects.transformer_role,
-        "snowflake_warehouse": objects.transformer_warehouse,
-        "snowflake_database": objects.transform_database,
-        "snowflake_analytics_database": objects.analytics_database,
-        "snowflake_raw_database": objects.raw_database,
-    }
-
-
-def vars_args(variables: dict[str, str]) -> list[str]:
-    return ["--vars", json.dumps(variables, sort_keys=True)]
-
-
-def parse_args(target: str, variables: dict[str, str] | None = None) -> list[str]:
-    # the shared manifest holds relation names only: the local file's location does not matter
-    return ["parse", "--quiet", *vars_args(variables or dbt_vars(target, Path(".ddrc")))]
 
 
 def dbt_project(
@@ -90,34 +60,8 @@ def _dbt_project(
     )
 
 
-def project_fingerprint(project_dir: Path, parse_args: Sequence[str]) -> str:
-    """A hash of what `dbt parse` reads, and of how it is called.
-
-    By content, not modification times: a checkout, a copy into an image or a `touch`
-    changes times without changing what dbt would parse.
-    """
-    digest = hashlib.sha256(json.dumps(list(parse_args)).encode())
-    paths = [project_dir / name for name in PARSED_FILES]
-    for folder in PARSED_FOLDERS:
-        paths += (project_dir / folder).rglob("*")
-    for path in sorted(p for p in paths if p.is_file()):
-        digest.update(path.relative_to(project_dir).as_posix().encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
-    return digest.hexdigest()
-
-
 def _fingerprint(project: DbtProject, variables: dict[str, str] | None = None) -> str:
     return project_fingerprint(Path(project.project_dir), parse_args(project.target, variables))
-
-
-def manifest_problem(manifest: Path, fingerprint: str) -> str | None:
-    """Why the manifest at `manifest` cannot be used for a project with `fingerprint`, if so."""
-    if not manifest.exists():
-        return "is missing"
-    recorded = manifest.parent / FINGERPRINT_FILE
-    if not recorded.exists() or recorded.read_text().strip() != fingerprint:
-        return "was parsed from other project files"
-    return None
 
 
 def prepare_manifest(

@@ -17,7 +17,7 @@ from ddrc_platform.incidents import IncidentDesk, build_desk
 from ddrc_platform.incidents.lineage import AssetGraphLike
 from ddrc_platform.publish.targets.base import Publisher
 from ddrc_platform.settings import Settings
-from ddrc_platform.transform.project import DBT_PROJECT_DIR
+from ddrc_platform.transform.manifests import DBT_PROJECT_DIR
 
 
 def metric_sources(publisher: Publisher) -> dict[str, set[dg.AssetKey]]:

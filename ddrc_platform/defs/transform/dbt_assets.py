@@ -35,7 +35,8 @@ from ddrc_platform.transform.assets import (
     on_partition,
     warehouse_was_locked,
 )
-from ddrc_platform.transform.project import dbt_project, require_manifest, vars_args
+from ddrc_platform.transform.manifests import vars_args
+from ddrc_platform.transform.project import dbt_project, require_manifest
 from ddrc_platform.transform.translator import DdrcDbtTranslator
 from ddrc_platform.warehouse.base import Warehouse, WarehouseBusyError
 

@@ -93,6 +93,17 @@ class LiveRun:
     home: Path
     file: bytes
     metadata: dict
+    row_counts: dict[str, int | None]  # each model and seed the run built
+
+
+def model_row_counts(result: dg.ExecuteInProcessResult) -> dict[str, int | None]:
+    counts = {}
+    for event in result.get_asset_materialization_events():
+        metadata = event.step_materialization_data.materialization.metadata
+        if "unique_id" in metadata:  # built by dbt
+            count = metadata.get("dagster/row_count")
+            counts[event.asset_key.to_user_string()] = count.value if count else None
+    return counts
 
 
 def live_settings(home: Path, env: dict[str, str]) -> Settings:
@@ -111,7 +122,7 @@ def live_run(tmp_path_factory) -> Iterator[LiveRun]:
         result = run(settings)
         assert result.success, failure_text(result)
         file = (settings.publish_dir / FILE_NAME).read_bytes()
-        yield LiveRun(live, env, home, file, publish_metadata(result))
+        yield LiveRun(live, env, home, file, publish_metadata(result), model_row_counts(result))
 
 
 def failure_text(result: dg.ExecuteInProcessResult) -> str:
@@ -156,6 +167,9 @@ def test_live_mode_against_local_servers_publishes_the_same_file(live_run, built
     assert meta["status"] == "published" and meta["metric_count"] == len(published)
     assert meta["added"] == len(published)
     assert len(list((live_run.home / "publish" / "history").iterdir())) == 1
+    # every model and seed reports its rows (one query counts them all after dbt)
+    assert live_run.row_counts["summary/ddrc_metrics_summary"] == len(published)
+    assert None not in live_run.row_counts.values() and len(live_run.row_counts) > 10
 
 
 def test_rerun_unchanged_then_one_source_change_then_a_blocked_bad_value(live_run, tmp_path):

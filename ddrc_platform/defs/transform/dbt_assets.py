@@ -47,17 +47,40 @@ def with_row_counts(
     """Add `dagster/row_count` to each built model, counted through our own warehouse.
 
     Not dagster-dbt's `fetch_row_counts()`: it opens the dbt adapter in this process, and
-    dbt-duckdb keeps that DuckDB file open process-wide, locking out the next dbt run.
+    dbt-duckdb keeps that DuckDB file open process-wide, locking out the next dbt run. One
+    query for every relation: a connection per model cost more than the counts.
     """
+    events = list(events)
+    relations = {
+        relation
+        for event in events
+        if isinstance(event, dg.Output | dg.AssetMaterialization)
+        and (relation := counted_relation(manifest, _unique_id(event)))
+    }
+    counts = row_counts(warehouse, sorted(relations))
     for event in events:
-        if isinstance(event, dg.Output | dg.AssetMaterialization):
-            unique_id = event.metadata.get("unique_id")
-            relation = counted_relation(manifest, unique_id.value if unique_id else None)
-            if relation:
-                counted = warehouse.query(f"select count(*) as n from {relation}")
-                metadata = {**event.metadata, "dagster/row_count": counted.column("n")[0].as_py()}
-                event = event.with_metadata(metadata)
+        relation = counted_relation(manifest, _unique_id(event))
+        if relation in counts:
+            event = event.with_metadata({**event.metadata, "dagster/row_count": counts[relation]})
         yield event
+
+
+def _unique_id(event: Any) -> str | None:
+    unique_id = getattr(event, "metadata", {}).get("unique_id")
+    return unique_id.value if unique_id else None
+
+
+def row_counts(warehouse: Warehouse, relations: list[str]) -> dict[str, int]:
+    if not relations:
+        return {}
+    sql = " union all ".join(
+        f"select {i} as i, count(*) as n from {relation}" for i, relation in enumerate(relations)
+    )
+    counted = warehouse.query(sql)  # by position: Snowflake reports names upper case
+    return {
+        relations[i]: n
+        for i, n in zip(counted.column(0).to_pylist(), counted.column(1).to_pylist(), strict=True)
+    }
 
 
 # A test runs only when every model it reads is built by this invocation or upstream of it:

@@ -156,10 +156,12 @@ class WatchSettings:
     `automation_seconds`: the declarative-automation sensor that runs what lies downstream
     (Dagster's own default). With both, an edit is public about a minute and a half after
     it is made, through one load run and one downstream run (`./ddrc bench`, latency).
+    `incident_seconds`: the incident sensor (failed runs and checks, freshness, Slack).
     """
 
     watch_seconds: int = 60
     automation_seconds: int = 30
+    incident_seconds: int = 30
 
 
 @dataclass(frozen=True)
@@ -504,6 +506,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             watch_seconds=int(number(env, "DDRC_WATCH_INTERVAL", WatchSettings.watch_seconds)),
             automation_seconds=int(
                 number(env, "DDRC_AUTOMATION_INTERVAL", WatchSettings.automation_seconds)
+            ),
+            incident_seconds=int(
+                number(env, "DDRC_INCIDENT_INTERVAL", WatchSettings.incident_seconds)
             ),
         ),
         airtable=AirtableSettings(

@@ -115,6 +115,7 @@ def test_the_deployment_runs_itself_through_the_daemon(tmp_path, ddrc_ui):
             "DDRC_HTTP_BACKOFF": "0.05",
             "DDRC_WATCH_INTERVAL": str(INTERVAL),
             "DDRC_AUTOMATION_INTERVAL": str(INTERVAL),
+            "DDRC_INCIDENT_INTERVAL": "5",  # what a responder waits for, shortened
             "SLACK_BOT_TOKEN": TOKEN,
             "DDRC_SLACK_CHANNEL": "#odi-la-fires-recovery-tracking",
             "DDRC_SLACK_API_URL": slack.api_url,

@@ -42,3 +42,6 @@ def test_a_set_variable_wins_over_the_default():
     settings = load_settings({"DDRC_JUMP_MAX_FRACTION": "0.25", "DDRC_AIRTABLE_TABLE": "Numbers"})
     assert settings.jump_max_fraction == 0.25
     assert settings.airtable.table == "Numbers"
+    intervals = {"DDRC_WATCH_INTERVAL": "5", "DDRC_AUTOMATION_INTERVAL": "6"}
+    watch = load_settings({**intervals, "DDRC_INCIDENT_INTERVAL": "7"}).watch
+    assert (watch.watch_seconds, watch.automation_seconds, watch.incident_seconds) == (5, 6, 7)

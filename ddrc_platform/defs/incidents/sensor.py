@@ -173,7 +173,7 @@ def build_incident_sensor(settings: Settings) -> dg.SensorDefinition:
 
     @dg.sensor(
         name=INCIDENT_SENSOR,
-        minimum_interval_seconds=30,
+        minimum_interval_seconds=settings.watch.incident_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="Turns failed runs, failed checks and freshness breaches into incidents "
         "(one per ongoing problem) and delivers them to Slack, or to the console and the "

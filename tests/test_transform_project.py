@@ -14,10 +14,12 @@ from ddrc_platform.transform import project
 from ddrc_platform.transform.assets import load_dates
 from ddrc_platform.transform.manifests import (
     FINGERPRINT_FILE,
+    dbt_vars,
     manifest_problem,
     parse_args,
     project_fingerprint,
     stale_targets,
+    vars_args,
 )
 from ddrc_platform.transform.project import ManifestNotPrepared
 
@@ -105,14 +107,14 @@ def test_loading_reads_a_prepared_manifest_and_says_what_to_run_otherwise(dbt_co
 def test_a_home_parsed_at_entry_is_only_parsed_partially_by_its_runs(tmp_path: Path):
     """The home's parse, then a run's invocation with other load dates: no full parse."""
     home = tmp_path / "home"
-    variables = project.dbt_vars("local", home)
+    variables = dbt_vars("local", home)
     target_path = home / "dbt"
     manifest = project.prepare_home("local", variables, target_path)
     assert project.prepare_home("local", variables, target_path) == manifest  # once
     parsed = (target_path / "dbt.log").read_bytes()
     dbt = DdrcDbtCliResource(project_dir=project.dbt_project("local", target_path, variables))
     listed = dbt.cli(
-        ["ls", "--select", "metric_history", *project.vars_args(variables)],
+        ["ls", "--select", "metric_history", *vars_args(variables)],
         target_path=target_path,
         environment=load_dates(date(2025, 6, 1), date(2025, 6, 3)),
     ).wait()

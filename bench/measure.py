@@ -408,11 +408,19 @@ def day_figures(
 
 
 def definitions() -> dict:
-    """Each load in a fresh process; the best of three in one home (the first parses it)."""
-
-    def timed(code: str) -> float:
-        runs, home = [], tempfile.mkdtemp()
-        for _ in range(3):
+    """Each load in a fresh process, the three measurements interleaved (so load on the
+    machine that drifts meanwhile falls on all three alike); the best of five of each, in
+    one home (the first definitions load parses it)."""
+    codes = {
+        "import_dagster_seconds": "import dagster, dagster_dbt",
+        # and the dbt-core selection modules `@dbt_assets` imports when it decorates
+        "import_dagster_dbt_core_seconds": "import dagster, dagster_dbt, dbt.graph.cli",
+        "definitions_seconds": "import ddrc_platform.definitions as d; d.defs()",
+    }
+    home = tempfile.mkdtemp()
+    runs: dict[str, list[float]] = {name: [] for name in codes}
+    for _ in range(5):
+        for name, code in codes.items():
             out = subprocess.run(
                 [
                     sys.executable,
@@ -424,15 +432,8 @@ def definitions() -> dict:
                 check=True,
                 env={**os.environ, "DDRC_HOME": home},
             )
-            runs.append(float(out.stdout.strip().splitlines()[-1]))
-        return min(runs)
-
-    return {
-        "import_dagster_seconds": timed("import dagster, dagster_dbt"),
-        # and the dbt-core selection modules `@dbt_assets` imports when it decorates
-        "import_dagster_dbt_core_seconds": timed("import dagster, dagster_dbt, dbt.graph.cli"),
-        "definitions_seconds": timed("import ddrc_platform.definitions as d; d.defs()"),
-    }
+            runs[name].append(float(out.stdout.strip().splitlines()[-1]))
+    return {name: min(seconds) for name, seconds in runs.items()}
 
 
 def main() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from ddrc_platform.core.automation import loads_settled
+from ddrc_platform.core.automation import loads_settled, no_publication_in_flight
 from ddrc_platform.core.names import FIRST_LOAD_DATE, daily_partitions
 
 LOADS = [dg.AssetKey(["raw", "a"]), dg.AssetKey(["raw", "b"])]
@@ -27,11 +27,26 @@ def raw_b() -> None: ...
 def model() -> None: ...
 
 
-DEFS = dg.Definitions(assets=[raw_a, raw_b, model])
+PUBLISH = dg.AssetKey(["publish", "file"])
 
 
-def requested(instance: dg.DagsterInstance) -> int:
-    return dg.evaluate_automation_conditions(defs=DEFS, instance=instance).total_requested
+@dg.asset(key=PUBLISH, deps=[model])
+def publish() -> None: ...
+
+
+@dg.asset(
+    deps=[model],
+    automation_condition=dg.AutomationCondition.missing() & no_publication_in_flight(PUBLISH),
+)
+def history() -> None: ...
+
+
+DEFS = dg.Definitions(assets=[raw_a, raw_b, model, publish, history])
+
+
+def requested(instance: dg.DagsterInstance, key: dg.AssetKey = model.key) -> int:
+    result = dg.evaluate_automation_conditions(defs=DEFS, instance=instance)
+    return result.get_num_requested(key)
 
 
 def test_a_model_waits_while_any_source_load_is_in_flight_then_runs_once():
@@ -48,3 +63,17 @@ def test_a_model_waits_while_any_source_load_is_in_flight_then_runs_once():
         assert requested(instance) == 0
         instance.report_run_failed(run)  # a failed load is no longer in flight
         assert requested(instance) == 1
+
+
+def test_the_history_waits_while_a_publishing_run_still_reports_its_fold():
+    """A run that publishes folds today's history in and reports it after its parent: no
+    tick in between may ask for the history again."""
+    with dg.DagsterInstance.ephemeral() as instance:
+        assert requested(instance, history.key) == 1
+        job = DEFS.resolve_implicit_global_asset_job_def()
+        run = instance.create_run_for_job(
+            job, asset_selection=frozenset({model.key, PUBLISH}), status=dg.DagsterRunStatus.STARTED
+        )
+        assert requested(instance, history.key) == 0
+        instance.report_run_failed(run)
+        assert requested(instance, history.key) == 1

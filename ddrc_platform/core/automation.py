@@ -48,3 +48,15 @@ def loads_settled(loaders: Iterable[dg.AssetKey]) -> dg.AutomationCondition:
     """
     busy = [AC.asset_matches(key, AC.in_progress()) for key in loaders]
     return (~functools.reduce(operator.or_, busy)).with_label("no source load in flight")
+
+
+def no_publication_in_flight(publish: dg.AssetKey) -> dg.AutomationCondition:
+    """No run that publishes is queued or running.
+
+    For the history, which a latest-state build folds in (`defs/transform/dbt_assets.py`):
+    Dagster sees it built only when its materialization is reported, just after its parent's,
+    and a tick falling between the two would ask for the day again (a second dbt start).
+    The publish step comes after every dbt event of its run, so while it is in progress
+    the fold is still being reported.
+    """
+    return (~AC.asset_matches(publish, AC.in_progress())).with_label("no publication in flight")

@@ -10,9 +10,20 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtProject
 
 from ddrc_platform.core import catalog
-from ddrc_platform.core.automation import built_once, code_changed, loads_settled
+from ddrc_platform.core.automation import (
+    built_once,
+    code_changed,
+    loads_settled,
+    no_publication_in_flight,
+)
 from ddrc_platform.core.catalog import Keeping
-from ddrc_platform.core.names import HISTORY_MODEL, OWNERS, SUMMARY_KEY, TRANSFORM_GROUP
+from ddrc_platform.core.names import (
+    HISTORY_MODEL,
+    OWNERS,
+    PUBLISH_KEY,
+    SUMMARY_KEY,
+    TRANSFORM_GROUP,
+)
 
 
 class DdrcDbtTranslator(DagsterDbtTranslator):
@@ -39,6 +50,8 @@ class DdrcDbtTranslator(DagsterDbtTranslator):
         self._sources_cache: dict[str, frozenset[dg.AssetKey]] = {}
         # one condition for every model, built once rather than per node at each load
         self._settled = loads_settled(t.asset_key for t in catalog.RAW_TABLES)
+        self._history = dg.AutomationCondition.eager() & self._settled
+        self._history &= no_publication_in_flight(PUBLISH_KEY)  # the fold is being reported
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
@@ -64,7 +77,7 @@ class DdrcDbtTranslator(DagsterDbtTranslator):
         self, dbt_resource_props: Mapping[str, Any]
     ) -> dg.AutomationCondition | None:
         if dbt_resource_props["name"] == HISTORY_MODEL:  # a rule change: backfill by hand
-            return dg.AutomationCondition.eager() & self._settled
+            return self._history
         # a deployed rule change (the model's code version) rebuilds the latest state
         return (dg.AutomationCondition.eager() | built_once() | code_changed()) & self._settled
 

@@ -50,8 +50,10 @@ class DdrcDbtTranslator(DagsterDbtTranslator):
         self._sources_cache: dict[str, frozenset[dg.AssetKey]] = {}
         # one condition for every model, built once rather than per node at each load
         self._settled = loads_settled(t.asset_key for t in catalog.RAW_TABLES)
-        self._history = dg.AutomationCondition.eager() & self._settled
-        self._history &= no_publication_in_flight(PUBLISH_KEY)  # the fold is being reported
+        # the history is also folded into a publishing run's build: not while one reports it
+        self._history = (
+            dg.AutomationCondition.eager() & self._settled & no_publication_in_flight(PUBLISH_KEY)
+        )
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":

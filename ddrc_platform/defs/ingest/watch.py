@@ -38,13 +38,11 @@ def _materialized(instance: dg.DagsterInstance, run_id: str) -> set[dg.AssetKey]
     }
 
 
-def attempts(
-    instance: dg.DagsterInstance, tables: Sequence[RawTable], sensor_name: str = WATCH_SENSOR
-) -> dict[str, list[Attempt]]:
+def attempts(instance: dg.DagsterInstance, tables: Sequence[RawTable]) -> dict[str, list[Attempt]]:
     """Each source's recent loads by this sensor, oldest first. In a failed run, only the
     sources whose asset did not materialize failed (the others loaded)."""
     records = instance.get_run_records(
-        filters=dg.RunsFilter(tags={"dagster/sensor_name": sensor_name}), limit=RECENT_ATTEMPTS
+        filters=dg.RunsFilter(tags={"dagster/sensor_name": WATCH_SENSOR}), limit=RECENT_ATTEMPTS
     )
     keys = {t.name: t.asset_key for t in tables}
     found: dict[str, list[Attempt]] = {name: [] for name in keys}
@@ -77,15 +75,14 @@ def build_watch_sensor(
     )
     def watch(context: dg.SensorEvaluationContext) -> dg.RunRequest | dg.SkipReason:
         now = clock()
+        cursors = json.loads(context.cursor or "{}")
+        earlier = attempts(context.instance, tables)
         seen: dict[str, str] = {}
+        loads: dict[str, Load] = {}
         for name, table in by_name.items():
             seen[name], error = read_signature(table, settings, now)
             if error is not None:
                 context.log.warning(f"{name}: change signal unreadable: {error}")
-        cursors = json.loads(context.cursor or "{}")
-        earlier = attempts(context.instance, tables)
-        loads: dict[str, Load] = {}
-        for name, table in by_name.items():
             load = load_on_change(
                 table, pacific_date(now), seen[name], cursors.get(name), earlier[name], now
             )

@@ -51,22 +51,21 @@ def with_row_counts(
     query for every relation: a connection per model cost more than the counts.
     """
     events = list(events)
-    relations = {
-        relation
-        for event in events
+    relations = [
+        counted_relation(manifest, _unique_id(event))
         if isinstance(event, dg.Output | dg.AssetMaterialization)
-        and (relation := counted_relation(manifest, _unique_id(event)))
-    }
-    counts = row_counts(warehouse, sorted(relations))
-    for event in events:
-        relation = counted_relation(manifest, _unique_id(event))
+        else None
+        for event in events
+    ]
+    counts = row_counts(warehouse, sorted({r for r in relations if r}))
+    for event, relation in zip(events, relations, strict=True):
         if relation in counts:
             event = event.with_metadata({**event.metadata, "dagster/row_count": counts[relation]})
         yield event
 
 
-def _unique_id(event: Any) -> str | None:
-    unique_id = getattr(event, "metadata", {}).get("unique_id")
+def _unique_id(event: dg.Output | dg.AssetMaterialization) -> str | None:
+    unique_id = event.metadata.get("unique_id")
     return unique_id.value if unique_id else None
 
 

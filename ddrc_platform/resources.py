@@ -13,7 +13,6 @@ from ddrc_platform.publish.targets.base import Publisher
 from ddrc_platform.publish.targets.local import LocalPublisher
 from ddrc_platform.settings import Settings
 from ddrc_platform.transform.assets import build_dbt_resource
-from ddrc_platform.transform.children import dying_with_the_run
 from ddrc_platform.warehouse.base import Warehouse
 from ddrc_platform.warehouse.duckdb import DuckDBWarehouse
 
@@ -43,6 +42,6 @@ def build_resources(settings: Settings) -> dict[str, Any]:
         "warehouse": build_warehouse(settings),
         "analytics": build_warehouse(settings, layer="transformer"),
         "publisher": build_publisher(settings),
-        "dbt": dying_with_the_run(build_dbt_resource(settings)),
+        "dbt": build_dbt_resource(settings),
         "slack": build_slack(settings.slack),
     }

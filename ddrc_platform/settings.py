@@ -10,6 +10,7 @@ environment at all.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date
@@ -251,6 +252,9 @@ class Settings:
     max_run_seconds: float = 3000.0  # DDRC_MAX_RUN_SECONDS: a run this old is hung
     warehouse_lock_wait: float = 300.0  # DDRC_WAREHOUSE_LOCK_WAIT: local runs wait this long
     webserver_url: str = "http://127.0.0.1:3000"  # DDRC_WEBSERVER_URL: links into the UI
+    # DDRC_DBT_WARM: where runs find the warm dbt server (transform/warm.py), per user by
+    # default; `off` starts every dbt cold
+    dbt_warm: Path | None = field(default_factory=lambda: _dbt_warm(None))
 
     @property
     def reacts_by_default(self) -> bool:
@@ -535,4 +539,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         max_run_seconds=number(env, "DDRC_MAX_RUN_SECONDS", Settings.max_run_seconds),
         warehouse_lock_wait=number(env, "DDRC_WAREHOUSE_LOCK_WAIT", Settings.warehouse_lock_wait),
         webserver_url=(env.get("DDRC_WEBSERVER_URL") or Settings.webserver_url).rstrip("/"),
+        dbt_warm=_dbt_warm(env.get("DDRC_DBT_WARM")),
     )
+
+
+def _dbt_warm(value: str | None) -> Path | None:
+    if value == "off":
+        return None
+    return Path(value) if value else Path(tempfile.gettempdir()) / f"ddrc-{os.getuid()}"

@@ -49,6 +49,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.slow)
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Stop, by its PID, the warm dbt server that the tests' runs started on first use (in
+    the default folder, which settings built from a test's own environment also name),
+    once every worker is done: the controller's session ends last."""
+    if hasattr(session.config, "workerinput"):
+        return
+    from ddrc_platform.settings import load_settings
+    from ddrc_platform.transform import warm
+
+    if folder := load_settings({}).dbt_warm:
+        warm.stop(warm.socket_path(folder))
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--update-snapshots",

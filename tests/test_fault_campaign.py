@@ -43,6 +43,7 @@ from ddrc_platform.publish.rollback import previous_public_version
 from ddrc_platform.publish.targets.azure_blob import AzureBlobPublisher
 from ddrc_platform.publish.targets.local import LocalPublisher
 from ddrc_platform.settings import Settings, load_settings
+from ddrc_platform.transform.warm import running
 from ddrc_platform.warehouse.base import LOADS_SCHEMA, LOADS_TABLE
 from ddrc_platform.warehouse.duckdb import DuckDBWarehouse
 from stand_ins.base import Fault
@@ -580,15 +581,6 @@ become(Path("/bin/sleep"), ["300"], os.getppid())
 """
 
 
-def process_alive(pid: int) -> bool:
-    """Running, not a zombie waiting to be reaped (a dead orphan may be one briefly)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state != "Z"
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
 def test_17_6b_a_child_of_a_killed_run_dies_with_it():
     """SIGKILL of the run's process kills the child it started through `children` (the
@@ -605,23 +597,28 @@ def test_17_6b_a_child_of_a_killed_run_dies_with_it():
         )
         parent.send_signal(signal.SIGKILL)
         parent.wait(30)
-        wait_until(lambda: not process_alive(child), 30, "waiting for the orphan to die")
+        wait_until(lambda: not running(child), 30, "waiting for the orphan to die")
     finally:
         parent.kill()
         parent.wait(30)
 
 
 def test_17_6b_the_dbt_resource_starts_dbt_through_the_guard(tmp_path):
-    """The deployment's dbt resource runs `python -m ddrc_platform.transform.children`, and
-    that command is dbt (the pipeline tests run every build through it)."""
+    """The dbt resource *as a run gets it* runs `python -m ddrc_platform.transform.children`
+    (Dagster rebuilds a resource from the values it was built with: a copy with other
+    values, as this guard once was, reached no run), and that command is dbt."""
     from ddrc_platform.resources import build_resources
-    from ddrc_platform.transform.children import MODULE
+    from ddrc_platform.transform.children import MODULE, WARM_FLAG
 
-    dbt = build_resources(load_settings({"DDRC_HOME": str(tmp_path)}))["dbt"]
-    command = [dbt.dbt_executable, *dbt.global_config_flags]
+    settings = load_settings({"DDRC_HOME": str(tmp_path), "DDRC_DBT_WARM": "off"})
+    with dg.build_resources({"dbt": build_resources(settings)["dbt"]}) as resources:
+        command = [resources.dbt.dbt_executable, *resources.dbt.global_config_flags]
     assert command == [sys.executable, "-m", MODULE]
     done = subprocess.run([*command, "--version"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "Core:" in done.stdout, done.stderr
+    warm = load_settings({"DDRC_HOME": str(tmp_path)})  # the default: the user's warm server
+    with dg.build_resources({"dbt": build_resources(warm)["dbt"]}) as resources:
+        assert resources.dbt.global_config_flags == ["-m", MODULE, f"{WARM_FLAG}{warm.dbt_warm}"]
 
 
 # -- second campaign (issue 17), 6c. a run whose process is gone -------------------------

@@ -2,10 +2,8 @@
 `defs/transform/`. Also the dbt resource that runs them, and what the publish stage reads
 of them (the summary's relation, its blocking checks)."""
 
-import sys
 from collections.abc import Mapping
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -14,6 +12,7 @@ from dagster_dbt import DbtCliResource
 from ddrc_platform.core.names import SUMMARY_KEY, pacific_date
 from ddrc_platform.integrations.dagster_dbt import DdrcDbtCliResource, dbt_manifest
 from ddrc_platform.settings import Settings
+from ddrc_platform.transform.children import guarded_command
 from ddrc_platform.transform.manifests import dbt_vars
 from ddrc_platform.transform.project import dbt_project
 
@@ -121,10 +120,13 @@ def home_dbt_vars(settings: Settings) -> dict[str, str]:
 
 
 def build_dbt_resource(settings: Settings) -> DbtCliResource:
+    """dbt started through `children.py`: it dies with its run, and starts warm."""
+    executable, flags = guarded_command(settings.dbt_warm)
     return DdrcDbtCliResource(
         project_dir=dbt_project(settings.deployment.value),
         target=settings.deployment.value,
-        dbt_executable=str(Path(sys.executable).parent / "dbt"),
+        dbt_executable=executable,
+        global_config_flags=flags,
     )
 
 

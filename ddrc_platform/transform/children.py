@@ -12,6 +12,10 @@ Why not a PID file that the next run kills: that works only once a next run star
 must prove an old PID is still our dbt; the kernel's own signal needs neither. What remains:
 where `prctl` does not exist (macOS) dbt starts unguarded, as before; and on Linux the
 signal follows the *thread* that started dbt, which in Dagster is the step's own thread.
+
+With a warm dbt (`warm.py`, the default) this process does not become dbt: it asks the warm
+server for a dbt child and waits for it, forwarding signals, and the server SIGKILLs that
+child when this process dies, which the kernel's signal still guarantees.
 """
 
 from __future__ import annotations
@@ -23,19 +27,18 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # not imported at run time: this module starts before every dbt run
-    from dagster_dbt import DbtCliResource
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 MODULE = "ddrc_platform.transform.children"
+WARM_FLAG = "--ddrc-warm="
 
 
-def dying_with_the_run(dbt: DbtCliResource) -> DbtCliResource:
-    """The same resource, starting dbt through this module (its own flags kept after)."""
-    flags = ["-m", MODULE, *dbt.global_config_flags]
-    return dbt.model_copy(update={"dbt_executable": sys.executable, "global_config_flags": flags})
+def guarded_command(warm: Path | None = None) -> tuple[str, list[str]]:
+    """The executable and leading flags that start dbt through this module (from the warm
+    dbt server in the folder `warm` when one is given): a resource's `dbt_executable` and
+    `global_config_flags`, set when it is built, since Dagster rebuilds a resource from
+    the values it was built with."""
+    return sys.executable, ["-m", MODULE, *([f"{WARM_FLAG}{warm}"] if warm else [])]
 
 
 def dbt_executable() -> Path:
@@ -53,14 +56,30 @@ def die_with_parent() -> bool:
     return prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
 
 
-def become(executable: Path, args: Sequence[str], parent: int) -> None:
+def become(executable: Path, args: Sequence[str], parent: int, warm: Path | None = None) -> None:
     """Arm the death signal, make sure `parent` did not die before it was armed, then
-    replace this process with `executable`."""
+    run dbt warm (exiting with its status) or replace this process with `executable`."""
     die_with_parent()
     if os.getppid() != parent:  # orphaned already: the run that wanted the child is gone
         raise SystemExit(f"ddrc: the run that started {executable.name} is gone; not started")
+    if warm is not None:
+        from ddrc_platform.transform import warm as warm_dbt
+
+        status = warm_dbt.run(warm_dbt.socket_path(warm), args)
+        if status is not None:
+            sys.exit(status)
     os.execv(executable, [str(executable), *args])
 
 
+def main(argv: Sequence[str]) -> None:
+    args = list(argv)
+    warm = (
+        Path(args.pop(0).removeprefix(WARM_FLAG))
+        if args[:1] and args[0].startswith(WARM_FLAG)
+        else None
+    )
+    become(dbt_executable(), args, os.getppid(), warm)
+
+
 if __name__ == "__main__":
-    become(dbt_executable(), sys.argv[1:], os.getppid())
+    main(sys.argv[1:])

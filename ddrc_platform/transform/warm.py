@@ -1,0 +1,344 @@
+"""A warm dbt: dbt's imports are paid once per machine, not once per invocation.
+
+Every dbt that a run starts spent 3-5 s importing dbt-core and its adapters before it
+touched a node: at sample scale that is a third of a whole run, and most of a one-source
+change (`./ddrc bench`). dagster-dbt can only start dbt as a subprocess, so the subprocess
+is made cheap instead: a small server imports dbt once, listens on a Unix socket private
+to this user, and forks a child per invocation. The child takes the caller's stdin, stdout
+and stderr (passed over the socket), working directory, environment and arguments, then
+runs dbt's own command line: what dagster-dbt reads is what a cold `dbt` prints, and each
+invocation starts from the same freshly imported state (a fork), never from another's.
+
+The caller (`children.py`, the command dagster-dbt starts) stays the process dagster-dbt
+waits on and signals: it forwards SIGINT/SIGTERM to the child and exits with the child's
+status. Between them sits a supervisor per invocation that reports the child's status and
+SIGKILLs it when the caller disappears (the run was killed), so dbt still dies with its run.
+
+The server starts on first use, keyed by this environment's packages (an upgrade gets a
+new one), and exits after `IDLE_SECONDS` without work. Where it cannot start, dbt starts
+cold, with one line on stderr saying why.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import importlib
+import io
+import json
+import os
+import select
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import sysconfig
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+MODULE = "ddrc_platform.transform.warm"
+DBT_ENTRY = "dbt.cli.main:cli"
+# what `dbt build` imports after `dbt.cli.main` (measured: the rest loads at invocation)
+DBT_PRELOAD = (
+    "dbt.adapters.duckdb",
+    "dbt.adapters.duckdb.impl",
+    "dbt.adapters.snowflake",
+    "dbt.compilation",
+    "dbt.graph.thread_pool",
+    "dbt.parser.manifest",
+    "dbt.parser.schema_yaml_readers",
+    "dbt.parser.sql",
+    "dbt.task.build",
+    "daff",
+    "sqlparse",
+)
+IDLE_SECONDS = 600.0
+START_SECONDS = 120.0  # imports on a loaded machine; past this, dbt starts cold
+_HEADER = struct.Struct("!I")
+
+
+def socket_path(directory: Path) -> Path:
+    """The server for this environment's packages: installing or upgrading any (which
+    changes the site-packages folder) names a new server, and the old one idles out."""
+    packages = Path(sysconfig.get_paths()["purelib"])
+    key = f"{sys.prefix}\0{packages.stat().st_mtime_ns}"
+    return directory / f"dbt-{hashlib.sha256(key.encode()).hexdigest()[:12]}.sock"
+
+
+# -- the caller's side -------------------------------------------------------------------
+
+
+def run(path: Path, args: Sequence[str]) -> int | None:
+    """Run dbt `args` in a child of the warm server at `path` (started if need be) with
+    this process's stdio, directory and environment; its exit status, or None (with the
+    reason on stderr) when no server could be reached."""
+    try:
+        connection = _connect_or_start(path)
+    except OSError as error:
+        print(f"ddrc: warm dbt unavailable ({error}); starting dbt cold", file=sys.stderr)
+        return None
+    with connection:
+        # from the request on, a signal is dbt's: kept until its PID is known, then passed on
+        child: list[int] = []
+        pending: list[int] = []
+
+        def forward(signum: int, _frame: object) -> None:
+            if not child:
+                pending.append(signum)
+                return
+            with contextlib.suppress(ProcessLookupError):  # dbt ended: its status is coming
+                os.kill(child[0], signum)
+
+        signal.signal(signal.SIGINT, forward)
+        signal.signal(signal.SIGTERM, forward)
+        body = json.dumps({"args": list(args), "cwd": os.getcwd(), "env": dict(os.environ)})
+        socket.send_fds(connection, [_HEADER.pack(len(body))], [0, 1, 2])
+        connection.sendall(body.encode())
+        replies = connection.makefile("r")
+        pid = _reply(replies, "pid")
+        if pid is None:
+            print("ddrc: the warm dbt server refused the invocation", file=sys.stderr)
+            return 1
+        child.append(pid)
+        for signum in pending:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signum)
+        status = _reply(replies, "exit")
+    if status is None:
+        print("ddrc: the warm dbt supervisor ended without dbt's status", file=sys.stderr)
+        return 1
+    return status
+
+
+def _reply(replies: io.TextIOBase, word: str) -> int | None:
+    line = replies.readline().split()
+    return int(line[1]) if len(line) == 2 and line[0] == word else None
+
+
+def _connect(path: Path) -> socket.socket:
+    connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        connection.connect(str(path))
+    except OSError:
+        connection.close()
+        raise
+    return connection
+
+
+def _connect_or_start(path: Path) -> socket.socket:
+    try:
+        return _connect(path)
+    except (FileNotFoundError, ConnectionRefusedError):
+        pass
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with path.with_suffix(".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one starter at a time; the others then connect
+        try:
+            return _connect(path)
+        except (FileNotFoundError, ConnectionRefusedError):
+            path.unlink(missing_ok=True)  # a server that died without cleaning up
+        server = start(path)
+        deadline = time.monotonic() + START_SECONDS
+        while True:
+            try:
+                return _connect(path)
+            except (FileNotFoundError, ConnectionRefusedError):
+                if server.poll() is not None:
+                    raise OSError(
+                        f"the server exited with {server.returncode}; see {log_path(path)}"
+                    ) from None
+                if time.monotonic() > deadline:
+                    message = f"the server did not listen within {START_SECONDS:.0f} s"
+                    raise OSError(message) from None
+                time.sleep(0.05)
+
+
+def start(path: Path, entry: str = DBT_ENTRY, preload: Sequence[str] = DBT_PRELOAD):
+    """Start a server at `path` in a session of its own (it outlives the run that started
+    it, until idle); it listens once its imports are done."""
+    command = [sys.executable, "-m", MODULE, str(path), entry, ",".join(preload)]
+    with log_path(path).open("ab") as log:
+        return subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+            close_fds=True,
+        )
+
+
+def log_path(path: Path) -> Path:
+    return path.with_suffix(".log")
+
+
+def pid_path(path: Path) -> Path:
+    return path.with_suffix(".pid")
+
+
+def stop(path: Path, timeout: float = 30.0) -> bool:
+    """Stop the server at `path` by the PID it recorded (if that process is still this
+    module's server); True if one was stopped."""
+    try:
+        pid = int(pid_path(path).read_text())
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (FileNotFoundError, ValueError):
+        return False
+    if MODULE.encode() not in command:
+        return False  # a reused PID: not ours to signal
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while running(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return True
+
+
+def running(pid: int) -> bool:
+    """Alive, not a zombie that its parent has yet to reap."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+# -- the server's side -------------------------------------------------------------------
+
+
+def serve(path: Path, entry: str, preload: Sequence[str], idle: float = IDLE_SECONDS) -> None:
+    """Import, listen, fork a supervisor per connection; stop after `idle` seconds without
+    one, or on SIGTERM."""
+    function = _load(entry, preload)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    os.umask(0o077)  # the socket is this user's alone
+    listener.bind(str(path))
+    inode = path.stat().st_ino
+    pid_path(path).write_text(f"{os.getpid()}\n")
+    listener.listen(16)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # supervisors are reaped by the kernel
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        while select.select([listener], [], [], idle)[0]:
+            connection, _ = listener.accept()
+            if _peer_uid(connection) != os.getuid():
+                connection.close()
+                continue
+            sys.stdout.flush()
+            sys.stderr.flush()
+            if os.fork() == 0:
+                listener.close()
+                _supervise(connection, function)
+            connection.close()
+    finally:
+        if path.exists() and path.stat().st_ino == inode:  # not a successor's socket
+            path.unlink()
+            pid_path(path).unlink(missing_ok=True)
+
+
+def _load(entry: str, preload: Sequence[str]) -> Callable[[list[str]], object]:
+    for name in preload:
+        with contextlib.suppress(ImportError):  # an adapter this environment does not have
+            importlib.import_module(name)
+    module, _, attribute = entry.partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+def _peer_uid(connection: socket.socket) -> int:
+    credentials = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
+    return struct.unpack("3i", credentials)[1]
+
+
+def _supervise(connection: socket.socket, function: Callable[[list[str]], object]) -> None:
+    """In a fork of the server: read the invocation, fork its child, report the child's
+    PID and status; SIGKILL the child if the caller goes away first. Never returns."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        header, fds, _, _ = socket.recv_fds(connection, _HEADER.size, 3)
+        (size,) = _HEADER.unpack(header)
+        body = b""
+        while len(body) < size:
+            chunk = connection.recv(size - len(body))
+            if not chunk:
+                raise EOFError("the caller left before its invocation arrived")
+            body += chunk
+        request = json.loads(body)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        child = os.fork()
+        if child == 0:
+            connection.close()
+            _become(request, fds, function)
+        for fd in fds:
+            os.close(fd)
+        connection.sendall(f"pid {child}\n".encode())
+        started = time.monotonic()
+        code = _await(child, connection)
+        command = " ".join(request["args"][:1])  # its options may name private objects
+        print(
+            f"dbt {command}: pid {child}, exit {code}, {time.monotonic() - started:.1f} s",
+            flush=True,
+        )
+        connection.sendall(f"exit {code}\n".encode())
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        os._exit(0)
+
+
+def _await(child: int, connection: socket.socket) -> int:
+    with os.fdopen(os.pidfd_open(child), "rb", buffering=0) as exited:
+        while True:
+            ready = select.select([exited, connection], [], [])[0]
+            if exited in ready:
+                return _exit_code(os.waitpid(child, 0)[1])
+            if not connection.recv(1):  # the caller is gone: so is the run that wanted dbt
+                os.kill(child, signal.SIGKILL)
+                return _exit_code(os.waitpid(child, 0)[1])
+
+
+def _exit_code(status: int) -> int:
+    code = os.waitstatus_to_exitcode(status)
+    return 128 - code if code < 0 else code  # a signal, as a shell reports it
+
+
+def _become(request: dict, fds: list[int], function: Callable[[list[str]], object]) -> None:
+    """In the invocation's child: take the caller's stdio, directory and environment, run
+    `function` with its arguments, exit with its status. Never returns."""
+    code = 1
+    try:
+        for target, fd in zip((0, 1, 2), fds, strict=True):
+            os.dup2(fd, target)
+            os.close(fd)
+        sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False))
+        sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), write_through=True)
+        sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), write_through=True)
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        time.tzset()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        sys.argv = ["dbt", *request["args"]]
+        try:
+            result = function(list(request["args"]))
+            code = result if isinstance(result, int) else 0
+        except SystemExit as done:
+            code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+            if isinstance(done.code, str):
+                print(done.code, file=sys.stderr)
+        except KeyboardInterrupt:
+            code = 130
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):  # the caller's pipe may be gone
+                stream.flush()
+        os._exit(code)
+
+
+if __name__ == "__main__":
+    serve(Path(sys.argv[1]), sys.argv[2], [m for m in sys.argv[3].split(",") if m])

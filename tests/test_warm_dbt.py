@@ -1,0 +1,132 @@
+"""The warm dbt server (transform/warm.py): a fork per invocation that is the caller's
+dbt in every way dagster-dbt can see (stdio, directory, environment, status, signals),
+and dies with its caller. The pipeline tests run every dbt build through it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ddrc_platform.transform import warm
+from ddrc_platform.transform.children import guarded_command
+from tests.process import wait_until
+
+CALLER = "import sys; from pathlib import Path; from ddrc_platform.transform.warm import run; "
+CALLER += "sys.exit(run(Path(sys.argv[1]), sys.argv[2:]))"
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Path]:
+    """A server whose 'dbt' is tests/warm_entry.py, stopped by its PID after the test."""
+    path = warm.socket_path(tmp_path / "warm")
+    path.parent.mkdir()
+    process = warm.start(path, entry="tests.warm_entry:main", preload=())
+    try:
+        wait_until(path.exists, 60, "waiting for the warm server to listen")
+        yield path
+    finally:
+        assert warm.stop(path)
+        process.wait(30)
+        assert not path.exists()
+
+
+def caller(path: Path, *args: str, cwd: Path, **popen) -> subprocess.Popen:
+    env = {**os.environ, "DDRC_PROBE": "from the caller"}
+    return subprocess.Popen(
+        [sys.executable, "-c", CALLER, str(path), *args], cwd=cwd, env=env, text=True, **popen
+    )
+
+
+def test_an_invocation_has_the_callers_stdio_directory_environment_and_status(server, tmp_path):
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    process = caller(
+        server, "echo", "3", cwd=work,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    out, err = process.communicate("a line on stdin\n", timeout=60)
+    assert process.returncode == 3
+    assert json.loads(out) == {
+        "cwd": str(work),
+        "probe": "from the caller",
+        "args": ["echo", "3"],
+        "stdin": "a line on stdin",
+    }
+    assert err == "to stderr\n"
+    assert "dbt echo: pid " in warm.log_path(server).read_text()
+    assert ", exit 3, " in warm.log_path(server).read_text()
+
+
+def test_an_interrupt_of_the_caller_reaches_its_child(server, tmp_path):
+    """dagster-dbt stops dbt with SIGINT: dbt gets it, and its status comes back."""
+    process = caller(server, "wait", cwd=tmp_path, stdout=subprocess.PIPE)
+    try:
+        assert process.stdout.readline().startswith("ready ")
+        process.send_signal(signal.SIGINT)
+        assert process.wait(60) == 130
+    finally:
+        process.kill()
+
+
+def test_a_killed_caller_takes_its_child_with_it(server, tmp_path):
+    """A run that is SIGKILLed kills its caller (the parent-death signal): the child that
+    holds the warehouse must not outlive it."""
+    process = caller(server, "wait", cwd=tmp_path, stdout=subprocess.PIPE)
+    try:
+        child = int(process.stdout.readline().split()[1])
+        process.kill()
+        process.wait(30)
+        wait_until(lambda: not warm.running(child), 30, "waiting for the orphaned child to die")
+        wait_until(
+            lambda: ", exit 137, " in warm.log_path(server).read_text(), 30, "the kill logged"
+        )
+    finally:
+        process.kill()
+
+
+@pytest.mark.slow  # starts dbt twice
+def test_dbt_starts_warm_through_the_guard_and_its_server_starts_on_first_use(tmp_path):
+    """The command the dbt resource runs reaches a server it starts itself, and is dbt."""
+    executable, flags = guarded_command(tmp_path / "warm")
+    path = warm.socket_path(tmp_path / "warm")
+    try:
+        for _ in range(2):
+            done = subprocess.run(
+                [executable, *flags, "--version"], capture_output=True, text=True, timeout=180
+            )
+            assert done.returncode == 0 and "Core:" in done.stdout, done.stderr
+        assert warm.log_path(path).read_text().count("dbt --version: pid ") == 2
+    finally:
+        assert warm.stop(path)
+
+
+@pytest.mark.slow  # starts dbt cold
+def test_dbt_starts_cold_with_a_reason_when_no_server_can_start(tmp_path):
+    (tmp_path / "a file").write_text("not a folder for sockets")
+    executable, flags = guarded_command(tmp_path / "a file")
+    done = subprocess.run(
+        [executable, *flags, "--version"], capture_output=True, text=True, timeout=180
+    )
+    assert done.returncode == 0 and "Core:" in done.stdout
+    assert "ddrc: warm dbt unavailable (" in done.stderr
+    assert "starting dbt cold" in done.stderr
+
+
+def test_stop_signals_only_a_server_of_its_own(tmp_path):
+    path = warm.socket_path(tmp_path)
+    warm.pid_path(path).write_text(f"{os.getpid()}\n")  # this test's process: not a server
+    assert not warm.stop(path)
+    assert not warm.stop(warm.socket_path(tmp_path / "none"))
+
+
+def test_an_upgrade_of_the_packages_names_a_new_server(tmp_path):
+    assert warm.socket_path(tmp_path) == warm.socket_path(tmp_path)
+    assert warm.socket_path(tmp_path).parent == tmp_path
+    assert warm.socket_path(tmp_path).name.startswith("dbt-")

@@ -1,0 +1,20 @@
+"""A stand-in for dbt's command line in the warm server's tests: what a child sees, and a
+child that waits to be interrupted or killed."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+
+def main(args: list[str]) -> int:
+    if args[0] == "echo":
+        seen = {"cwd": os.getcwd(), "probe": os.environ.get("DDRC_PROBE"), "args": args}
+        print(json.dumps({**seen, "stdin": sys.stdin.readline().strip()}))
+        print("to stderr", file=sys.stderr)
+        return int(args[1])
+    print(f"ready {os.getpid()}", flush=True)
+    time.sleep(300)
+    return 0

@@ -74,14 +74,28 @@ PIN_RELEASE = dg.AssetSpec(
 _AC = dg.AutomationCondition
 _RELEASE = dg.AssetSelection.assets(PIN_RELEASE_KEY)
 # Published when the summary changed, or the pin was released since the last tick, and
-# every blocking check on the summary passed (or runs in the same run: a check that fails
-# there stops the publish step). Never released is not missing: most deployments never pin.
+# every blocking check on the summary passed, or the summary is built in the same run: its
+# checks then run first, and one that fails stops the publish step (and its gate). Dagster's
+# `all_deps_blocking_checks_passed` waits for checks that never ran, so an empty
+# deployment's first summary published only a run later. Never released is not missing:
+# most deployments never pin.
+_CHECKS_PASSED_OR_REBUILT = _AC.all_deps_match(
+    _AC.all_checks_match(_AC.check_passed() | _AC.will_be_requested(), blocking_only=True)
+    | _AC.will_be_requested()
+).with_label("blocking checks passed, or run with their asset")
+# `eager()` counts a file missing at its first evaluation as handled: on an empty
+# deployment whose loads end before the automation's first tick, the first summary would
+# be published only at the tick after
+_NEVER_PUBLISHED = (_AC.missing() & _AC.any_deps_updated() & ~_AC.in_progress()).with_label(
+    "never published, its summary built"
+)
 PUBLISH_CONDITION = (
     _AC.eager().ignore(_RELEASE)
+    | _NEVER_PUBLISHED
     | (_AC.any_deps_match(_AC.newly_updated()).allow(_RELEASE) & ~_AC.in_progress()).with_label(
         "pin released"
     )
-) & _AC.all_deps_blocking_checks_passed()
+) & _CHECKS_PASSED_OR_REBUILT
 
 
 def build_jump_check(settings: Settings, summary_relation: str) -> dg.AssetChecksDefinition:

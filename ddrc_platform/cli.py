@@ -33,6 +33,7 @@ from ddrc_platform.defs.automation.triggers import PUBLISHES_TAG
 from ddrc_platform.incidents.classify import platform_fault
 from ddrc_platform.settings import Settings, load_settings
 from ddrc_platform.transform.assets import home_dbt_vars
+from ddrc_platform.transform.children import guarded_command
 from ddrc_platform.transform.manifests import TARGETS, vars_args
 from ddrc_platform.transform.project import dbt_project, prepare_home, prepare_manifest
 
@@ -189,12 +190,14 @@ def prepare(targets: list[str]) -> int:
 
 def dbt(settings: Settings, args: list[str]) -> int:
     """dbt by hand, with the vars the pipeline gives it (profiles.yml reads them), from the
-    home's own parse (no full parse)."""
+    home's own parse (no full parse), started as the runs start it (warm)."""
     variables = home_dbt_vars(settings)
-    prepare_home(settings.deployment.value, variables, settings.dbt_target_path)
+    prepare_home(settings.deployment.value, variables, settings.dbt_target_path, settings.dbt_warm)
     project = dbt_project(settings.deployment.value)
+    executable, flags = guarded_command(settings.dbt_warm)
     command = [
-        str(Path(sys.executable).parent / "dbt"),
+        executable,
+        *flags,
         *args,
         "--project-dir",
         str(project.project_dir),

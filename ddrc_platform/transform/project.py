@@ -18,7 +18,7 @@ from pathlib import Path
 from dagster_dbt import DbtProject
 
 from ddrc_platform.integrations.dagster_dbt import DdrcDbtCliResource
-from ddrc_platform.transform.children import dbt_executable
+from ddrc_platform.transform.children import guarded_command
 from ddrc_platform.transform.documentation import documentation_gaps
 from ddrc_platform.transform.manifests import (
     DBT_PROJECT_DIR,
@@ -93,7 +93,9 @@ def prepare_manifest(
     return manifest
 
 
-def prepare_home(target: str, variables: dict[str, str], target_path: Path) -> Path:
+def prepare_home(
+    target: str, variables: dict[str, str], target_path: Path, warm: Path | None = None
+) -> Path:
     """Parse the project into a home's dbt folder, with the vars its every run passes.
 
     dbt parses partially only from a parse made with the same vars and the same profile
@@ -104,8 +106,12 @@ def prepare_home(target: str, variables: dict[str, str], target_path: Path) -> P
     """
 
     def parse(project: DbtProject) -> None:
-        # the dbt beside this Python, not the first `dbt` on PATH as dagster-dbt's preparer
-        dbt = DdrcDbtCliResource(project_dir=project, dbt_executable=str(dbt_executable()))
+        # the dbt beside this Python, not the first `dbt` on PATH as dagster-dbt's preparer;
+        # started as the runs start it (warm, from the server in `warm`)
+        executable, flags = guarded_command(warm)
+        dbt = DdrcDbtCliResource(
+            project_dir=project, dbt_executable=executable, global_config_flags=flags
+        )
         dbt.cli(parse_args(target, variables), target_path=target_path).wait()
 
     return prepare_manifest(dbt_project(target, target_path, variables), variables, parse)

@@ -21,6 +21,7 @@ cold, with one line on stderr saying why.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import fcntl
 import hashlib
@@ -38,6 +39,7 @@ import sysconfig
 import time
 import traceback
 from collections.abc import Callable, Sequence
+from multiprocessing import resource_tracker
 from pathlib import Path
 
 MODULE = "ddrc_platform.transform.warm"
@@ -213,6 +215,8 @@ def serve(path: Path, entry: str, preload: Sequence[str], idle: float = IDLE_SEC
     """Import, listen, fork a supervisor per connection; stop after `idle` seconds without
     one, or on SIGTERM."""
     function = _load(entry, preload)
+    # one tracker of dbt's semaphores for every child, logging here, not on a caller's stderr
+    resource_tracker.ensure_running()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     os.umask(0o077)  # the socket is this user's alone
     listener.bind(str(path))
@@ -334,6 +338,7 @@ def _become(request: dict, fds: list[int], function: Callable[[list[str]], objec
     except BaseException:
         traceback.print_exc()
     finally:
+        atexit._run_exitfuncs()  # what a dbt process runs at exit: its semaphores unlinked
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(OSError, ValueError):  # the caller's pipe may be gone
                 stream.flush()

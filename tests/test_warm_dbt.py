@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -117,6 +119,25 @@ def test_dbt_starts_cold_with_a_reason_when_no_server_can_start(tmp_path):
     assert done.returncode == 0 and "Core:" in done.stdout
     assert "ddrc: warm dbt unavailable (" in done.stderr
     assert "starting dbt cold" in done.stderr
+
+
+def test_a_server_that_closes_before_starting_dbt_leaves_it_to_start_cold(tmp_path, capfd):
+    """A connection a server accepts and closes (it was ending its idle wait): nothing ran,
+    so the caller starts dbt cold, and its own signal handlers are back."""
+    path = warm.socket_path(tmp_path)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    listener.listen(1)
+    closer = threading.Thread(target=lambda: listener.accept()[0].close())
+    closer.start()
+    handler = signal.getsignal(signal.SIGINT)
+    try:
+        assert warm.run(path, ["--version"]) is None
+    finally:
+        closer.join(30)
+        listener.close()
+    assert "warm dbt server closed; starting dbt cold" in capfd.readouterr().err
+    assert signal.getsignal(signal.SIGINT) is handler
 
 
 def test_stop_signals_only_a_server_of_its_own(tmp_path):

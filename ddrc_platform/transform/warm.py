@@ -95,21 +95,27 @@ def run(path: Path, args: Sequence[str]) -> int | None:
             with contextlib.suppress(ProcessLookupError):  # dbt ended: its status is coming
                 os.kill(child[0], signum)
 
-        signal.signal(signal.SIGINT, forward)
-        signal.signal(signal.SIGTERM, forward)
-        body = json.dumps({"args": list(args), "cwd": os.getcwd(), "env": dict(os.environ)})
-        socket.send_fds(connection, [_HEADER.pack(len(body))], [0, 1, 2])
-        connection.sendall(body.encode())
-        replies = connection.makefile("r")
-        pid = _reply(replies, "pid")
-        if pid is None:
-            print("ddrc: the warm dbt server refused the invocation", file=sys.stderr)
-            return 1
-        child.append(pid)
-        for signum in pending:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signum)
-        status = _reply(replies, "exit")
+        previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            body = json.dumps({"args": list(args), "cwd": os.getcwd(), "env": dict(os.environ)})
+            replies = connection.makefile("r")
+            try:
+                socket.send_fds(connection, [_HEADER.pack(len(body))], [0, 1, 2])
+                connection.sendall(body.encode())
+                pid = _reply(replies, "pid")
+            except OSError:
+                pid = None
+            if pid is None:  # e.g. a server ending its idle wait as this caller came
+                print("ddrc: the warm dbt server closed; starting dbt cold", file=sys.stderr)
+                return None
+            child.append(pid)
+            for signum in pending:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signum)
+            status = _reply(replies, "exit")
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
     if status is None:
         print("ddrc: the warm dbt supervisor ended without dbt's status", file=sys.stderr)
         return 1
@@ -159,7 +165,9 @@ def _connect_or_start(path: Path) -> socket.socket:
                 time.sleep(0.05)
 
 
-def start(path: Path, entry: str = DBT_ENTRY, preload: Sequence[str] = DBT_PRELOAD):
+def start(
+    path: Path, entry: str = DBT_ENTRY, preload: Sequence[str] = DBT_PRELOAD
+) -> subprocess.Popen[bytes]:
     """Start a server at `path` in a session of its own (it outlives the run that started
     it, until idle); it listens once its imports are done."""
     command = [sys.executable, "-m", MODULE, str(path), entry, ",".join(preload)]

@@ -147,7 +147,13 @@ def test_stop_signals_only_a_server_of_its_own(tmp_path):
     assert not warm.stop(warm.socket_path(tmp_path / "none"))
 
 
-def test_an_upgrade_of_the_packages_names_a_new_server(tmp_path):
-    assert warm.socket_path(tmp_path) == warm.socket_path(tmp_path)
-    assert warm.socket_path(tmp_path).parent == tmp_path
-    assert warm.socket_path(tmp_path).name.startswith("dbt-")
+def test_an_install_in_the_environment_names_a_new_server(tmp_path, monkeypatch):
+    """Installing or upgrading a package changes site-packages: a server that imported the
+    old dbt is not asked again (it idles out)."""
+    packages = tmp_path / "site-packages"
+    packages.mkdir()
+    monkeypatch.setattr(warm.sysconfig, "get_paths", lambda: {"purelib": str(packages)})
+    before = warm.socket_path(tmp_path)
+    assert before == warm.socket_path(tmp_path) and before.parent == tmp_path
+    os.utime(packages, ns=(0, packages.stat().st_mtime_ns + 1_000_000))
+    assert warm.socket_path(tmp_path) != before

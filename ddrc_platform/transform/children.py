@@ -72,12 +72,9 @@ def become(executable: Path, args: Sequence[str], parent: int, warm: Path | None
 
 
 def main(argv: Sequence[str]) -> None:
-    args = list(argv)
-    warm = (
-        Path(args.pop(0).removeprefix(WARM_FLAG))
-        if args[:1] and args[0].startswith(WARM_FLAG)
-        else None
-    )
+    args, warm = list(argv), None
+    if args and args[0].startswith(WARM_FLAG):
+        warm = Path(args.pop(0).removeprefix(WARM_FLAG))
     become(dbt_executable(), args, os.getppid(), warm)
 
 

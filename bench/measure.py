@@ -188,11 +188,12 @@ def dbt_build_alone(settings, tmp: str) -> float:
         "--target-path",
         str(Path(tmp) / "dbt-alone"),
         "--vars",
-        json.dumps({"ddrc_home": str(settings.home)}),
+        "{}",
     ]
-    subprocess.run(command, check=True, capture_output=True)
+    # in the home, as the platform runs it: the profile's DuckDB file is relative
+    subprocess.run(command, check=True, capture_output=True, cwd=settings.home)
     started = time.perf_counter()
-    subprocess.run(command, check=True, capture_output=True)
+    subprocess.run(command, check=True, capture_output=True, cwd=settings.home)
     return time.perf_counter() - started
 
 

@@ -15,10 +15,8 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 import dagster as dg
-import yaml
 
 from ddrc_platform.core import catalog, commands
 from ddrc_platform.core.names import (
@@ -29,8 +27,8 @@ from ddrc_platform.core.names import (
     utc_now,
 )
 from ddrc_platform.definitions import build_definitions, enter
-from ddrc_platform.defs.automation.triggers import PUBLISHES_TAG
 from ddrc_platform.incidents.classify import platform_fault
+from ddrc_platform.instance import instance_config
 from ddrc_platform.settings import Settings, load_settings
 from ddrc_platform.transform.assets import home_dbt_vars
 from ddrc_platform.transform.children import guarded_command
@@ -39,7 +37,6 @@ from ddrc_platform.transform.project import dbt_project, prepare_home, prepare_m
 
 # the commands that load the definitions: `enter` prepares the process for them, once
 LOADS_DEFINITIONS = (commands.RUN, commands.RELOAD, commands.ROLLBACK)
-LOCAL_CONCURRENT_RUNS = 3  # two cores: more would only share them
 
 
 class UnknownSource(ValueError):
@@ -71,39 +68,6 @@ def selection_of(select: str) -> dg.AssetSelection:
         )
         chosen.append(one.downstream() if part.endswith(commands.DOWNSTREAM) else one)
     return functools.reduce(operator.or_, chosen)
-
-
-def instance_config(settings: Settings) -> Path:
-    """The local Dagster instance's dagster.yaml, with run monitoring on.
-
-    Under `./ddrc ui` the daemon then stops a run still going after DDRC_MAX_RUN_SECONDS
-    (a source trickling its answer, a lock never released), and the incident sensor
-    reports it as hung. Settings already in the file are kept.
-    """
-    home = settings.run_dagster_home
-    home.mkdir(parents=True, exist_ok=True)
-    path = home / "dagster.yaml"
-    config = (yaml.safe_load(path.read_text()) if path.exists() else None) or {}
-    config.setdefault(
-        "run_monitoring",
-        {"enabled": True, "max_runtime_seconds": int(settings.max_run_seconds)},
-    )
-    config.setdefault("telemetry", {"enabled": False})
-    # Runs start side by side: a short run spends most of its time starting (its own
-    # process loading the definitions), and the sources' loads of one burst are unrelated.
-    # What must not overlap is serialised where it is: DuckDB's one writer by the
-    # warehouse's file lock (a run waits DDRC_WAREHOUSE_LOCK_WAIT for it), and the public
-    # file by one publishing run at a time, as on Kubernetes (deploy/dagster.yaml).
-    ((tag, value),) = PUBLISHES_TAG.items()
-    config.setdefault(
-        "run_queue",
-        {
-            "max_concurrent_runs": LOCAL_CONCURRENT_RUNS,
-            "tag_concurrency_limits": [{"key": tag, "value": value, "limit": 1}],
-        },
-    )
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
-    return path
 
 
 def execute(
@@ -192,9 +156,15 @@ def dbt(settings: Settings, args: list[str]) -> int:
     """dbt by hand, with the vars the pipeline gives it (profiles.yml reads them), from the
     home's own parse (no full parse), started as the runs start it (warm)."""
     variables = home_dbt_vars(settings)
-    prepare_home(settings.deployment.value, variables, settings.dbt_target_path, settings.dbt_warm)
+    prepare_home(
+        settings.deployment.value,
+        variables,
+        settings.home,
+        settings.dbt_target_path,
+        settings.dbt_warm,
+    )
     project = dbt_project(settings.deployment.value)
-    executable, flags = guarded_command(settings.dbt_warm)
+    executable, flags = guarded_command(settings.home, settings.dbt_warm)
     command = [
         executable,
         *flags,
@@ -294,7 +264,6 @@ def parser() -> argparse.ArgumentParser:
     preparer.add_argument("--target", action="append", choices=TARGETS, dest="targets")
     dbt_cmd = verbs.add_parser(commands.DBT, help="run dbt by hand on this deployment's warehouse")
     dbt_cmd.add_argument("args", nargs=argparse.REMAINDER)
-    verbs.add_parser("instance", help="write the local Dagster instance's dagster.yaml")
     verbs.add_parser(commands.VERSIONS, help="list published versions, oldest first")
     back = verbs.add_parser(commands.ROLLBACK, help="make an earlier published version live")
     back.add_argument(commands.TO, help="history version name (default: the previous one)")
@@ -341,9 +310,6 @@ def main(argv: list[str] | None = None) -> None:
             top.exit(1, f"{top.prog} {args.command} failed: {fault[1]}\n")
     if args.command == commands.DBT:
         sys.exit(dbt(settings, args.args))
-    if args.command == "instance":
-        print(instance_config(settings))
-        sys.exit(0)
     if args.command == commands.VERSIONS:
         sys.exit(versions(settings))
     if args.command == commands.INCIDENTS:

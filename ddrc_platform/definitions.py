@@ -43,7 +43,13 @@ def enter(settings: Settings, runs_dbt: bool = True) -> None:
     target = settings.deployment.value
     prepare_manifest(dbt_project(target))
     if runs_dbt:
-        prepare_home(target, home_dbt_vars(settings), settings.dbt_target_path, settings.dbt_warm)
+        prepare_home(
+            target,
+            home_dbt_vars(settings),
+            settings.home,
+            settings.dbt_target_path,
+            settings.dbt_warm,
+        )
 
 
 def build_definitions(

@@ -116,6 +116,7 @@ def test_the_deployment_runs_itself_through_the_daemon(tmp_path, ddrc_ui):
             "DDRC_WATCH_INTERVAL": str(INTERVAL),
             "DDRC_AUTOMATION_INTERVAL": str(INTERVAL),
             "DDRC_INCIDENT_INTERVAL": "5",  # what a responder waits for, shortened
+            "FRESHNESS_DAEMON_INTERVAL_SECONDS": "5",  # Dagster's, 30 s by default
             "SLACK_BOT_TOKEN": TOKEN,
             "DDRC_SLACK_CHANNEL": "#odi-la-fires-recovery-tracking",
             "DDRC_SLACK_API_URL": slack.api_url,

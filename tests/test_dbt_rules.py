@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -23,12 +22,14 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from ddrc_platform.settings import load_settings
+from ddrc_platform.transform.children import guarded_command
 from ddrc_platform.transform.manifests import dbt_vars, vars_args
+from ddrc_platform.transform.project import prepare_home
 from tests.raw_tables import RAW_DDL
 
 REPO = Path(__file__).resolve().parents[1]
 PROJECT = REPO / "ddrc_dbt"
-DBT = Path(sys.executable).parent / "dbt"
 
 LATEST = date(2025, 8, 21)
 OLDER = date(2025, 8, 20)
@@ -403,27 +404,31 @@ class DbtRun:
     output: str
 
 
-def run_dbt(home: Path, *args: str, project: Path = PROJECT) -> DbtRun:
-    """Run dbt on the local target against the warehouse in `home`, as the platform does."""
+def run_dbt(home: Path, *args: str) -> DbtRun:
+    """Run dbt on the local target against the warehouse in `home`, as the platform does:
+    in the home, from the shared parse (`prepare_home`), warm."""
     target = home / "target"
-    env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    warm = load_settings({}).dbt_warm
+    prepare_home("local", dbt_vars("local"), home, target, warm)
+    executable, flags = guarded_command(home, warm)
     proc = subprocess.run(
         [
-            str(DBT),
+            executable,
+            *flags,
             *args,
             "--project-dir",
-            str(project),
+            str(PROJECT),
             "--profiles-dir",
-            str(project),
+            str(PROJECT),
             "--target",
             "local",
             "--target-path",
             str(target),
             "--log-path",
             str(home / "logs"),
-            *vars_args(dbt_vars("local", home)),
+            *vars_args(dbt_vars("local")),
         ],
-        env=env,
+        env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
         capture_output=True,
         text=True,
         timeout=300,

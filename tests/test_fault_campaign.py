@@ -319,7 +319,7 @@ def test_2_a_run_past_its_maximum_runtime_is_a_hung_run_incident(world):
 
 def test_2_the_local_instance_stops_runs_past_the_maximum_runtime(tmp_path):
     """`./ddrc ui` and `./ddrc run` use this instance: Dagster itself must accept the setting."""
-    from ddrc_platform.cli import instance_config
+    from ddrc_platform.instance import instance_config
 
     settings = load_settings({"DDRC_HOME": str(tmp_path), "DDRC_MAX_RUN_SECONDS": "1200"})
     path = instance_config(settings)
@@ -330,6 +330,8 @@ def test_2_the_local_instance_stops_runs_past_the_maximum_runtime(tmp_path):
     queue = instance.run_coordinator.get_run_queue_config()
     assert queue.max_concurrent_runs == 3
     assert queue.tag_concurrency_limits == [{"key": "ddrc/publishes", "value": "true", "limit": 1}]
+    # a requested run is read off the queue within a second, not Dagster's default five
+    assert instance.run_coordinator.dequeue_interval_seconds == 1
 
 
 # -- 4. credentials in source URLs ------------------------------------------------------
@@ -608,17 +610,22 @@ def test_17_6b_the_dbt_resource_starts_dbt_through_the_guard(tmp_path):
     (Dagster rebuilds a resource from the values it was built with: a copy with other
     values, as this guard once was, reached no run), and that command is dbt."""
     from ddrc_platform.resources import build_resources
-    from ddrc_platform.transform.children import MODULE, WARM_FLAG
+    from ddrc_platform.transform.children import HOME_FLAG, MODULE, WARM_FLAG
 
     settings = load_settings({"DDRC_HOME": str(tmp_path), "DDRC_DBT_WARM": "off"})
     with dg.build_resources({"dbt": build_resources(settings)["dbt"]}) as resources:
         command = [resources.dbt.dbt_executable, *resources.dbt.global_config_flags]
-    assert command == [sys.executable, "-m", MODULE]
+    assert command == [sys.executable, "-m", MODULE, f"{HOME_FLAG}{tmp_path}"]
     done = subprocess.run([*command, "--version"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "Core:" in done.stdout, done.stderr
     warm = load_settings({"DDRC_HOME": str(tmp_path)})  # the default: the user's warm server
     with dg.build_resources({"dbt": build_resources(warm)["dbt"]}) as resources:
-        assert resources.dbt.global_config_flags == ["-m", MODULE, f"{WARM_FLAG}{warm.dbt_warm}"]
+        assert resources.dbt.global_config_flags == [
+            "-m",
+            MODULE,
+            f"{HOME_FLAG}{tmp_path}",
+            f"{WARM_FLAG}{warm.dbt_warm}",
+        ]
 
 
 # -- second campaign (issue 17), 6c. a run whose process is gone -------------------------

@@ -260,10 +260,10 @@ def _load_sample_days(warehouses: list[Warehouse], home: Path, days: list[dt.dat
 
 
 def _dbt_build(target: str, env: dict[str, str], folder: Path, *select: str) -> subprocess.Popen:
-    """dbt as the platform runs it: credentials and load dates from the environment, names
-    as vars."""
+    """dbt as the platform runs it: in the home (the local profile's DuckDB file is
+    relative), credentials and load dates from the environment, names as vars."""
     objects = snowflake_settings(env, target).objects if target != "local" else None
-    variables = dbt_vars(target, Path(env.get("DDRC_HOME", ".ddrc")), objects)
+    variables = dbt_vars(target, objects)
     return subprocess.Popen(
         [
             str(DBT),
@@ -282,6 +282,7 @@ def _dbt_build(target: str, env: dict[str, str], folder: Path, *select: str) -> 
             *(["--select", *select] if select else []),
         ],
         env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **env},
+        cwd=env.get("DDRC_HOME"),  # local: the home; Snowflake: anywhere
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -45,7 +45,7 @@ def expected_snowflake_names(env: str) -> dict[str, dict[str, str]]:
     """
     settings = snowflake_settings({**CREDENTIALS, **_helm_env(env)}, env)
     objects = settings.objects
-    variables = dbt_vars(env, ROOT / ".ddrc", objects)
+    variables = dbt_vars(env, objects)
     profile = yaml.safe_load((DBT / "profiles.yml").read_text())["ddrc_dbt"]["outputs"][env]
     naming = (DBT / "macros" / "naming.sql").read_text()
     analytics = re.search(r"macro analytics_database\(\).*?endmacro", naming, re.DOTALL)

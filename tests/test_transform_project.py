@@ -12,6 +12,7 @@ import pytest
 from ddrc_platform.integrations.dagster_dbt import DdrcDbtCliResource
 from ddrc_platform.transform import project
 from ddrc_platform.transform.assets import load_dates
+from ddrc_platform.transform.children import guarded_command
 from ddrc_platform.transform.manifests import (
     FINGERPRINT_FILE,
     dbt_vars,
@@ -63,9 +64,9 @@ def test_one_project_per_inputs_in_a_process(dbt_copy: Path):
     local = project.dbt_project("local")
     assert project.dbt_project("local") is local
     assert Path(local.project_dir) == dbt_copy  # the module's project directory is a key
-    home = project.dbt_project("local", Path("/h/target"), {"ddrc_home": "/h"})
+    home = project.dbt_project("local", Path("/h/target"), {"snowflake_role": "R"})
     assert home is not local and home.target_path == Path("/h/target")
-    assert project.dbt_project("local", Path("/h/target"), {"ddrc_home": "/h"}) is home
+    assert project.dbt_project("local", Path("/h/target"), {"snowflake_role": "R"}) is home
 
 
 def test_the_quick_check_names_the_targets_a_prepare_would_parse(tmp_path: Path):
@@ -105,19 +106,26 @@ def test_loading_reads_a_prepared_manifest_and_says_what_to_run_otherwise(dbt_co
 
 @pytest.mark.slow
 def test_a_home_parsed_at_entry_is_only_parsed_partially_by_its_runs(tmp_path: Path):
-    """The home's parse, then a run's invocation with other load dates: no full parse."""
+    """A new home starts from the shared parse (copied, not parsed again), then a run's
+    invocation with other load dates, in the home as runs start it: no full parse."""
     home = tmp_path / "home"
-    variables = dbt_vars("local", home)
+    variables = dbt_vars("local")
     target_path = home / "dbt"
-    manifest = project.prepare_home("local", variables, target_path)
-    assert project.prepare_home("local", variables, target_path) == manifest  # once
-    parsed = (target_path / "dbt.log").read_bytes()
-    dbt = DdrcDbtCliResource(project_dir=project.dbt_project("local", target_path, variables))
+    manifest = project.prepare_home("local", variables, home, target_path)
+    assert manifest.read_bytes() == Path(project.dbt_project("local").manifest_path).read_bytes()
+    assert not (target_path / "dbt.log").exists()  # copied: no dbt started
+    assert project.prepare_home("local", variables, home, target_path) == manifest  # once
+    executable, flags = guarded_command(home)
+    dbt = DdrcDbtCliResource(
+        project_dir=project.dbt_project("local", target_path, variables),
+        dbt_executable=executable,
+        global_config_flags=flags,
+    )
     listed = dbt.cli(
         ["ls", "--select", "metric_history", *vars_args(variables)],
         target_path=target_path,
         environment=load_dates(date(2025, 6, 1), date(2025, 6, 3)),
     ).wait()
     assert listed.is_successful()
-    since = (target_path / "dbt.log").read_bytes()[len(parsed) :].decode()
-    assert "metric_history" in since and "Unable to do partial parsing" not in since
+    log = (target_path / "dbt.log").read_text()
+    assert "metric_history" in log and "Unable to do partial parsing" not in log

@@ -96,7 +96,7 @@ def test_a_killed_caller_takes_its_child_with_it(server, tmp_path):
 @pytest.mark.slow  # starts dbt twice
 def test_dbt_starts_warm_through_the_guard_and_its_server_starts_on_first_use(tmp_path):
     """The command the dbt resource runs reaches a server it starts itself, and is dbt."""
-    executable, flags = guarded_command(tmp_path / "warm")
+    executable, flags = guarded_command(tmp_path / "home", tmp_path / "warm")
     path = warm.socket_path(tmp_path / "warm")
     try:
         for _ in range(2):
@@ -112,7 +112,7 @@ def test_dbt_starts_warm_through_the_guard_and_its_server_starts_on_first_use(tm
 @pytest.mark.slow  # starts dbt cold
 def test_dbt_starts_cold_with_a_reason_when_no_server_can_start(tmp_path):
     (tmp_path / "a file").write_text("not a folder for sockets")
-    executable, flags = guarded_command(tmp_path / "a file")
+    executable, flags = guarded_command(tmp_path / "home", tmp_path / "a file")
     done = subprocess.run(
         [executable, *flags, "--version"], capture_output=True, text=True, timeout=180
     )

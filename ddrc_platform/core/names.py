@@ -33,6 +33,8 @@ GATE_CHECK = "blocking_checks_passed"
 
 PIPELINE_JOB = "ddrc_pipeline"
 RECONCILE_SCHEDULE = "ddrc_daily_reconcile"
+# one run that may publish at a time (the instances' tag concurrency limit)
+PUBLISHES_TAG = {"ddrc/publishes": "true"}
 ROLLBACK_JOB = "ddrc_rollback"
 INCIDENT_SENSOR = "ddrc_incidents"
 AUTOMATION_SENSOR = "ddrc_automation"

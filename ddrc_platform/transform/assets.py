@@ -114,14 +114,14 @@ def on_partition(event: Any, partition: str) -> Any:
 
 
 def home_dbt_vars(settings: Settings) -> dict[str, str]:
-    """The vars every dbt invocation of this deployment's home passes (where the warehouse is)."""
+    """The vars every dbt invocation of this deployment's home passes (which Snowflake)."""
     objects = settings.snowflake.objects if settings.snowflake else None
-    return dbt_vars(settings.deployment.value, settings.home, objects)
+    return dbt_vars(settings.deployment.value, objects)
 
 
 def build_dbt_resource(settings: Settings) -> DbtCliResource:
     """dbt started through `children.py`: it dies with its run, and starts warm."""
-    executable, flags = guarded_command(settings.dbt_warm)
+    executable, flags = guarded_command(settings.home, settings.dbt_warm)
     return DdrcDbtCliResource(
         project_dir=dbt_project(settings.deployment.value),
         target=settings.deployment.value,

@@ -16,6 +16,11 @@ signal follows the *thread* that started dbt, which in Dagster is the step's own
 With a warm dbt (`warm.py`, the default) this process does not become dbt: it asks the warm
 server for a dbt child and waits for it, forwarding signals, and the server SIGKILLs that
 child when this process dies, which the kernel's signal still guarantees.
+
+dbt runs in the home: the local profile's DuckDB file is a relative path, the same for
+every home, so one parse serves them all (dbt re-parses everything when a profile's path
+changes). Every caller names the project and profiles folders (dagster-dbt in
+DBT_PROJECT_DIR and DBT_PROFILES_DIR, `./ddrc dbt` with flags), so dbt finds them from there.
 """
 
 from __future__ import annotations
@@ -31,14 +36,20 @@ from pathlib import Path
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 MODULE = "ddrc_platform.transform.children"
 WARM_FLAG = "--ddrc-warm="
+HOME_FLAG = "--ddrc-home="
 
 
-def guarded_command(warm: Path | None = None) -> tuple[str, list[str]]:
-    """The executable and leading flags that start dbt through this module (from the warm
-    dbt server in the folder `warm` when one is given): a resource's `dbt_executable` and
-    `global_config_flags`, set when it is built, since Dagster rebuilds a resource from
-    the values it was built with."""
-    return sys.executable, ["-m", MODULE, *([f"{WARM_FLAG}{warm}"] if warm else [])]
+def guarded_command(home: Path, warm: Path | None = None) -> tuple[str, list[str]]:
+    """The executable and leading flags that start dbt through this module, in `home`
+    (from the warm dbt server in the folder `warm` when one is given): a resource's
+    `dbt_executable` and `global_config_flags`, set when it is built, since Dagster
+    rebuilds a resource from the values it was built with."""
+    return sys.executable, [
+        "-m",
+        MODULE,
+        f"{HOME_FLAG}{home}",
+        *([f"{WARM_FLAG}{warm}"] if warm else []),
+    ]
 
 
 def dbt_executable() -> Path:
@@ -56,12 +67,22 @@ def die_with_parent() -> bool:
     return prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
 
 
-def become(executable: Path, args: Sequence[str], parent: int, warm: Path | None = None) -> None:
-    """Arm the death signal, make sure `parent` did not die before it was armed, then
-    run dbt warm (exiting with its status) or replace this process with `executable`."""
+def become(
+    executable: Path,
+    args: Sequence[str],
+    parent: int,
+    home: Path | None = None,
+    warm: Path | None = None,
+) -> None:
+    """Arm the death signal, make sure `parent` did not die before it was armed, move into
+    `home`, then run dbt warm (exiting with its status) or replace this process with
+    `executable`."""
     die_with_parent()
     if os.getppid() != parent:  # orphaned already: the run that wanted the child is gone
         raise SystemExit(f"ddrc: the run that started {executable.name} is gone; not started")
+    if home is not None:
+        home.mkdir(parents=True, exist_ok=True)
+        os.chdir(home)
     if warm is not None:
         from ddrc_platform.transform import warm as warm_dbt
 
@@ -72,10 +93,11 @@ def become(executable: Path, args: Sequence[str], parent: int, warm: Path | None
 
 
 def main(argv: Sequence[str]) -> None:
-    args, warm = list(argv), None
-    if args and args[0].startswith(WARM_FLAG):
-        warm = Path(args.pop(0).removeprefix(WARM_FLAG))
-    become(dbt_executable(), args, os.getppid(), warm)
+    args, flags = list(argv), {}
+    while args and args[0].startswith((HOME_FLAG, WARM_FLAG)):
+        name, _, value = args.pop(0).partition("=")
+        flags[name + "="] = Path(value)
+    become(dbt_executable(), args, os.getppid(), flags.get(HOME_FLAG), flags.get(WARM_FLAG))
 
 
 if __name__ == "__main__":

@@ -26,14 +26,16 @@ PARSED_FILES = ("dbt_project.yml", "profiles.yml")
 FINGERPRINT_FILE = "ddrc_fingerprint.txt"
 
 
-def dbt_vars(target: str, home: Path, objects: SnowflakeObjects | None = None) -> dict[str, str]:
-    """What profiles.yml and the sources read with `var(...)`: where the warehouse is.
+def dbt_vars(target: str, objects: SnowflakeObjects | None = None) -> dict[str, str]:
+    """What profiles.yml and the sources read with `var(...)`: which Snowflake objects.
 
     Passed on dbt's command line rather than through the environment, so a run never
     mutates `os.environ`, and the Snowflake names come from `core.snowflake_names` alone.
+    None for DuckDB: its file is the home's own (dbt runs in the home), so that one parse
+    serves every home.
     """
     if target == "local":
-        return {"ddrc_home": str(home)}
+        return {}
     objects = objects or snowflake_objects(target)
     return {
         "snowflake_role": objects.transformer_role,
@@ -49,8 +51,7 @@ def vars_args(variables: dict[str, str]) -> list[str]:
 
 
 def parse_args(target: str, variables: dict[str, str] | None = None) -> list[str]:
-    # the shared manifest holds relation names only: the local file's location does not matter
-    return ["parse", "--quiet", *vars_args(variables or dbt_vars(target, Path(".ddrc")))]
+    return ["parse", "--quiet", *vars_args(variables or dbt_vars(target))]
 
 
 def project_fingerprint(project_dir: Path, parse_args: Sequence[str]) -> str:

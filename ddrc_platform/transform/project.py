@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import shutil
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -23,10 +24,14 @@ from ddrc_platform.transform.documentation import documentation_gaps
 from ddrc_platform.transform.manifests import (
     DBT_PROJECT_DIR,
     FINGERPRINT_FILE,
+    dbt_vars,
     manifest_problem,
     parse_args,
     project_fingerprint,
 )
+
+MANIFEST_FILE = "manifest.json"
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"  # what dbt starts a partial parse from
 
 
 class ManifestNotPrepared(RuntimeError):
@@ -94,21 +99,32 @@ def prepare_manifest(
 
 
 def prepare_home(
-    target: str, variables: dict[str, str], target_path: Path, warm: Path | None = None
+    target: str,
+    variables: dict[str, str],
+    home: Path,
+    target_path: Path,
+    warm: Path | None = None,
 ) -> Path:
-    """Parse the project into a home's dbt folder, with the vars its every run passes.
+    """A home's dbt folder, holding a parse made with the vars its every run passes.
 
-    dbt parses partially only from a parse made with the same vars and the same profile
-    (for DuckDB, the warehouse file's path): the shared manifest is parsed without a home,
-    so a home's first run would parse the whole project. Parsed here, at the entry, once
-    per project change; every run, backfill and `./ddrc dbt` of the home then starts from
-    it (load dates reach dbt through its environment and never force a parse).
+    dbt parses partially only from a parse made with the same vars and the same profile.
+    Neither names the home (dbt runs in it, `children.py`), so the shared parse serves
+    every home: it is copied in (a full parse cost a new home 7 s). Parsed here only where
+    a home's vars differ from the shared parse's (Snowflake names set by hand). Once per
+    project change; every run, backfill and `./ddrc dbt` of the home then parses partially
+    from it (load dates reach dbt through its environment and never force a parse).
     """
 
     def parse(project: DbtProject) -> None:
+        shared = dbt_project(target)
+        if variables == dbt_vars(target):
+            source = Path(prepare_manifest(shared)).parent
+            for name in (MANIFEST_FILE, PARTIAL_PARSE_FILE):
+                shutil.copyfile(source / name, target_path / name)
+            return
         # the dbt beside this Python, not the first `dbt` on PATH as dagster-dbt's preparer;
-        # started as the runs start it (warm, from the server in `warm`)
-        executable, flags = guarded_command(warm)
+        # started as the runs start it (in the home, warm from the server in `warm`)
+        executable, flags = guarded_command(home, warm)
         dbt = DdrcDbtCliResource(
             project_dir=project, dbt_executable=executable, global_config_flags=flags
         )

@@ -27,15 +27,13 @@ from ddrc_platform.core.names import (
     HISTORY_KEY,
     PACIFIC_NAME,
     PIPELINE_JOB,
+    PUBLISHES_TAG,
     RECONCILE_SCHEDULE,
     pacific_date,
     partition_key,
 )
 from ddrc_platform.defs.incidents.asset_page import graph_keys, incident_check_keys
 from ddrc_platform.settings import Settings
-
-# one run that may publish at a time (deploy/dagster.yaml's tag concurrency limit)
-PUBLISHES_TAG = {"ddrc/publishes": "true"}
 
 
 def pipeline_job(by_hand: Sequence[dg.AssetCheckKey]) -> dg.UnresolvedAssetJobDefinition:

@@ -5,6 +5,7 @@ sensor tick. Fixtures live in `conftest.py` and the plugin modules (`azurite.py`
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import dagster as dg
 
@@ -41,6 +42,15 @@ PLACEHOLDERS = {
     "DDRC_INCIDENT_DATABASE_URL": "postgresql://ddrc:placeholder@127.0.0.1:1/ddrc_incidents",
     "DDRC_LIVE_SINCE": "2026-03-02",  # the first live day: where dev/prd partitions start
 }
+
+
+@dataclass(frozen=True)
+class Done:
+    """What a command left: its status and what it printed (`ddrc_cli` in conftest)."""
+
+    returncode: int
+    stdout: str
+    stderr: str
 
 
 def instance_knowing(defs: dg.Definitions) -> dg.DagsterInstance:

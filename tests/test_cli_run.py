@@ -5,11 +5,7 @@ of tests/test_runbook_commands.py, which runs it through the script.)"""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import date
-from pathlib import Path
 
 import pytest
 
@@ -19,20 +15,12 @@ from stand_ins.sources import LAYER_PATHS, serve_sample_sources
 pytestmark = pytest.mark.slow
 
 
-def ddrc_run(home: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ddrc_platform.cli", "run"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, "DDRC_HOME": str(home), "DDRC_SAMPLE_SCALE": "0.05", **env},
-    )
-
-
-def test_a_failed_run_names_the_step_its_error_and_the_log(tmp_path):
+def test_a_failed_run_names_the_step_its_error_and_the_log(tmp_path, ddrc_cli):
     with serve_sample_sources(day=date.today(), scale=0.05) as live:
         live.arcgis.fail_always(LAYER_PATHS["epa"], Fault.status(503, "Service Unavailable"))
-        done = ddrc_run(tmp_path, **live.env, DDRC_HTTP_TRIES="1", DDRC_HTTP_BACKOFF="0.01")
+        env = {**live.env, "DDRC_HTTP_TRIES": "1", "DDRC_HTTP_BACKOFF": "0.01"}
+        env |= {"DDRC_HOME": str(tmp_path), "DDRC_SAMPLE_SCALE": "0.05"}
+        done = ddrc_cli(env, "run")
     assert done.returncode == 1
     assert "FAILED" in done.stdout
     failed = [line for line in done.stdout.splitlines() if "raw__epa" in line or "raw/epa" in line]

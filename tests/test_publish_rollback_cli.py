@@ -1,8 +1,8 @@
 """`./ddrc rollback` refusing a version says why in one line, and changes nothing; a
 rollback and a release from the UI's Launchpad leave what the CLI's leave.
 
-Run as a responder's shell runs it (a subprocess on its own DDRC_HOME, two public versions
-published by the local target): a path-like or an unknown version is refused with a
+Run with the words a responder's shell passes (`ddrc_cli`, on its own DDRC_HOME, two public
+versions published by the local target): a path-like or an unknown version is refused with a
 non-zero exit, one line on stderr naming the reason, nothing on stdout, the live file and
 the pin untouched; Dagster's log goes to the file the line names.
 """
@@ -10,10 +10,7 @@ the pin untouched; Dagster's log goes to the file the line names.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -29,7 +26,7 @@ from ddrc_platform.publish.targets.local import LocalPublisher
 from ddrc_platform.settings import load_settings
 from stand_ins.slack import SlackServer
 
-pytestmark = pytest.mark.slow  # each case starts a process that builds the definitions
+pytestmark = pytest.mark.slow  # each case builds the definitions and runs a job
 
 NOW = dt.datetime(2025, 6, 2, 19, 30, tzinfo=dt.UTC)
 
@@ -46,19 +43,14 @@ def document(value: int) -> bytes:
         ("20990101T000000Z-000000000000.json", "no version '20990101T000000Z-000000000000.json'"),
     ],
 )
-def test_a_refused_rollback_says_why_in_one_line(tmp_path: Path, version: str, reason: str):
+def test_a_refused_rollback_says_why_in_one_line(
+    tmp_path: Path, version: str, reason: str, ddrc_cli
+):
     home = tmp_path / "ddrc"
     publisher = LocalPublisher(directory=str(home / "publish"))
     publisher.publish(document(61000), NOW)
     publisher.publish(document(61100), NOW + dt.timedelta(hours=1))
-    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"} | {"DDRC_HOME": str(home)}
-    done = subprocess.run(
-        [sys.executable, "-m", "ddrc_platform.cli", "rollback", "--to", version],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = ddrc_cli({"DDRC_HOME": str(home)}, "rollback", "--to", version)
     assert done.returncode != 0
     assert done.stdout == ""
     (line,) = done.stderr.splitlines()
@@ -74,18 +66,6 @@ def two_versions(home: Path) -> LocalPublisher:
     publisher.publish(document(61000), NOW)
     publisher.publish(document(61100), NOW + dt.timedelta(hours=1))
     return publisher
-
-
-def cli(home: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    """`./ddrc ARGS` as a responder's shell runs it, on this home."""
-    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"} | env
-    return subprocess.run(
-        [sys.executable, "-m", "ddrc_platform.cli", *args],
-        env=env | {"DDRC_HOME": str(home)},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
 
 
 def launchpad(home: Path, env: dict[str, str], **config: object) -> dg.ExecuteInProcessResult:
@@ -125,7 +105,7 @@ def listing_of(publisher: LocalPublisher) -> list[str]:
     return listing(publisher.versions(), live and content_hash(live), publisher.pin())
 
 
-def test_the_launchpad_rollback_and_release_do_what_the_cli_does(tmp_path: Path):
+def test_the_launchpad_rollback_and_release_do_what_the_cli_does(tmp_path: Path, ddrc_cli):
     with SlackServer() as slack_cli, SlackServer() as slack_ui:
         envs = [
             {
@@ -138,7 +118,8 @@ def test_the_launchpad_rollback_and_release_do_what_the_cli_does(tmp_path: Path)
         by_cli, by_ui = tmp_path / "cli", tmp_path / "ui"
         two_versions(by_cli), two_versions(by_ui)
 
-        rolled = cli(by_cli, envs[0], "rollback")
+        rolled = ddrc_cli({**envs[0], "DDRC_HOME": str(by_cli)}, "rollback")
+        assert rolled.returncode == 0, rolled.stderr
         assert rolled.stdout.startswith("rolled back: pinned by rollback at ")
         assert launchpad(by_ui, envs[1]).success
         after_rollback = outcome(by_cli, slack_cli)
@@ -153,7 +134,8 @@ def test_the_launchpad_rollback_and_release_do_what_the_cli_does(tmp_path: Path)
         ]
         assert after_rollback["slack"] == [[f"📝 {after_rollback['notes'][0]}"]]
 
-        released = cli(by_cli, envs[0], "rollback", "--release")
+        released = ddrc_cli({**envs[0], "DDRC_HOME": str(by_cli)}, "rollback", "--release")
+        assert released.returncode == 0, released.stderr
         assert released.stdout.startswith("released")
         assert launchpad(by_ui, envs[1], release=True).success
         after_release = outcome(by_cli, slack_cli)

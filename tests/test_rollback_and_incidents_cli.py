@@ -4,7 +4,7 @@
 - the job `ddrc_rollback` restores and pins a version: the next pipeline run holds (file
   unchanged byte for byte) until the pin is released, then publishes through the checks;
 - an Airtable entry that holds the publication shows up, with who changed it, when and a
-  link, in `./ddrc incidents` run as a subprocess against the home of that run.
+  link, in `./ddrc incidents` run against the home of that run.
 
 No whole-pipeline run here. The tests on the live stand-ins start from their own copy of
 the session's built home (`home_copy`: sample data at SCALE, built and published at NOW).
@@ -22,8 +22,6 @@ import dataclasses
 import datetime as dt
 import errno
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import dagster as dg
@@ -92,20 +90,19 @@ def test_a_failed_live_write_enters_no_history_and_rollback_stays_public(tmp_pat
     assert publisher.pin() == pin  # pin.json beside the file
 
 
-def ddrc(home: Path, *args: str) -> str:
-    """`./ddrc ARGS` on this home, as a responder's shell runs it; its output."""
-    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"} | {"DDRC_HOME": str(home)}
-    done = subprocess.run(
-        [sys.executable, "-m", "ddrc_platform.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout
+@pytest.fixture
+def ddrc(ddrc_cli):
+    """`ddrc(home, *args)`: `./ddrc ARGS` on this home, as a responder types it; its output."""
+
+    def run(home: Path, *args: str) -> str:
+        done = ddrc_cli({"DDRC_HOME": str(home)}, *args)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    return run
 
 
-def test_the_cli_rolls_back_pins_and_releases_through_the_job(tmp_path):
+def test_the_cli_rolls_back_pins_and_releases_through_the_job(tmp_path, ddrc):
     home = tmp_path / "ddrc"
     publisher = LocalPublisher(directory=str(home / "publish"))
     publisher.publish(document(61000), NOW)
@@ -247,7 +244,7 @@ def test_a_rollback_job_pins_until_released(stand_ins):
     assert store.list_incidents(open_only=True) == []
 
 
-def test_an_airtable_entry_holding_the_publication_is_listed_by_the_cli(stand_ins, tmp_path):
+def test_an_airtable_entry_holding_the_publication_is_listed_by_the_cli(stand_ins, tmp_path, ddrc):
     settings, live, instance = stand_ins
     # the last good file: the built home's, published at NOW
     good = (settings.publish_dir / publication.FILE_NAME).read_bytes()

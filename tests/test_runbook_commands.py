@@ -14,7 +14,6 @@ import datetime as dt
 import re
 import shlex
 import subprocess
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
@@ -29,7 +28,7 @@ from ddrc_platform.incidents.runbooks import RUNBOOKS, runbook
 from ddrc_platform.publish import document as publication
 from ddrc_platform.publish.rollback import RELEASE_HINT, unknown_version
 from ddrc_platform.publish.targets.local import LocalPublisher
-from tests.support import BUILT_SCALE
+from tests.support import BUILT_SCALE, Done
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMAND = re.compile(r"`(\./ddrc [^`]+)`")
@@ -141,30 +140,6 @@ def placeholders(command: str, version: str, incident_id: str) -> str:
     return command
 
 
-@dataclass(frozen=True)
-class Done:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-def ddrc(command: str, capfd: pytest.CaptureFixture[str]) -> Done:
-    """One command as written, in this process: `./ddrc VERB ...` is `python -m
-    ddrc_platform.cli VERB ...` in the script for every verb it routes (checked above), so
-    `main` gets the same words; what it and its children (dbt) print is read at the file
-    descriptors. One process for every command spares each its Python and Dagster start."""
-    from ddrc_platform.cli import main
-
-    capfd.readouterr()
-    try:
-        main(shlex.split(command)[1:])
-        code = 0
-    except SystemExit as done:
-        code = done.code if isinstance(done.code, int) else 1
-    out, err = capfd.readouterr()
-    return Done(code, out, err)
-
-
 def first_run(capfd: pytest.CaptureFixture[str]) -> Done:
     """`./ddrc run` through the script itself, as a newcomer types it on a fresh home."""
     capfd.readouterr()
@@ -237,7 +212,7 @@ def check_effect(command: str, out: str, home: Path) -> None:
 
 
 @pytest.mark.slow
-def test_every_command_runs_as_written_on_the_sample_home(tmp_path, monkeypatch, capfd):
+def test_every_command_runs_as_written_on_the_sample_home(tmp_path, monkeypatch, capfd, ddrc_cli):
     """Reload, rerun, dbt by hand, roll back, list, show, release: each exits 0 and does
     what it says, in the order a responder would take them."""
     named = found_commands([*runbook_texts(), *incident_texts(), readme_operating()])
@@ -257,7 +232,10 @@ def test_every_command_runs_as_written_on_the_sample_home(tmp_path, monkeypatch,
         if written in ran:  # the README's `./ddrc reload SOURCE`, once filled in
             continue
         ran.add(written)
-        done = first_run(capfd) if written == commands.run() else ddrc(written, capfd)
+        if written == commands.run():
+            done = first_run(capfd)
+        else:
+            done = ddrc_cli({}, *shlex.split(written)[1:])
         assert done.returncode == 0, (written, done.stdout, done.stderr)
         if written == commands.run():
             check_newcomer_view(done, home)

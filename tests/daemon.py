@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ import dagster as dg
 import pytest
 import requests
 
-from tests.process import Server, wait_until
+from tests.process import Server, probed_port, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 REPOSITORIES = """{ repositoriesOrError { ... on RepositoryConnection { nodes {
@@ -42,12 +41,6 @@ def plain_shell_path() -> str:
     """PATH as a user's shell has it: no virtual environment's bin (uv run's has one)."""
     venv = str((ROOT / ".venv").resolve())
     return os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if venv not in p)
-
-
-def _port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass
@@ -153,7 +146,7 @@ def start_ui(env: dict[str, str], home: Path, logs: Path, started: list[Server])
     server it started is appended to `started`, for the caller to stop by its own PID."""
     for attempt in range(3):
         log = logs / f"ddrc-ui-{attempt}.log"
-        port = _port()
+        port = probed_port()
         process = subprocess.Popen(
             [str(ROOT / "ddrc"), "ui"],
             env={

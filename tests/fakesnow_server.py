@@ -2,9 +2,9 @@
 
 A real subprocess rather than `fakesnow.server()` in a thread: dbt connects to it from
 another process exactly as it connects to Snowflake, and stopping it cannot leave a
-thread behind in the test process. Import the fixture into a test module:
+thread behind in the test process. Register it in a test module:
 
-    from fakesnow_server import FakesnowServer, fakesnow_server  # noqa: F401
+    pytest_plugins = ["tests.fakesnow_server"]
 
 fakesnow keeps every database in memory, shared by all sessions (its `-d` directory is
 not used in server mode), and creates a database when a session names it: tests isolate

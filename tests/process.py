@@ -1,7 +1,9 @@
 """Servers the tests start themselves: start, wait until they answer, stop by their own PID.
 
 A server binds port 0 and the port it got is read from its own log: picking a free port
-first and binding it later is a race between test workers. `wait_until` is the one bounded
+first and binding it later is a race between test workers. The two servers that cannot
+bind port 0 (Dagster's webserver, Streamlit) take `probed_port()` and start again on
+another when their log says they lost it. `wait_until` is the one bounded
 wait of the suite: it polls a predicate, never sleeps a fixed time to prove nothing happens.
 """
 
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import re
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -19,6 +22,13 @@ from typing import Any
 import requests
 
 STOP_TIMEOUT = 30.0
+
+
+def probed_port() -> int:
+    """A local port free a moment ago, for a server that cannot bind port 0 (see above)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def wait_until(

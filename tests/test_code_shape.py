@@ -5,7 +5,8 @@
 - no import cycle among the package's modules, function-level imports included;
 - a library's private API (`dagster._…`, `dagster_dbt.…` internals) only in `integrations/`;
 - the environment read only by `settings.py` (and extended for one dbt child by the
-  dagster-dbt integration, which offers no other way).
+  dagster-dbt integration, which offers no other way);
+- no test module imports another.
 """
 
 from __future__ import annotations
@@ -116,3 +117,25 @@ def test_only_settings_reads_the_environment():
         and node.value.id == "os"
     ]
     assert not readers, readers
+
+
+def test_no_test_module_imports_another():
+    """What several test modules share lives in a support or plugin module (`support.py`,
+    `dashboard_home.py`, `daemon.py`, ...): importing a test module runs its tests' module
+    fixtures twice and hides which file owns a helper."""
+    tests = ROOT / "tests"
+    modules = {p.stem for p in tests.glob("test_*.py")}
+    found = []
+    for path in sorted(tests.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            found += [
+                f"{path.name}: {name}"
+                for name in names
+                if name.removeprefix("tests.").split(".")[0] in modules
+            ]
+    assert found == []

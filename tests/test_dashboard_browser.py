@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -25,10 +24,11 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-from test_dashboard import APP, home_settings, incident_desk, pipeline_writing, sample_home
 
 from ddrc_platform.core import catalog
 from ddrc_platform.incidents import FailureKind
+from tests.dashboard_home import APP, home_settings, incident_desk, pipeline_writing, sample_home
+from tests.process import probed_port
 
 pytestmark = pytest.mark.slow
 
@@ -64,12 +64,6 @@ OTHER_DEPLOYMENTS = ("DDRC_DEPLOYMENT", "DDRC_INCIDENT_STORE")  # the test's hom
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
 def healthy(url: str) -> bool:
     try:
         with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
@@ -80,34 +74,49 @@ def healthy(url: str) -> bool:
 
 @contextmanager
 def streamlit_server(ddrc_home: Path, log: Path) -> Iterator[str]:
-    """`streamlit run dashboards/app.py` on a free local port; stopped by its own PID."""
-    port = free_port()
+    """`streamlit run dashboards/app.py` on a free local port; stopped by its own PID.
+
+    Streamlit cannot bind port 0 and say which it got: a port lost to a race between the
+    probe and the bind shows as "is not available" in its log, and the next try takes
+    another."""
     env = {
         k: v for k, v in os.environ.items() if k not in ("DDRC_DEPLOYMENT", "DDRC_INCIDENT_STORE")
     }
     env["DDRC_HOME"] = str(ddrc_home)
-    command = [
-        str(STREAMLIT), "run", str(APP),
-        "--server.headless", "true", "--server.address", HOST, "--server.port", str(port),
-        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
-    ]  # fmt: skip
-    with log.open("wb") as out:
-        server = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://{HOST}:{port}"
-    try:
-        deadline = time.monotonic() + START_SECONDS
-        while not healthy(url):
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.3)
-        yield url
-    finally:
-        server.terminate()
+    for _ in range(3):
+        port = probed_port()
+        command = [
+            str(STREAMLIT), "run", str(APP),
+            "--server.headless", "true", "--server.address", HOST, "--server.port", str(port),
+            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+        ]  # fmt: skip
+        with log.open("wb") as out:
+            server = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+        url = f"http://{HOST}:{port}"
         try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+            if started(server, url, log):
+                yield url
+                return
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+    pytest.fail("streamlit found no free port in three tries")
+
+
+def started(server: subprocess.Popen, url: str, log: Path) -> bool:
+    """True once it answers; False if it lost its port; a test failure otherwise."""
+    deadline = time.monotonic() + START_SECONDS
+    while not healthy(url):
+        if server.poll() is not None and "is not available" in log.read_text():
+            return False
+        if server.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"streamlit did not start:\n{log.read_text()[-3000:]}")
+        time.sleep(0.3)
+    return True
 
 
 @pytest.fixture(scope="module")

@@ -19,8 +19,6 @@ import pyarrow as pa
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from fakesnow_server import FakesnowServer, fakesnow_server  # noqa: F401
-from test_warehouse import DAY1, snapshot, snowflake_warehouse_from_env, write
 
 from ddrc_platform.core import catalog
 from ddrc_platform.core.catalog import Keeping
@@ -37,6 +35,10 @@ from ddrc_platform.warehouse.snowflake import (
     SnowflakeWarehouse,
     snowflake_type,
 )
+from tests.fakesnow_server import FakesnowServer
+from tests.warehouse_rows import DAY1, snapshot, snowflake_warehouse_from_env, write
+
+pytest_plugins = ["tests.fakesnow_server"]
 
 REPO = Path(__file__).resolve().parents[1]
 PROJECT = REPO / "ddrc_dbt"
@@ -47,7 +49,7 @@ KEY_LINE = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj"
 
 
 @pytest.fixture
-def wh(fakesnow_server: FakesnowServer) -> SnowflakeWarehouse:  # noqa: F811
+def wh(fakesnow_server: FakesnowServer) -> SnowflakeWarehouse:
     """A warehouse on a database of its own: fakesnow shares memory between sessions."""
     database = f"RAW_TEST_{uuid.uuid4().hex[:8].upper()}"
     env = {**fakesnow_server.env, "DDRC_SNOWFLAKE_RAW_DATABASE": database}
@@ -179,7 +181,7 @@ def test_credentials_stay_out_of_repr():
 
 
 def test_key_pair_auth_connects_and_bad_keys_fail_without_quoting_them(
-    fakesnow_server: FakesnowServer,  # noqa: F811
+    fakesnow_server: FakesnowServer,
     tmp_path: Path,
 ):
     env = {k: v for k, v in fakesnow_server.env.items() if k != "SNOWFLAKE_PASSWORD"}
@@ -214,7 +216,7 @@ def test_key_pair_auth_connects_and_bad_keys_fail_without_quoting_them(
 
 
 def test_a_message_that_would_quote_the_password_is_redacted(
-    fakesnow_server: FakesnowServer,  # noqa: F811
+    fakesnow_server: FakesnowServer,
 ):
     wh = snowflake_warehouse_from_env(
         {**fakesnow_server.env, "SNOWFLAKE_PASSWORD": PASSWORD}, "dev"
@@ -297,7 +299,7 @@ def _relation(folder: Path, model: str) -> str:
 
 @pytest.mark.slow
 def test_dbt_on_snowflake_publishes_the_same_summary_as_duckdb(
-    fakesnow_server: FakesnowServer,  # noqa: F811
+    fakesnow_server: FakesnowServer,
     tmp_path: Path,
 ):
     home = tmp_path / "home"

@@ -13,13 +13,15 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from fakesnow_server import FakesnowServer, fakesnow_server  # noqa: F401
-from test_warehouse import DAY1, TABLE, snapshot, snowflake_warehouse_from_env, write
 
 from ddrc_platform.settings import snowflake_settings
 from ddrc_platform.warehouse.base import NotBuiltError, UnavailableError, WarehouseBusyError
 from ddrc_platform.warehouse.duckdb import DuckDBWarehouse
 from ddrc_platform.warehouse.snowflake import snowflake_warehouse
+from tests.fakesnow_server import FakesnowServer
+from tests.warehouse_rows import DAY1, TABLE, snapshot, snowflake_warehouse_from_env, write
+
+pytest_plugins = ["tests.fakesnow_server"]
 
 HOLD_WRITER_LOCK = (
     "import duckdb, sys, time\n"
@@ -85,7 +87,7 @@ def test_the_reporter_reads_analytics_and_finds_raw_tables_in_the_raw_database()
 
 
 def test_snowflake_answers_in_lower_case_and_a_failure_names_the_role_not_the_password(
-    fakesnow_server: FakesnowServer,  # noqa: F811
+    fakesnow_server: FakesnowServer,
 ):
     database = f"RAW_TEST_{uuid.uuid4().hex[:8].upper()}"  # fakesnow shares memory
     env = {**fakesnow_server.env, "DDRC_SNOWFLAKE_RAW_DATABASE": database}

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import dagster as dg
 
@@ -145,10 +146,10 @@ def run(
     return 0
 
 
-def prepare(targets: list[str]) -> int:
+def prepare(targets: list[str], warm: Path | None) -> int:
     """Parse the dbt project for each target (no warehouse connection): image build time."""
     for target in targets:
-        print(f"{target}: {prepare_manifest(dbt_project(target))}")
+        print(f"{target}: {prepare_manifest(dbt_project(target), warm=warm)}")
     return 0
 
 
@@ -289,7 +290,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == commands.INCIDENTS and bool(args.show) != bool(args.id):
         top.error("usage: ./ddrc incidents [show ID]")
     if args.command == "prepare":
-        sys.exit(prepare(args.targets or list(TARGETS)))
+        sys.exit(prepare(args.targets or list(TARGETS), load_settings().dbt_warm))
     if args.command in (commands.RUN, commands.RELOAD):
         try:
             selection = selected(args)

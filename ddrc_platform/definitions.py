@@ -41,7 +41,7 @@ def enter(settings: Settings, runs_dbt: bool = True) -> None:
     """
     record_first_live_day(settings, pacific_date(utc_now()))
     target = settings.deployment.value
-    prepare_manifest(dbt_project(target))
+    prepare_manifest(dbt_project(target), warm=settings.dbt_warm)
     if runs_dbt:
         prepare_home(
             target,

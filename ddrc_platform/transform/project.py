@@ -10,6 +10,7 @@ own. Building the definitions only reads a prepared manifest (`require_manifest`
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
 import shutil
 from collections.abc import Callable
@@ -73,11 +74,13 @@ def prepare_manifest(
     project: DbtProject,
     variables: dict[str, str] | None = None,
     parse: Callable[[DbtProject], None] | None = None,
+    warm: Path | None = None,
 ) -> Path:
     """Parse the project when its manifest is missing or out of date; return the manifest.
 
     A parse is where the project's documentation is checked (`transform/documentation.py`):
     an undocumented node fails the image build and `./ddrc prepare`, not a pipeline run.
+    `dbt parse` starts as the runs start dbt (warm from the server in `warm`).
 
     Not `prepare_if_dev()`: that re-parses in every process that loads the code
     (each step of a multiprocess run), which multiplied a tiny run's time by four.
@@ -89,7 +92,7 @@ def prepare_manifest(
         fcntl.flock(lock, fcntl.LOCK_EX)
         fingerprint = _fingerprint(project, variables)
         if manifest_problem(manifest, fingerprint):
-            (parse or project.preparer.prepare)(project)
+            (parse or functools.partial(_parse, variables=variables, warm=warm))(project)
             if gaps := documentation_gaps(json.loads(manifest.read_text())):
                 raise UndocumentedProject(
                     "document these in the dbt project's yml files:\n  " + "\n  ".join(gaps)
@@ -116,21 +119,31 @@ def prepare_home(
     """
 
     def parse(project: DbtProject) -> None:
-        shared = dbt_project(target)
-        if variables == dbt_vars(target):
-            source = Path(prepare_manifest(shared)).parent
-            for name in (MANIFEST_FILE, PARTIAL_PARSE_FILE):
-                shutil.copyfile(source / name, target_path / name)
+        if variables != dbt_vars(target):
+            _parse(project, variables, warm, home)
             return
-        # the dbt beside this Python, not the first `dbt` on PATH as dagster-dbt's preparer;
-        # started as the runs start it (in the home, warm from the server in `warm`)
-        executable, flags = guarded_command(home, warm)
-        dbt = DdrcDbtCliResource(
-            project_dir=project, dbt_executable=executable, global_config_flags=flags
-        )
-        dbt.cli(parse_args(target, variables), target_path=target_path).wait()
+        source = Path(prepare_manifest(dbt_project(target), warm=warm)).parent
+        for name in (MANIFEST_FILE, PARTIAL_PARSE_FILE):
+            shutil.copyfile(source / name, target_path / name)
 
     return prepare_manifest(dbt_project(target, target_path, variables), variables, parse)
+
+
+def _parse(
+    project: DbtProject,
+    variables: dict[str, str] | None,
+    warm: Path | None,
+    home: Path | None = None,
+) -> None:
+    """`dbt parse` into the project's target path, with the dbt beside this Python (not the
+    first `dbt` on PATH, as dagster-dbt's preparer), started as the runs start it: in
+    `home` (the project folder when none: a parse connects to nothing), warm from `warm`."""
+    executable, flags = guarded_command(home or Path(project.project_dir), warm)
+    dbt = DdrcDbtCliResource(
+        project_dir=project, dbt_executable=executable, global_config_flags=flags
+    )
+    target_path = Path(project.manifest_path).parent
+    dbt.cli(parse_args(project.target, variables), target_path=target_path).wait()
 
 
 def require_manifest(project: DbtProject) -> Path:

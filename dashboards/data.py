@@ -622,10 +622,10 @@ def incidents(settings: Settings) -> pd.DataFrame:
 
     Read on every call, never cached: a new incident must show within seconds.
     """
-    store = existing_incident_store(settings.incident_store_location)
-    if store is None:  # opening would create the file and its folder
-        return pd.DataFrame(columns=list(INCIDENT_COLUMNS))
-    try:
+    try:  # opening PostgreSQL connects: a server down fails here, not at the read
+        store = existing_incident_store(settings.incident_store_location)
+        if store is None:  # opening would create the file and its folder
+            return pd.DataFrame(columns=list(INCIDENT_COLUMNS))
         rows = store.list_incidents()
     except Exception as failure:  # locked beyond its timeout, unreachable, unreadable
         raise UnavailableError(f"incident store: {first_line(failure)}") from failure

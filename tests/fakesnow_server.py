@@ -85,7 +85,7 @@ def run_fakesnow(directory: Path, timeout: float = 60.0) -> Iterator[FakesnowSer
         server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # fakesnow's memory is shared: one server per module
 def fakesnow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakesnowServer]:
     with run_fakesnow(tmp_path_factory.mktemp("fakesnow")) as server:
         yield server

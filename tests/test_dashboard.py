@@ -320,6 +320,16 @@ def test_a_broken_public_file_is_reported_not_shown(home, tmp_path, dashboard):
     assert not app.metric
 
 
+def test_an_unreachable_incident_store_is_unavailable_not_an_error(data):
+    """PostgreSQL down (dev/prd): the pages say the store is unavailable; the password the
+    URL holds is not in what they say."""
+    url = "postgresql://ddrc:s3cret-pw@127.0.0.1:1/incidents"
+    settings = load_settings({"DDRC_INCIDENT_DATABASE_URL": url})
+    with pytest.raises(data.UnavailableError, match=r"^incident store: ") as refused:
+        data.incidents(settings)
+    assert "s3cret-pw" not in str(refused.value)
+
+
 def test_readers_close_the_warehouse_before_returning(home, tmp_path, data):
     own = copy_home(home, tmp_path / "ddrc")
     settings = home_settings(own)

@@ -154,8 +154,8 @@ def prepare(targets: list[str], warm: Path | None) -> int:
 
 
 def dbt(settings: Settings, args: list[str]) -> int:
-    """dbt by hand, with the vars the pipeline gives it (profiles.yml reads them), from the
-    home's own parse (no full parse), started as the runs start it (warm)."""
+    """dbt by hand, started as the runs start it: in the home (the profile's DuckDB file is
+    relative), with the vars the pipeline gives it, from the home's parse, warm."""
     variables = home_dbt_vars(settings)
     prepare_home(
         settings.deployment.value,

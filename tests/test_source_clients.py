@@ -125,6 +125,17 @@ def test_timeout_is_retried_then_reported(server, pasadena):
         read(server, timeout=0.5)
 
 
+def test_a_timeout_cut_short_by_the_deadline_names_the_deadline(server):
+    """The wait that ran out is the one named: not the 20 s read timeout when the request's
+    deadline left it 0.4 s (a responder would look for a server that never answers)."""
+    server.fail_always(LAYER, Fault.slow(1.5))
+    with pytest.raises(SourceError) as error:
+        read(server, deadline=0.4, tries=1)
+    message = str(error.value)
+    assert "timed out after 0.4 s, the rest of its 0.4 s deadline" in message, message
+    assert "20 s" not in message
+
+
 def test_tls_verification_is_on_and_a_ca_bundle_can_be_set_per_source(
     pasadena, tls_context, tls_files
 ):

@@ -273,12 +273,14 @@ class SourceClient:
     def _get_once(
         self, url: str, params: Mapping[str, Any] | None, shown: str, deadline: Deadline
     ) -> Any:
+        # the read timeout, or less when the deadline is nearer: the error names which
+        timeout = max(0.001, min(self.http.timeout, deadline.left))
         try:
             # verify per request: requests lets REQUESTS_CA_BUNDLE override a Session.verify
             response = self._session.get(
                 url,
                 params=params,
-                timeout=max(0.001, min(self.http.timeout, deadline.left)),
+                timeout=timeout,
                 verify=self.ca_bundle or True,
                 stream=True,
             )
@@ -287,7 +289,7 @@ class SourceClient:
             finally:
                 response.close()
         except (requests.exceptions.RequestException, *_DROPPED) as exc:
-            raise self._failed(exc, shown) from None
+            raise self._failed(exc, shown, timeout) from None
         if response.status_code != 200:
             raise SourceError(
                 self.title,
@@ -306,7 +308,7 @@ class SourceClient:
                 retryable=True,
             ) from None
 
-    def _failed(self, exc: Exception, shown: str) -> SourceError:
+    def _failed(self, exc: Exception, shown: str, timeout: float) -> SourceError:
         """What a failed exchange means, and whether another try can help."""
         if isinstance(exc, requests.exceptions.SSLError):
             return self.error(
@@ -315,7 +317,11 @@ class SourceClient:
                 f"broken, set DDRC_{self.source.upper()}_CA_BUNDLE to a CA bundle for it",
             )
         if isinstance(exc, requests.exceptions.Timeout):
-            return self.error(shown, f"timed out after {self.http.timeout:g} s", retryable=True)
+            if timeout < self.http.timeout:  # a responder must not hunt a slow 60 s server
+                waited = f"{timeout:.2g} s, the rest of its {self.http.deadline:g} s deadline"
+            else:
+                waited = f"{timeout:g} s"
+            return self.error(shown, f"timed out after {waited}", retryable=True)
         if isinstance(exc, (requests.exceptions.ChunkedEncodingError, *_DROPPED)):
             return self.error(
                 shown,

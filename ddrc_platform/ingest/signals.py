@@ -46,7 +46,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ddrc_platform.core.catalog import Family, Keeping, RawTable
 from ddrc_platform.core.names import pacific_date, partition_key
@@ -55,9 +55,6 @@ from ddrc_platform.ingest.load import loaded_here
 from ddrc_platform.ingest.sources import arcgis
 from ddrc_platform.ingest.sources.http import SourceError
 from ddrc_platform.settings import Settings, SourceMode
-
-if TYPE_CHECKING:
-    pass
 
 SIGNAL_TRIES = 2  # a tick is cheap and frequent: the next one retries anyway
 UNREADABLE = "unreadable"

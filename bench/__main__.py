@@ -84,7 +84,7 @@ def main() -> None:
         full = c["full_run_seconds"]
         rows = [
             ("full run (cold: dbt parse, new files)", c["full_run_cold_seconds"], None, None),
-            ("full run", full, None, None),
+            ("full run (median of three)", full, None, None),
             (
                 "no-change cycle (every sensor tick + automation)",
                 c["no_change_cycle_seconds"],

@@ -59,6 +59,7 @@ def test_an_invocation_has_the_callers_stdio_directory_environment_and_status(se
         "cwd": str(work),
         "probe": "from the caller",
         "args": ["echo", "3"],
+        "imports_frozen": True,
         "stdin": "a line on stdin",
     }
     assert err == "to stderr\n"

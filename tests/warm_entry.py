@@ -3,6 +3,7 @@ child that waits to be interrupted or killed."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -11,7 +12,12 @@ import time
 
 def main(args: list[str]) -> int:
     if args[0] == "echo":
-        seen = {"cwd": os.getcwd(), "probe": os.environ.get("DDRC_PROBE"), "args": args}
+        seen = {
+            "cwd": os.getcwd(),
+            "probe": os.environ.get("DDRC_PROBE"),
+            "args": args,
+            "imports_frozen": gc.get_freeze_count() > 0,  # the server's, before its fork
+        }
         print(json.dumps({**seen, "stdin": sys.stdin.readline().strip()}))
         print("to stderr", file=sys.stderr)
         return int(args[1])

@@ -86,7 +86,7 @@ def main() -> None:
             ("full run (cold: dbt parse, new files)", c["full_run_cold_seconds"], None, None),
             ("full run (median of three)", full, None, None),
             (
-                "no-change cycle (every sensor tick + automation)",
+                "no-change cycle (sensor ticks + automation, mean of 5)",
                 c["no_change_cycle_seconds"],
                 full,
                 0.05,
@@ -97,7 +97,7 @@ def main() -> None:
                 full,
                 0.30,
             ),
-            ("full run on 365 days of snapshots", c["full_run_365_days_seconds"], full, 1.1),
+            ("full run, 365 days of snapshots (median)", c["full_run_365_days_seconds"], full, 1.1),
             (
                 "full run vs dbt build alone + fetch",
                 full,
@@ -107,7 +107,7 @@ def main() -> None:
         ]
         for label, seconds, base, target in rows:
             ratio = f"{seconds / base:6.2f} (target <= {target})" if base else ""
-            print(f"  {label:52} {seconds:7.2f} s  {ratio}")
+            print(f"  {label:55} {seconds:7.2f} s  {ratio}")
         print(f"  dbt build alone {c['dbt_alone_seconds']:.2f} s, fetch {c['fetch_seconds']:.2f} s")
         print(f"  Malibu change ran: {', '.join(c['malibu_change_assets'])}")
         print(

@@ -100,3 +100,25 @@ def test_every_asset_has_the_check_by_hand_and_no_pipeline_run_pays_for_it(tmp_p
     assert not graph.get_check_spec(next(iter(checks))).blocking
     job = defs.resolve_job_def(PIPELINE_JOB)
     assert not checks & set(job.asset_layer.asset_graph.asset_check_keys)
+
+
+def test_the_by_hand_condition_never_requests_the_check_while_its_asset_runs():
+    """The condition is read from the evaluation's cursor (no storage query): it must still
+    never hold, on the first evaluation, nor after its asset was requested and built."""
+
+    @dg.asset(automation_condition=dg.AutomationCondition.missing())
+    def source() -> None: ...
+
+    @dg.asset_check(asset=source, automation_condition=BY_HAND_ONLY)
+    def by_hand() -> dg.AssetCheckResult:
+        return dg.AssetCheckResult(passed=True)
+
+    defs = dg.Definitions(assets=[source], asset_checks=[by_hand])
+    instance = dg.DagsterInstance.ephemeral()
+    check = dg.AssetCheckKey(source.key, "by_hand")
+    first = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+    assert first.get_num_requested(source.key) == 1  # the asset's own condition holds
+    assert first.get_num_requested(check) == 0
+    dg.materialize([source], instance=instance, selection=[source.key])
+    later = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=first.cursor)
+    assert later.get_num_requested(check) == 0

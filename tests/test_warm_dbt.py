@@ -158,3 +158,15 @@ def test_an_install_in_the_environment_names_a_new_server(tmp_path, monkeypatch)
     assert before == warm.socket_path(tmp_path) and before.parent == tmp_path
     os.utime(packages, ns=(0, packages.stat().st_mtime_ns + 1_000_000))
     assert warm.socket_path(tmp_path) != before
+
+
+def test_a_change_of_the_servers_own_code_names_a_new_server(tmp_path, monkeypatch):
+    """A pull that changes `warm.py` (what it preloads, how a child is set up) is not
+    served by a server still running the old code."""
+    code = tmp_path / "warm.py"
+    code.write_text("# the server's code\n")
+    monkeypatch.setattr(warm, "SERVER_CODE", code)
+    before = warm.socket_path(tmp_path)
+    assert before == warm.socket_path(tmp_path)
+    os.utime(code, ns=(0, code.stat().st_mtime_ns + 1_000_000))
+    assert warm.socket_path(tmp_path) != before

@@ -14,9 +14,10 @@ waits on and signals: it forwards SIGINT/SIGTERM to the child and exits with the
 status. Between them sits a supervisor per invocation that reports the child's status and
 SIGKILLs it when the caller disappears (the run was killed), so dbt still dies with its run.
 
-The server starts on first use, keyed by this environment's packages (an upgrade gets a
-new one), and exits after `IDLE_SECONDS` without work. Where it cannot start, dbt starts
-cold, with one line on stderr saying why.
+The server starts on first use, keyed by this environment's packages and its own code (an
+upgrade, or a pull that changes this module, gets a new one), and exits after
+`IDLE_SECONDS` without work. Where it cannot start, dbt starts cold, with one line on
+stderr saying why.
 """
 
 from __future__ import annotations
@@ -84,15 +85,18 @@ DBT_SCHEMAS = (
     "dbt.adapters.snowflake.connections:SnowflakeCredentials",
 )
 IDLE_SECONDS = 600.0
+SERVER_CODE = Path(__file__)
 START_SECONDS = 120.0  # imports on a loaded machine; past this, dbt starts cold
 _HEADER = struct.Struct("!I")
 
 
 def socket_path(directory: Path) -> Path:
-    """The server for this environment's packages: installing or upgrading any (which
-    changes the site-packages folder) names a new server, and the old one idles out."""
+    """The server for this environment's packages and this server's code: installing or
+    upgrading any package (which changes the site-packages folder), or a pull that changes
+    this module (what the server preloads, how a child takes its caller's environment),
+    names a new server, and the old one idles out."""
     packages = Path(sysconfig.get_paths()["purelib"])
-    key = f"{sys.prefix}\0{packages.stat().st_mtime_ns}"
+    key = f"{sys.prefix}\0{packages.stat().st_mtime_ns}\0{SERVER_CODE.stat().st_mtime_ns}"
     return directory / f"dbt-{hashlib.sha256(key.encode()).hexdigest()[:12]}.sock"
 
 

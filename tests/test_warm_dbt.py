@@ -29,7 +29,7 @@ def server(tmp_path: Path) -> Iterator[Path]:
     """A server whose 'dbt' is tests/warm_entry.py, stopped by its PID after the test."""
     path = warm.socket_path(tmp_path / "warm")
     path.parent.mkdir()
-    process = warm.start(path, entry="tests.warm_entry:main", preload=())
+    process = warm.start(path, entry="tests.warm_entry:main", preload=(), schemas=())
     try:
         wait_until(path.exists, 60, "waiting for the warm server to listen")
         yield path

@@ -195,11 +195,14 @@ def _connect_or_start(path: Path) -> socket.socket:
 
 
 def start(
-    path: Path, entry: str = DBT_ENTRY, preload: Sequence[str] = DBT_PRELOAD
+    path: Path,
+    entry: str = DBT_ENTRY,
+    preload: Sequence[str] = DBT_PRELOAD,
+    schemas: Sequence[str] = DBT_SCHEMAS,
 ) -> subprocess.Popen[bytes]:
     """Start a server at `path` in a session of its own (it outlives the run that started
     it, until idle); it listens once its imports are done."""
-    command = [sys.executable, "-m", MODULE, str(path), entry, ",".join(preload)]
+    command = [sys.executable, "-m", MODULE, str(path), entry, *map(",".join, (preload, schemas))]
     with log_path(path).open("ab") as log:
         return subprocess.Popen(
             command,
@@ -248,10 +251,16 @@ def running(pid: int) -> bool:
 # -- the server's side -------------------------------------------------------------------
 
 
-def serve(path: Path, entry: str, preload: Sequence[str], idle: float = IDLE_SECONDS) -> None:
+def serve(
+    path: Path,
+    entry: str,
+    preload: Sequence[str],
+    schemas: Sequence[str] = (),
+    idle: float = IDLE_SECONDS,
+) -> None:
     """Import, listen, fork a supervisor per connection; stop after `idle` seconds without
     one, or on SIGTERM."""
-    function = _load(entry, preload)
+    function = _load(entry, preload, schemas)
     # dbt's imported modules are every child's for its life: frozen, its full collections
     # no longer walk them (a whole build 4.6 s -> 3.5 s), and pages stay shared after fork
     gc.freeze()
@@ -283,14 +292,15 @@ def serve(path: Path, entry: str, preload: Sequence[str], idle: float = IDLE_SEC
             pid_path(path).unlink(missing_ok=True)
 
 
-def _load(entry: str, preload: Sequence[str]) -> Callable[[list[str]], object]:
+def _load(
+    entry: str, preload: Sequence[str], schemas: Sequence[str]
+) -> Callable[[list[str]], object]:
     for name in preload:
         with contextlib.suppress(ImportError):  # an adapter this environment does not have
             importlib.import_module(name)
-    if entry == DBT_ENTRY:  # 0.1-0.2 s of each invocation, and 900 classes compiled
-        for path in DBT_SCHEMAS:
-            with contextlib.suppress(ImportError):
-                _attribute(path).json_schema()
+    for path in schemas:  # 0.1-0.2 s of each invocation, and 900 classes compiled
+        with contextlib.suppress(ImportError):
+            _attribute(path).json_schema()
     return _attribute(entry)
 
 
@@ -394,4 +404,5 @@ def _become(request: dict, fds: list[int], function: Callable[[list[str]], objec
 
 
 if __name__ == "__main__":
-    serve(Path(sys.argv[1]), sys.argv[2], [m for m in sys.argv[3].split(",") if m])
+    path, entry, *names = sys.argv[1:5]
+    serve(Path(path), entry, *([n for n in joined.split(",") if n] for joined in names))

@@ -13,6 +13,7 @@ from ddrc_platform.transform.assets import (
     attached_nodes,
     blocking_check_keys,
     counted_relation,
+    failed_node,
     failed_only_within,
     folded_history_day,
     fqn_selector,
@@ -112,15 +113,22 @@ def test_the_historys_parent_is_its_only_model_parent():
 
 def test_a_build_failed_only_on_the_folded_nodes_is_told_apart():
     nodes = frozenset({"model.h", "test.h_unique"})
+    assert failed_only_within({"test.h_unique"}, nodes)
+    assert not failed_only_within({"test.h_unique", "model.x2"}, nodes)
+    assert not failed_only_within(set(), nodes)  # nothing failed: not "only these"
 
-    def results(*failed: str) -> dict:
-        ok = [{"unique_id": "model.x", "status": "success"}]
-        return {"results": ok + [{"unique_id": u, "status": "fail"} for u in failed]}
 
-    assert failed_only_within(results("test.h_unique"), nodes)
-    assert not failed_only_within(results("test.h_unique", "model.x2"), nodes)
-    assert not failed_only_within(results(), nodes)  # nothing failed: not "only these"
-    assert not failed_only_within({}, nodes)
+def test_the_failed_nodes_are_read_from_dbts_events():
+    def finished(unique_id: str, status: str, name: str = "NodeFinished") -> dict:
+        data = {"node_info": {"unique_id": unique_id}, "run_result": {"status": status}}
+        return {"info": {"name": name}, "data": data}
+
+    assert failed_node(finished("test.h_unique", "fail")) == "test.h_unique"
+    assert failed_node(finished("model.h", "error")) == "model.h"
+    assert failed_node(finished("model.x", "success")) is None
+    assert failed_node(finished("model.y", "skipped")) is None  # below a failure: not its own
+    assert failed_node(finished("model.h", "error", name="NodeStart")) is None
+    assert failed_node({"info": {"name": "MainReportVersion"}, "data": {}}) is None
 
 
 def test_folded_events_take_the_partition_and_others_pass_unchanged():

@@ -29,7 +29,7 @@ def server(tmp_path: Path) -> Iterator[Path]:
     """A server whose 'dbt' is tests/warm_entry.py, stopped by its PID after the test."""
     path = warm.socket_path(tmp_path / "warm")
     path.parent.mkdir()
-    process = warm.start(path, entry="tests.warm_entry:main", preload=(), schemas=())
+    process = warm.start(path, entry="tests.warm_entry:main", preload=(), schemas=(), parses=())
     try:
         wait_until(path.exists, 60, "waiting for the warm server to listen")
         yield path
@@ -105,9 +105,30 @@ def test_dbt_starts_warm_through_the_guard_and_its_server_starts_on_first_use(tm
                 [executable, *flags, "--version"], capture_output=True, text=True, timeout=180
             )
             assert done.returncode == 0 and "Core:" in done.stdout, done.stderr
-        assert warm.log_path(path).read_text().count("dbt --version: pid ") == 2
+        log = warm.log_path(path).read_text()
+        assert log.count("dbt --version: pid ") == 2
+        # the session prepared every target: the server compiled from each of their parses
+        assert log.count("compiled from ") == len(list(warm.REPOSITORY.glob(warm.DBT_PARSES)))
+        assert "not compiled" not in log
     finally:
         assert warm.stop(path)
+
+
+def test_what_a_child_compiles_from_a_parse_is_compiled_once_in_the_server(tmp_path, capsys):
+    """The server compiles each macro of a prepared parse into dbt's template cache, which
+    its children inherit; a parse it cannot read leaves the cache to the children."""
+    from dbt_common.clients.jinja import template_cache
+
+    parse = sorted(warm.REPOSITORY.glob(warm.DBT_PARSES))[0]
+    compiled = warm.compile_from_parse(parse)
+    assert compiled > 100  # dbt's own macros, the adapters' and the project's
+    assert len(template_cache.file_cache) >= compiled * 0.9  # a few macros share a text
+    assert f"compiled from {parse}: {compiled} macros" in capsys.readouterr().out
+
+    torn = tmp_path / "partial_parse.msgpack"
+    torn.write_bytes(parse.read_bytes()[:1000])
+    assert warm.compile_from_parse(torn) == 0
+    assert f"not compiled from {torn}: " in capsys.readouterr().out
 
 
 @pytest.mark.slow  # starts dbt cold

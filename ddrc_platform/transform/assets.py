@@ -2,7 +2,7 @@
 `defs/transform/`. Also the dbt resource that runs them, and what the publish stage reads
 of them (the summary's relation, its blocking checks)."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from datetime import date, datetime
 from typing import Any
 
@@ -78,13 +78,25 @@ def fqn_selector(manifest: Mapping[str, Any], unique_id: str) -> str:
     return "fqn:" + ".".join(manifest["nodes"][unique_id]["fqn"])
 
 
-def failed_only_within(run_results: Mapping[str, Any], nodes: frozenset[str]) -> bool:
+FAILED = ("error", "fail", "runtime error")  # a node's status in dbt's results
+
+
+def failed_node(raw_event: Mapping[str, Any]) -> str | None:
+    """The node a dbt log event reports finished with a failure, if it is such an event.
+
+    From the events, not `run_results.json`: dbt writes no JSON artifacts in the
+    platform's builds (`--no-write-json`, each a manifest written twice, ~0.3 s).
+    """
+    if raw_event.get("info", {}).get("name") != "NodeFinished":
+        return None
+    data = raw_event.get("data", {})
+    if (data.get("run_result") or {}).get("status") not in FAILED:
+        return None
+    return (data.get("node_info") or {}).get("unique_id")
+
+
+def failed_only_within(failed: Set[str], nodes: frozenset[str]) -> bool:
     """Whether a failed dbt build failed on `nodes` alone (the folded history, say)."""
-    failed = {
-        result["unique_id"]
-        for result in run_results.get("results", [])
-        if result.get("status") in ("error", "fail", "runtime error")
-    }
     return bool(failed) and failed <= nodes
 
 

@@ -27,6 +27,7 @@ from ddrc_platform.settings import Settings
 from ddrc_platform.transform.assets import (
     attached_nodes,
     counted_relation,
+    failed_node,
     failed_only_within,
     folded_history_day,
     fqn_selector,
@@ -126,15 +127,21 @@ def history_fold(
 
 
 def stream_events(
-    invocation: DbtCliInvocation, context: dg.AssetExecutionContext, fold: Fold | None
+    invocation: DbtCliInvocation,
+    context: dg.AssetExecutionContext,
+    fold: Fold | None,
+    failed: set[str],
 ) -> Iterator[Any]:
-    """dagster-dbt's events; a folded node's as its own asset's, on its partition.
+    """dagster-dbt's events; a folded node's as its own asset's, on its partition. The
+    nodes that failed are added to `failed`.
 
     Built without the op's context, dagster-dbt reports a node outside the op's outputs as
     an AssetMaterialization and its tests as AssetCheckEvaluations (with the context, as
     observations and a warning each), which then take the partition.
     """
     for raw in invocation.stream_raw_events():
+        if failure := failed_node(raw.raw_event):
+            failed.add(failure)
         node = (raw.raw_event["data"].get("node_info") or {}).get("unique_id")
         folded = fold is not None and node in fold.nodes
         for event in raw.to_default_asset_events(
@@ -165,16 +172,19 @@ def run_dbt_build(
     own asset shows it, and its automation asks for the partition again.
     """
     events: list[Any] = []
+    failed: set[str] = set()
     selection, selected_by = _selection(context, fold)
     with analytics.exclusive():
         invocation = dbt.cli(
-            ["build", *vars_args(variables), *selection],
+            # no JSON artifacts: dagster-dbt reads dbt's events, and each build otherwise
+            # wrote the whole manifest twice (~0.3 s of a one-source change)
+            ["build", "--no-write-json", *vars_args(variables), *selection],
             **selected_by,
             target_path=target_path,
             environment={**(environment or {}), **BUILDABLE_TESTS},
         )
         try:
-            events.extend(stream_events(invocation, context, fold))
+            events.extend(stream_events(invocation, context, fold, failed))
             failure = None
         except DagsterDbtCliRuntimeError as error:
             failure = error
@@ -184,7 +194,7 @@ def run_dbt_build(
             "another run (or a process outside Dagster) is using the warehouse: "
             f"dbt could not open it. {failure}"
         ) from failure
-    if failure is not None and fold and failed_only_within(_run_results(invocation), fold.nodes):
+    if failure is not None and fold and failed_only_within(failed, fold.nodes):
         context.log.warning(f"the history's partition {fold.partition} failed: {failure}")
     elif failure is not None:
         raise failure
@@ -204,13 +214,6 @@ def _selection(
     nodes = " ".join(sorted(fqn_selector(fold.manifest, uid) for uid in {*selected, *fold.nodes}))
     by_us = {"manifest": fold.manifest, "dagster_dbt_translator": fold.translator}
     return ["--select", nodes], by_us
-
-
-def _run_results(invocation: DbtCliInvocation) -> Mapping[str, Any]:
-    try:
-        return invocation.get_artifact("run_results.json")
-    except FileNotFoundError:
-        return {}
 
 
 def build_dbt_assets(

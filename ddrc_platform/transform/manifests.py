@@ -18,6 +18,7 @@ from pathlib import Path
 from ddrc_platform.core.snowflake_names import SnowflakeObjects, snowflake_objects
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent.parent / "ddrc_dbt"
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"  # what dbt starts a partial parse from
 TARGETS = ("local", "dev", "prd")
 # what `dbt parse` reads: a change to any of it makes a prepared manifest out of date
 PARSED_FOLDERS = ("models", "macros", "seeds", "tests", "snapshots")

@@ -25,6 +25,7 @@ from ddrc_platform.transform.documentation import documentation_gaps
 from ddrc_platform.transform.manifests import (
     DBT_PROJECT_DIR,
     FINGERPRINT_FILE,
+    PARTIAL_PARSE_FILE,
     dbt_vars,
     manifest_problem,
     parse_args,
@@ -32,7 +33,6 @@ from ddrc_platform.transform.manifests import (
 )
 
 MANIFEST_FILE = "manifest.json"
-PARTIAL_PARSE_FILE = "partial_parse.msgpack"  # what dbt starts a partial parse from
 
 
 class ManifestNotPrepared(RuntimeError):

@@ -85,11 +85,10 @@ DBT_SCHEMAS = (
     "dbt.adapters.duckdb.credentials:DuckDBCredentials",
     "dbt.adapters.snowflake.connections:SnowflakeCredentials",
 )
-# the project's prepared parses (`./ddrc prepare`, the image build): what a child compiles
-# from a parse on first use is compiled from these once, in the server
-DBT_PARSES = "ddrc_dbt/target/*/partial_parse.msgpack"
-REPOSITORY = Path(__file__).resolve().parents[2]
-IDLE_SECONDS = 600.0
+# an hour: the sources' slowest regular change (Pasadena, hourly) and EPA's every ten
+# minutes keep one server all day, not a new one (5-7 s to start) on every other change;
+# idle, it holds ~280 MB
+IDLE_SECONDS = 3600.0
 SERVER_CODE = Path(__file__)
 START_SECONDS = 120.0  # imports on a loaded machine; past this, dbt starts cold
 _HEADER = struct.Struct("!I")
@@ -108,12 +107,12 @@ def socket_path(directory: Path) -> Path:
 # -- the caller's side -------------------------------------------------------------------
 
 
-def run(path: Path, args: Sequence[str]) -> int | None:
-    """Run dbt `args` in a child of the warm server at `path` (started if need be) with
-    this process's stdio, directory and environment; its exit status, or None (with the
-    reason on stderr) when no server could be reached."""
+def run(path: Path, args: Sequence[str], parses: Sequence[Path] = ()) -> int | None:
+    """Run dbt `args` in a child of the warm server at `path` (started if need be, and
+    then compiling from `parses`) with this process's stdio, directory and environment;
+    its exit status, or None (with the reason on stderr) when no server could be reached."""
     try:
-        connection = _connect_or_start(path)
+        connection = _connect_or_start(path, parses)
     except OSError as error:
         print(f"ddrc: warm dbt unavailable ({error}); starting dbt cold", file=sys.stderr)
         return None
@@ -171,7 +170,7 @@ def _connect(path: Path) -> socket.socket:
     return connection
 
 
-def _connect_or_start(path: Path) -> socket.socket:
+def _connect_or_start(path: Path, parses: Sequence[Path]) -> socket.socket:
     try:
         return _connect(path)
     except (FileNotFoundError, ConnectionRefusedError):
@@ -183,7 +182,7 @@ def _connect_or_start(path: Path) -> socket.socket:
             return _connect(path)
         except (FileNotFoundError, ConnectionRefusedError):
             path.unlink(missing_ok=True)  # a server that died without cleaning up
-        server = start(path)
+        server = start(path, parses=parses)
         deadline = time.monotonic() + START_SECONDS
         while True:
             try:
@@ -204,13 +203,11 @@ def start(
     entry: str = DBT_ENTRY,
     preload: Sequence[str] = DBT_PRELOAD,
     schemas: Sequence[str] = DBT_SCHEMAS,
-    parses: Sequence[Path] | None = None,
+    parses: Sequence[Path] = (),
 ) -> subprocess.Popen[bytes]:
     """Start a server at `path` in a session of its own (it outlives the run that started
-    it, until idle); it listens once its imports are done. `parses`: dbt parses to compile
-    from (default: the project's prepared ones)."""
-    if parses is None:
-        parses = sorted(REPOSITORY.glob(DBT_PARSES))
+    it, until idle); it listens once its imports are done, and what a child would compile
+    from the dbt parses `parses` is compiled."""
     lists = (preload, schemas, map(str, parses))
     command = [sys.executable, "-m", MODULE, str(path), entry, *map(",".join, lists)]
     with log_path(path).open("ab") as log:

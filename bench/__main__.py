@@ -92,7 +92,7 @@ def main() -> None:
                 0.05,
             ),
             (
-                "Malibu-only change (loader + automation + run)",
+                "Malibu-only change (loader + automation + run, median)",
                 c["malibu_change_seconds"],
                 full,
                 0.30,

@@ -9,7 +9,7 @@ import dagster as dg
 import pytest
 
 from ddrc_platform.core import catalog
-from ddrc_platform.core.names import HISTORY_KEY, pacific_date, partition_key
+from ddrc_platform.core.names import HISTORY_KEY, PUBLISH_KEY, pacific_date, partition_key
 from ddrc_platform.definitions import build_definitions
 from ddrc_platform.settings import load_settings
 from tests.support import BUILT_AT, BUILT_SCALE, instance_knowing, run_pipeline
@@ -44,3 +44,44 @@ def test_a_malibu_change_runs_dbt_once_and_leaves_the_automation_nothing_to_do(
     )
     assert after.get_requested_partitions(HISTORY_KEY) == set()
     assert after.total_requested == 0, [r.key for r in after.results if r.true_subset.size]
+
+
+def test_a_failure_of_the_folded_history_alone_neither_fails_the_change_nor_its_publish(
+    home_copy: Path,
+) -> None:
+    """A row of an earlier day that today's rules reject (here: a metric the catalog does
+    not know) fails the history's test in the latest state's build: the history shows it,
+    on today's partition, and the latest state still publishes."""
+    import duckdb
+
+    with duckdb.connect(str(home_copy / "warehouse.duckdb")) as warehouse:
+        [(schema,)] = warehouse.execute(
+            "select table_schema from information_schema.tables where table_name = ?",
+            ["metric_history"],
+        ).fetchall()
+        warehouse.execute(
+            f"insert into {schema}.metric_history by name select 'not_a_catalogued_metric' as"
+            " metric_name, date '2025-01-01' as load_date, 1 as metric_value,"
+            " timestamp '2025-01-01' as last_updated"
+        )
+    settings = load_settings({"DDRC_HOME": str(home_copy), "DDRC_SAMPLE_SCALE": BUILT_SCALE})
+    instance = instance_knowing(build_definitions(settings, clock=lambda: LATER))
+    _, result = run_pipeline(
+        settings, instance, LATER, changed=[catalog.MALIBU_FIRE_REBUILD_POINTS.asset_key]
+    )
+    assert result.success, [
+        (e.step_key, e.event_specific_data.error.message[:300])
+        for e in result.all_events
+        if e.is_step_failure
+    ]
+    failed = [
+        c
+        for c in result.get_asset_check_evaluations()
+        if c.asset_key == HISTORY_KEY and not c.passed
+    ]
+    assert [(c.check_name, c.partition) for c in failed] == [
+        ("metric_history_metrics_are_catalogued", DAY)
+    ]
+    assert PUBLISH_KEY in {m.asset_key for m in result.get_asset_materialization_events()}
+    logged = [e.user_message for e in instance.all_logs(result.run_id)]
+    assert any(f"the history's partition {DAY} failed" in m for m in logged)

@@ -118,16 +118,19 @@ def test_a_build_failed_only_on_the_folded_nodes_is_told_apart():
     assert not failed_only_within(set(), nodes)  # nothing failed: not "only these"
 
 
-def test_the_failed_nodes_are_read_from_dbts_events():
-    def finished(unique_id: str, status: str, name: str = "NodeFinished") -> dict:
-        data = {"node_info": {"unique_id": unique_id}, "run_result": {"status": status}}
-        return {"info": {"name": name}, "data": data}
+def test_the_failed_nodes_are_read_from_dbts_result_events():
+    def event(name: str, unique_id: str, status: str) -> dict:
+        return {
+            "info": {"name": name},
+            "data": {"node_info": {"unique_id": unique_id, "node_status": status}},
+        }
 
-    assert failed_node(finished("test.h_unique", "fail")) == "test.h_unique"
-    assert failed_node(finished("model.h", "error")) == "model.h"
-    assert failed_node(finished("model.x", "success")) is None
-    assert failed_node(finished("model.y", "skipped")) is None  # below a failure: not its own
-    assert failed_node(finished("model.h", "error", name="NodeStart")) is None
+    assert failed_node(event("LogTestResult", "test.h_unique", "fail")) == "test.h_unique"
+    assert failed_node(event("LogModelResult", "model.h", "error")) == "model.h"
+    assert failed_node(event("LogModelResult", "model.x", "success")) is None
+    assert failed_node(event("LogTestResult", "test.x", "warn")) is None  # a warning holds nothing
+    assert failed_node(event("LogSkipBecauseError", "model.y", "skipped")) is None
+    assert failed_node(event("NodeExecuting", "model.h", "executing")) is None
     assert failed_node({"info": {"name": "MainReportVersion"}, "data": {}}) is None
 
 

@@ -82,17 +82,14 @@ FAILED = ("error", "fail", "runtime error")  # a node's status in dbt's results
 
 
 def failed_node(raw_event: Mapping[str, Any]) -> str | None:
-    """The node a dbt log event reports finished with a failure, if it is such an event.
+    """The node a dbt log event reports failed (a node's events carry its status; its
+    result event, `LogModelResult`, `LogTestResult`…, the final one).
 
     From the events, not `run_results.json`: dbt writes no JSON artifacts in the
-    platform's builds (`--no-write-json`, each a manifest written twice, ~0.3 s).
+    platform's builds (`--no-write-json`; each build wrote the manifest twice, ~0.3 s).
     """
-    if raw_event.get("info", {}).get("name") != "NodeFinished":
-        return None
-    data = raw_event.get("data", {})
-    if (data.get("run_result") or {}).get("status") not in FAILED:
-        return None
-    return (data.get("node_info") or {}).get("unique_id")
+    node = raw_event.get("data", {}).get("node_info") or {}
+    return node.get("unique_id") if node.get("node_status") in FAILED else None
 
 
 def failed_only_within(failed: Set[str], nodes: frozenset[str]) -> bool:

@@ -245,13 +245,22 @@ def test_5_a_redirect_to_another_port_is_refused_and_the_token_never_leaves(pasa
     assert "refused" in message and ARCGIS_TOKEN not in message
 
 
+HTTP_LOGGER = "ddrc_platform.ingest.sources.http"
+
+
+def http_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """The source client's own records: caplog also captures what other threads log
+    meanwhile (a collected Dagster instance's SQLite pool, say, from an earlier test)."""
+    return [r.getMessage() for r in caplog.records if r.name == HTTP_LOGGER]
+
+
 def test_5_a_redirect_on_the_same_host_is_followed_and_logged(server, pasadena, caplog):
     server.add_layer(MOVED, pasadena, max_record_count=250)
     server.fail_next(LAYER, Fault.redirect(f"{server.url}{MOVED}?f=json&token=abc1234567"))
-    with caplog.at_level(logging.WARNING, logger="ddrc_platform.ingest.sources.http"):
+    with caplog.at_level(logging.WARNING, logger=HTTP_LOGGER):
         assert ids(read(server, f"{server.url}{LAYER}?token=abc1234567")) == ids(pasadena)
     assert len(server.requests_to(MOVED)) == 1
-    (warning,) = [r.getMessage() for r in caplog.records]
+    (warning,) = http_warnings(caplog)
     assert warning == (
         f"{TITLE}: following an HTTP 302 redirect from {server.url}{LAYER} to {server.url}{MOVED}"
     )
@@ -281,12 +290,12 @@ def test_5_airtable_redirect_on_the_same_host_is_followed_with_its_credentials(
 ):
     location = f"{airtable_server.url}/v0/appDDRC/Metrics?pageSize=100"
     airtable_server.fail_next("/v0/", Fault.redirect(location, status=307))
-    with caplog.at_level(logging.WARNING, logger="ddrc_platform.ingest.sources.http"):
+    with caplog.at_level(logging.WARNING, logger=HTTP_LOGGER):
         assert len(fetch_airtable(airtable_server)) > 200
     first, followed = airtable_server.requests[:2]
     assert first.path == followed.path
     assert followed.headers["authorization"] == f"Bearer {TOKEN}"
-    assert [r.getMessage() for r in caplog.records] == [
+    assert http_warnings(caplog) == [
         f"{catalog.AIRTABLE_METRICS.title}: following an HTTP 307 redirect from "
         f"{airtable_server.url}/v0/appDDRC/Metrics to {airtable_server.url}/v0/appDDRC/Metrics"
     ]

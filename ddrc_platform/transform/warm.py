@@ -8,6 +8,9 @@ to this user, and forks a child per invocation. The child takes the caller's std
 and stderr (passed over the socket), working directory, environment and arguments, then
 runs dbt's own command line: what dagster-dbt reads is what a cold `dbt` prints, and each
 invocation starts from the same freshly imported state (a fork), never from another's.
+Before it forks, the server also does once what every invocation did for itself: the
+imports dbt makes late, its JSON schemas, a first walk of the stack, and what dbt compiles
+from the target's parse (`compile_from_parse`). `docs/dbt-invocations.md` has the figures.
 
 The caller (`children.py`, the command dagster-dbt starts) stays the process dagster-dbt
 waits on and signals: it forwards SIGINT/SIGTERM to the child and exits with the child's

@@ -128,7 +128,7 @@ def test_what_a_child_compiles_from_a_parse_is_compiled_once_in_the_server(tmp_p
     assert f"not compiled from {torn}: " in capsys.readouterr().out
 
 
-def test_a_server_compiles_from_the_parse_of_the_target_its_first_caller_names():
+def test_a_server_is_given_the_prepared_parse_of_the_target_its_first_caller_names():
     local = DBT_PROJECT_DIR / "target" / "local" / PARTIAL_PARSE_FILE
     assert prepared_parses(["build", "--select", "x", "--target", "local"]) == [local]
     assert prepared_parses(["--version"]) == []

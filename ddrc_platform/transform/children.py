@@ -33,7 +33,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ddrc_platform.transform.manifests import DBT_PROJECT_DIR, PARTIAL_PARSE_FILE
+from ddrc_platform.transform.manifests import (
+    DBT_PROJECT_DIR,
+    PARTIAL_PARSE_FILE,
+    shared_parse_folder,
+)
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 MODULE = "ddrc_platform.transform.children"
@@ -100,7 +104,8 @@ def prepared_parses(args: Sequence[str]) -> list[Path]:
     that target's: each parse adds about 2 s to the server's start."""
     if "--target" not in args[:-1]:
         return []
-    parse = DBT_PROJECT_DIR / "target" / args[args.index("--target") + 1] / PARTIAL_PARSE_FILE
+    target = args[args.index("--target") + 1]
+    parse = DBT_PROJECT_DIR / shared_parse_folder(target) / PARTIAL_PARSE_FILE
     return [parse] if parse.is_file() else []
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from ddrc_platform.core.snowflake_names import SnowflakeObjects, snowflake_objects
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent.parent / "ddrc_dbt"
+MANIFEST_FILE = "manifest.json"
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"  # what dbt starts a partial parse from
 TARGETS = ("local", "dev", "prd")
 # what `dbt parse` reads: a change to any of it makes a prepared manifest out of date
@@ -81,13 +82,19 @@ def manifest_problem(manifest: Path, fingerprint: str) -> str | None:
     return None
 
 
+def shared_parse_folder(target: str) -> Path:
+    """Where `./ddrc prepare` (and the image build) keeps a target's parse, shared by every
+    home: relative to the dbt project, as dbt and `DbtProject` take a target path."""
+    return Path("target") / target
+
+
 def stale_targets(project_dir: Path = DBT_PROJECT_DIR) -> list[str]:
-    """The targets whose shared manifest (`target/<target>/`) `./ddrc prepare` would parse."""
+    """The targets whose shared manifest `./ddrc prepare` would parse."""
     return [
         target
         for target in TARGETS
         if manifest_problem(
-            project_dir / "target" / target / "manifest.json",
+            project_dir / shared_parse_folder(target) / MANIFEST_FILE,
             project_fingerprint(project_dir, parse_args(target)),
         )
     ]

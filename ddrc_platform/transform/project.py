@@ -25,14 +25,14 @@ from ddrc_platform.transform.documentation import documentation_gaps
 from ddrc_platform.transform.manifests import (
     DBT_PROJECT_DIR,
     FINGERPRINT_FILE,
+    MANIFEST_FILE,
     PARTIAL_PARSE_FILE,
     dbt_vars,
     manifest_problem,
     parse_args,
     project_fingerprint,
+    shared_parse_folder,
 )
-
-MANIFEST_FILE = "manifest.json"
 
 
 class ManifestNotPrepared(RuntimeError):
@@ -47,7 +47,7 @@ def dbt_project(
     target: str, target_path: Path | None = None, variables: dict[str, str] | None = None
 ) -> DbtProject:
     """The project for `target`; with a home's target path and vars, that home's parse."""
-    path = target_path or Path("target") / target
+    path = target_path or shared_parse_folder(target)
     return _dbt_project(DBT_PROJECT_DIR, target, path, tuple(parse_args(target, variables)))
 
 

@@ -10,6 +10,7 @@ import dagster as dg
 import pytest
 
 from ddrc_platform.core import catalog
+from ddrc_platform.core.names import pacific_date
 from ddrc_platform.defs.ingest.raw import build_raw_asset
 from ddrc_platform.defs.ingest.watch import attempts, build_watch_sensor
 from ddrc_platform.ingest import sample
@@ -264,8 +265,16 @@ def test_a_load_that_failed_is_retried_by_the_sensor_until_the_source_answers(li
     assert loaded == [catalog.EPA.asset_key] and ok is True  # only EPA, under a fresh key
     (last,) = instance.get_run_records(limit=1)
     assert last.dagster_run.tags["dagster/run_key"].endswith("(attempt 2)")
-    clock[0] += dt.timedelta(hours=2)
-    assert run(cursor)[2] is None  # loaded: nothing more to retry
+    # loaded: past any backoff, nothing is retried. The tick is only evaluated: past
+    # midnight in California (this clock runs ahead of the real one) the new day's loads
+    # are due, for a partition Dagster does not know yet on the real clock
+    retried_on = pacific_date(clock[0])
+    clock[0] += RETRY_CAP + dt.timedelta(minutes=1)
+    context = dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs)
+    requests = sensor.evaluate_tick(context).run_requests
+    assert not [r.run_key for r in requests if "(attempt" in (r.run_key or "")]
+    if pacific_date(clock[0]) == retried_on:
+        assert requests == []
 
 
 def test_the_loads_due_at_one_tick_make_one_run_without_what_already_runs():
